@@ -1,0 +1,31 @@
+# Quick start: `make run` (server with a demo meeting) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/assistant serve --config config.toml --demo
+
+lint: install
+	$(BIN)/ruff check assistant tests bench
+	$(BIN)/mypy
+
+test: install lint
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/fanout.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,222 @@
+"""HTTP handlers of the API (DESIGN section 6): parse, call the service, answer JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from . import commands as cmd
+from .appkeys import CONFIG, MEETINGS
+from .config import POLICIES, _is_timezone
+from .errors import json_error
+from .fairqueue import MODES
+from .meeting import MANAGERS
+from .store import Grant
+
+JOIN_ROLES = ("participant", "observer")
+ISSUED_ROLES = ("moderator", "observer", "feed")
+
+
+def bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def body(request: web.Request) -> dict[str, Any]:
+    if request.content_type != "application/json":
+        raise cmd.CommandError("send the body as JSON with Content-Type: application/json")
+    try:
+        data = await request.json()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise cmd.CommandError(f"the body is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise cmd.CommandError("the body must be a JSON object")
+    return data
+
+
+def base_url(request: web.Request) -> str:
+    public = request.app[CONFIG].server.public_url
+    return public.rstrip("/") if public else str(request.url.origin())
+
+
+def urls(
+    base: str, meeting_id: str, *, chair_token: str | None = None, invite_code: str | None = None
+) -> dict[str, str]:
+    out = {"projector_url": f"{base}/projector/{meeting_id}"}
+    if chair_token is not None:
+        out["chair_url"] = f"{base}/chair/{meeting_id}#token={chair_token}"
+    if invite_code is not None:
+        out["join_url"] = f"{base}/join/{meeting_id}?code={invite_code}"
+    return out
+
+
+def _grant_for(request: web.Request, meeting_id: str, roles: tuple[str, ...], doing: str) -> Grant:
+    meetings = request.app[MEETINGS]
+    grant = meetings.authenticate(bearer(request), meeting_id)
+    if grant is None:
+        raise web.HTTPUnauthorized(text=f"{doing} needs this meeting's token as Authorization: Bearer")
+    if grant.role not in roles:
+        raise web.HTTPForbidden(text=f"only {' or '.join(roles)} can {doing}")
+    return grant
+
+
+async def create_meeting(request: web.Request) -> web.Response:
+    meetings, config = request.app[MEETINGS], request.app[CONFIG]
+    if not meetings.is_admin(bearer(request)):
+        return json_error(401, "creating a meeting needs the admin token as Authorization: Bearer")
+    data = await body(request)
+    f = cmd.Fields(data, "a new meeting", config.limits)
+    title = f.text("title", config.limits.max_title_chars)
+    agenda_raw = data.get("agenda", [])
+    if not isinstance(agenda_raw, list) or not all(isinstance(a, str) for a in agenda_raw):
+        raise cmd.CommandError('"agenda" must be a list of strings, one per agenda item')
+    if len(agenda_raw) > config.limits.max_agenda_items:
+        raise cmd.CommandError(
+            f'"agenda" has {len(agenda_raw)} items; at most {config.limits.max_agenda_items}'
+        )
+    agenda = [
+        cmd.Fields({"item": a}, f"agenda item {i + 1}", config.limits).text(
+            "item", config.limits.max_title_chars
+        )
+        for i, a in enumerate(agenda_raw)
+    ]
+    policy = f.choice("policy", POLICIES, default=config.queue.policy)
+    timezone = f.text("timezone", 64, required=False) or config.meeting.timezone
+    if not _is_timezone(timezone):
+        raise cmd.CommandError(f'"timezone" is {timezone!r}; use an IANA name such as Europe/Geneva')
+    limit = f.integer("time_limit_s", 0, 86400) if "time_limit_s" in data else None
+    created = await meetings.create(
+        title=title,
+        agenda=agenda,
+        policy=policy,
+        timezone=timezone,
+        time_limit_s=limit,
+        chair_name=f.name("chair_name", required=False) or "Chair",
+    )
+    base = base_url(request)
+    return web.json_response(
+        {
+            "id": created.meeting_id,
+            "chair_token": created.chair_token,
+            "chair_id": created.chair_id,
+            "invite_code": created.invite_code,
+            **urls(
+                base, created.meeting_id, chair_token=created.chair_token, invite_code=created.invite_code
+            ),
+        },
+        status=201,
+    )
+
+
+async def list_meetings(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[MEETINGS].store.meetings())
+
+
+async def get_meeting(request: web.Request) -> web.Response:
+    meetings, config = request.app[MEETINGS], request.app[CONFIG]
+    meeting_id = request.match_info["id"]
+    if not config.server.public_archive and not meetings.is_admin(bearer(request)):
+        _grant_for(
+            request,
+            meeting_id,
+            ("chair", "moderator", "participant", "observer", "feed"),
+            "reading this meeting",
+        )
+    state = await meetings.state(meeting_id)
+    return web.Response(text=meetings.snapshot_json(state), content_type="application/json")
+
+
+async def join(request: web.Request) -> web.Response:
+    meetings, config = request.app[MEETINGS], request.app[CONFIG]
+    meeting_id = request.match_info["id"]
+    data = await body(request)
+    f = cmd.Fields(data, "joining", config.limits)
+    code = f.text("invite_code", 200)
+    name = f.name("name")
+    group = f.choice("group", config.meeting.groups)
+    mode = f.choice("mode", MODES)
+    affiliation = f.name("affiliation", required=False)
+    language = cmd.language_of(f)
+    role = f.choice("role", JOIN_ROLES, default="participant")
+    pid, token = await meetings.join(
+        meeting_id,
+        code,
+        name=name,
+        affiliation=affiliation,
+        group=group,
+        mode=mode,
+        language=language,
+        role=role,
+    )
+    return web.json_response({"participant_id": pid, "token": token, "role": role}, status=201)
+
+
+async def issue_token(request: web.Request) -> web.Response:
+    """The chair hands out a moderator's, an observer screen's or an audio feed's token."""
+    meetings, config = request.app[MEETINGS], request.app[CONFIG]
+    meeting_id = request.match_info["id"]
+    _grant_for(request, meeting_id, ("chair",), "hand out tokens")
+    data = await body(request)
+    f = cmd.Fields(data, "a new token", config.limits)
+    role = f.choice("role", ISSUED_ROLES)
+    if role == "moderator":
+        pid, token = await meetings.add_participant(
+            meeting_id,
+            name=f.name("name"),
+            affiliation=f.name("affiliation", required=False),
+            group=f.choice("group", config.meeting.groups, default=config.meeting.groups[-1]),
+            mode=f.choice("mode", MODES, default="onsite"),
+            language=cmd.language_of(f),
+            role=role,
+        )
+        return web.json_response({"participant_id": pid, "token": token, "role": role}, status=201)
+    token = await meetings.issue_token(meeting_id, role)
+    return web.json_response({"participant_id": None, "token": token, "role": role}, status=201)
+
+
+async def invite(request: web.Request) -> web.Response:
+    meetings = request.app[MEETINGS]
+    meeting_id = request.match_info["id"]
+    _grant_for(request, meeting_id, MANAGERS, "see the invite code")
+    code = await meetings.invite_code(meeting_id)
+    return web.json_response({"invite_code": code, **urls(base_url(request), meeting_id, invite_code=code)})
+
+
+async def post_command(request: web.Request) -> web.Response:
+    """The websocket's commands over plain HTTP, for scripts and simple clients."""
+    meetings, config = request.app[MEETINGS], request.app[CONFIG]
+    meeting_id = request.match_info["id"]
+    grant = _grant_for(request, meeting_id, ("chair", "moderator", "participant"), "send commands")
+    command = cmd.parse(await body(request), config.limits, config.meeting.groups)
+    seq = await meetings.execute(meeting_id, cmd.Actor(grant.participant_id, grant.role), command)
+    return web.json_response({"type": "ack", "seq": seq})
+
+
+async def get_events(request: web.Request) -> web.Response:
+    """Stored events after ?since=, in pages of at most ?limit= (1000)."""
+    meetings, config = request.app[MEETINGS], request.app[CONFIG]
+    meeting_id = request.match_info["id"]
+    if not config.server.public_archive and not meetings.is_admin(bearer(request)):
+        _grant_for(
+            request,
+            meeting_id,
+            ("chair", "moderator", "participant", "observer", "feed"),
+            "reading this meeting",
+        )
+    try:
+        since = int(request.query.get("since", "0"))
+        limit = int(request.query.get("limit", "1000"))
+    except ValueError:
+        return json_error(400, "since and limit must be whole numbers")
+    if since < 0 or not 1 <= limit <= 1000:
+        return json_error(400, "since must be 0 or more and limit from 1 to 1000")
+    await meetings.state(meeting_id)  # 404 for an unknown meeting
+    events = await meetings.store.events(meeting_id, since, limit)
+    text = "[" + ",".join(e.to_json() for e in events) + "]"
+    return web.Response(text=text, content_type="application/json")
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True, "clients": request.app[MEETINGS].hub.count()})

@@ -1,0 +1,116 @@
+"""The `assistant` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import logging
+import secrets
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from . import __version__
+from .appkeys import MEETINGS
+from .config import Config, ConfigError, load, with_overrides
+from .server import create_app
+
+log = logging.getLogger("assistant")
+
+DEMO_AGENDA = ["Opening of the session", "Remote participation", "Any other business"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="assistant", description="Real-time remote-participation meeting assistant"
+    )
+    parser.add_argument("--version", action="version", version=f"assistant {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the meeting server")
+    serve.add_argument("--config", type=Path, help="config.toml (defaults apply without one)")
+    serve.add_argument("--host", help="override [server] host")
+    serve.add_argument("--port", type=int, help="override [server] port")
+    serve.add_argument("--data-dir", type=Path, help="override [server] data_dir")
+    serve.add_argument(
+        "--demo", action="store_true", help="open (or reopen) a demo meeting and print its links"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load(args.config)
+        config = with_overrides(config, host=args.host, port=args.port, data_dir=args.data_dir)
+    except ConfigError as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        return asyncio.run(serve_forever(config, demo=args.demo))
+    return 2  # pragma: no cover
+
+
+async def serve_forever(config: Config, *, demo: bool = False) -> int:
+    generated = not config.server.admin_token
+    if generated:
+        token = secrets.token_urlsafe(24)
+        config = dataclasses.replace(config, server=dataclasses.replace(config.server, admin_token=token))
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, config.server.host, config.server.port)
+    try:
+        await site.start()
+    except OSError as exc:
+        print(
+            f"assistant: cannot listen on {config.server.host}:{config.server.port}: {exc}", file=sys.stderr
+        )
+        await runner.cleanup()
+        return 1
+    port = runner.addresses[0][1] if runner.addresses else config.server.port
+    base = config.server.public_url.rstrip("/") or f"http://{_display_host(config.server.host)}:{port}"
+    print(f"Meeting assistant listening on {base}  (archive: {config.server.data_dir.resolve()})", flush=True)
+    if generated:
+        print(f"Admin token (generated for this run, shown once): {config.server.admin_token}", flush=True)
+    if demo:
+        await _demo(app, config, base)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("Shutting down.", flush=True)
+    await runner.cleanup()
+    return 0
+
+
+def _display_host(host: str) -> str:
+    return "localhost" if host in ("0.0.0.0", "::", "") else host
+
+
+async def _demo(app: web.Application, config: Config, base: str) -> None:
+    """A demo meeting, kept across runs in data_dir/demo.json so its links stay valid."""
+    meetings = app[MEETINGS]
+    saved = config.server.data_dir / "demo.json"
+    demo = None
+    if saved.is_file():
+        demo = json.loads(saved.read_text())
+        if meetings.authenticate(demo.get("chair_token"), demo.get("id")) is None:
+            demo = None
+    if demo is None:
+        created = await meetings.create(
+            title="Demo: open consultation on remote participation", agenda=DEMO_AGENDA
+        )
+        demo = {
+            "id": created.meeting_id,
+            "chair_token": created.chair_token,
+            "invite_code": created.invite_code,
+        }
+        saved.write_text(json.dumps(demo))
+        saved.chmod(0o600)
+    mid = demo["id"]
+    print(f"Demo meeting {mid}:", flush=True)
+    print(f"  chair console : {base}/chair/{mid}#token={demo['chair_token']}", flush=True)
+    print(f"  join (invite) : {base}/join/{mid}?code={demo['invite_code']}", flush=True)
+    print(f"  projector     : {base}/projector/{mid}", flush=True)

@@ -1,0 +1,77 @@
+"""The aiohttp application: routes, the pages in web/, and the lifetime of the store."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import web
+
+from . import api, live
+from .appkeys import CONFIG, MEETINGS
+from .config import Config
+from .errors import errors_as_json
+from .hub import Hub
+from .service import Meetings
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+PAGES = {"join": "join.html", "meeting": "meeting.html", "chair": "chair.html", "projector": "projector.html"}
+DB_NAME = "meetings.db"
+
+
+def create_app(config: Config, *, store: Store | None = None) -> web.Application:
+    limits = config.limits
+    app = web.Application(
+        middlewares=[errors_as_json],
+        client_max_size=max(1024 * 1024, limits.max_statement_chars * 4 + 64 * 1024),
+    )
+    app[CONFIG] = config
+    store = store or Store(config.server.data_dir / DB_NAME)
+    app[MEETINGS] = Meetings(config, store, Hub(limits.client_queue))
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        meetings = app[MEETINGS]
+        await meetings.store.open()
+        await meetings.start()
+        yield
+        meetings.hub.close_all()
+        await meetings.store.close()
+
+    app.cleanup_ctx.append(lifetime)
+    app.on_shutdown.append(_close_sockets)
+
+    r = app.router
+    r.add_post("/api/meetings", api.create_meeting)
+    r.add_get("/api/meetings", api.list_meetings)
+    r.add_get("/api/meetings/{id}", api.get_meeting)
+    r.add_post("/api/meetings/{id}/participants", api.join)
+    r.add_post("/api/meetings/{id}/tokens", api.issue_token)
+    r.add_get("/api/meetings/{id}/invite", api.invite)
+    r.add_post("/api/meetings/{id}/commands", api.post_command)
+    r.add_get("/api/meetings/{id}/events", api.get_events)
+    r.add_get("/api/meetings/{id}/ws", live.meeting_ws)
+    r.add_get("/api/health", api.health)
+    r.add_get("/", _page("index.html"))
+    for prefix, page in PAGES.items():
+        r.add_get(f"/{prefix}/{{id}}", _page(page))
+    if (WEB_DIR / "static").is_dir():
+        r.add_static("/static", WEB_DIR / "static")
+    return app
+
+
+def _page(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        path = WEB_DIR / name
+        if not path.is_file():
+            raise web.HTTPNotFound(text=f"the page {name} is not installed")
+        return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+    return handler
+
+
+async def _close_sockets(app: web.Application) -> None:
+    app[MEETINGS].hub.close_all()

@@ -1,0 +1,266 @@
+"""The live meetings: state in memory, events in the store, messages to the hub.
+
+This is the one place that ties the pure core to I/O. For each meeting a
+lock serializes decide -> store -> apply -> publish, so seqs are gap-free,
+a command is acknowledged only once its events are stored, and every
+subscriber sees events in seq order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import commands as cmd
+from . import events as ev
+from .config import Config
+from .hub import Hub
+from .meeting import MeetingState
+from .store import Grant, Store
+
+
+class NotFound(LookupError):
+    """No such meeting."""
+
+
+class Forbidden(PermissionError):
+    """The token or invite code does not allow this."""
+
+
+@dataclass(frozen=True)
+class Created:
+    meeting_id: str
+    chair_token: str
+    chair_id: str
+    invite_code: str
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Meetings:
+    def __init__(
+        self, config: Config, store: Store, hub: Hub, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.hub = hub
+        self.clock = clock
+        self._states: dict[str, MeetingState] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._grants: dict[str, Grant] = {}
+        self._snapshots: dict[str, tuple[int, str]] = {}
+
+    async def start(self) -> None:
+        self._grants = {g.token_hash: g for g in await self.store.grants()}
+
+    # -- access -----------------------------------------------------------
+
+    def authenticate(self, token: str | None, meeting_id: str | None = None) -> Grant | None:
+        if not token:
+            return None
+        grant = self._grants.get(token_hash(token))
+        if grant is None or (meeting_id is not None and grant.meeting_id != meeting_id):
+            return None
+        return grant
+
+    def is_admin(self, token: str | None) -> bool:
+        admin = self.config.server.admin_token
+        return bool(token and admin and hmac.compare_digest(token.encode(), admin.encode()))
+
+    async def _grant(self, meeting_id: str, participant_id: str | None, role: str) -> tuple[str, Grant]:
+        token = secrets.token_urlsafe(24)
+        grant = Grant(token_hash(token), meeting_id, participant_id, role, self.clock())
+        return token, grant
+
+    # -- meetings ---------------------------------------------------------
+
+    async def create(
+        self,
+        *,
+        title: str,
+        agenda: list[str],
+        policy: str | None = None,
+        timezone: str | None = None,
+        time_limit_s: int | None = None,
+        chair_name: str = "Chair",
+    ) -> Created:
+        q, m = self.config.queue, self.config.meeting
+        meeting_id = secrets.token_urlsafe(6)
+        invite_code = secrets.token_urlsafe(9)
+        now = self.clock()
+        state = MeetingState(meeting_id)
+        drafts = cmd.create(
+            title=title,
+            agenda=agenda or ["Opening"],
+            policy=policy or q.policy,
+            alternate_after=q.alternate_after,
+            max_overtakes=q.max_overtakes,
+            time_limit_s=q.default_time_limit_s if time_limit_s is None else time_limit_s,
+            timezone=timezone or m.timezone,
+            now=now,
+        )
+        trial = state.clone()
+        trial.apply(ev.Event(meeting_id, 1, drafts[0].name, drafts[0].data, now))
+        drafts += cmd.join(
+            trial,
+            name=chair_name,
+            affiliation="",
+            group=m.groups[-1],
+            mode="onsite",
+            language="",
+            role="chair",
+            now=now,
+        )
+        chair_id = drafts[-1].data["participant_id"]
+        token, grant = await self._grant(meeting_id, chair_id, "chair")
+        row = {
+            "id": meeting_id,
+            "title": title,
+            "created_at": now,
+            "ended_at": None,
+            "timezone": timezone or m.timezone,
+            "invite_code": invite_code,
+        }
+        lock = self._locks.setdefault(meeting_id, asyncio.Lock())
+        async with lock:
+            stored = await self.store.append(meeting_id, drafts, 0, grants=[grant], meeting=row)
+            self._grants[grant.token_hash] = grant
+            self._states[meeting_id] = state
+            self._commit(state, stored)
+        return Created(meeting_id, token, chair_id, invite_code)
+
+    async def state(self, meeting_id: str) -> MeetingState:
+        state = self._states.get(meeting_id)
+        if state is not None:
+            return state
+        lock = self._locks.setdefault(meeting_id, asyncio.Lock())
+        async with lock:
+            state = self._states.get(meeting_id)
+            if state is None:
+                state = await self._load(meeting_id)
+                self._states[meeting_id] = state
+        return state
+
+    async def _load(self, meeting_id: str) -> MeetingState:
+        events = await self.store.events(meeting_id)
+        if not events:
+            raise NotFound(f"there is no meeting {meeting_id!r}")
+        state = MeetingState(meeting_id)
+        for event in events:
+            state.apply(event)
+        return state
+
+    async def invite_code(self, meeting_id: str) -> str:
+        row = await self.store.meeting(meeting_id)
+        if row is None:
+            raise NotFound(f"there is no meeting {meeting_id!r}")
+        return str(row["invite_code"])
+
+    async def join(
+        self,
+        meeting_id: str,
+        invite_code: str,
+        *,
+        name: str,
+        affiliation: str,
+        group: str,
+        mode: str,
+        language: str,
+        role: str = "participant",
+    ) -> tuple[str, str]:
+        """A participant joins with the invite code; returns (participant_id, token)."""
+        expected = await self.invite_code(meeting_id)
+        if not hmac.compare_digest(invite_code.encode(), expected.encode()):
+            raise Forbidden("the invite code is wrong; use the join link the organisers sent")
+        return await self.add_participant(
+            meeting_id,
+            name=name,
+            affiliation=affiliation,
+            group=group,
+            mode=mode,
+            language=language,
+            role=role,
+        )
+
+    async def add_participant(
+        self,
+        meeting_id: str,
+        *,
+        name: str,
+        affiliation: str,
+        group: str,
+        mode: str,
+        language: str,
+        role: str,
+    ) -> tuple[str, str]:
+        state = await self.state(meeting_id)
+        async with self._locks[meeting_id]:
+            drafts = cmd.join(
+                state,
+                name=name,
+                affiliation=affiliation,
+                group=group,
+                mode=mode,
+                language=language,
+                role=role,
+                now=self.clock(),
+            )
+            pid = drafts[0].data["participant_id"]
+            token, grant = await self._grant(meeting_id, pid, role)
+            stored = await self.store.append(meeting_id, drafts, state.seq, grants=[grant])
+            self._grants[grant.token_hash] = grant
+            self._commit(state, stored)
+        return pid, token
+
+    async def issue_token(self, meeting_id: str, role: str) -> str:
+        """A token with no participant behind it: an observer's screen or an audio feed."""
+        await self.state(meeting_id)
+        token, grant = await self._grant(meeting_id, None, role)
+        await self.store.add_grant(grant)
+        self._grants[grant.token_hash] = grant
+        return token
+
+    async def execute(self, meeting_id: str, actor: cmd.Actor, command: cmd.Command) -> int:
+        """Carry out a command; returns the seq of the last event once stored."""
+        state = await self.state(meeting_id)
+        async with self._locks[meeting_id]:
+            drafts = cmd.decide(state, actor, command, self.clock())
+            if not drafts:
+                return state.seq
+            stored = await self.store.append(meeting_id, drafts, state.seq)
+            self._commit(state, stored)
+        return state.seq
+
+    async def record(self, meeting_id: str, drafts: Sequence[ev.Draft]) -> list[ev.Event]:
+        """Store events that come from the system itself (transcribed segments)."""
+        state = await self.state(meeting_id)
+        async with self._locks[meeting_id]:
+            stored = await self.store.append(meeting_id, drafts, state.seq)
+            self._commit(state, stored)
+        return stored
+
+    def _commit(self, state: MeetingState, stored: Sequence[ev.Event]) -> None:
+        """Apply stored events and publish them, with no await in between."""
+        for event in stored:
+            state.apply(event)
+            self.hub.publish(state.meeting_id, event.to_json(), event.seq)
+
+    def publish_live(self, meeting_id: str, message: dict[str, Any]) -> None:
+        """A live-only message (a caption): never stored, dropped first when a client lags."""
+        self.hub.publish(meeting_id, ev.dumps(message), droppable=True)
+
+    def snapshot_json(self, state: MeetingState) -> str:
+        cached = self._snapshots.get(state.meeting_id)
+        if cached is not None and cached[0] == state.seq:
+            return cached[1]
+        text = ev.dumps(state.snapshot())
+        self._snapshots[state.meeting_id] = (state.seq, text)
+        return text
