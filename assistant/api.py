@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from . import commands as cmd
-from .appkeys import CONFIG, MEETINGS
+from .appkeys import CONFIG, MEETINGS, TRANSCRIPTION
 from .config import POLICIES, _is_timezone
 from .errors import json_error
 from .fairqueue import MODES
@@ -219,4 +219,16 @@ async def get_events(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True, "clients": request.app[MEETINGS].hub.count()})
+    transcription = request.app[TRANSCRIPTION]
+    return web.json_response(
+        {
+            "ok": True,
+            "clients": request.app[MEETINGS].hub.count(),
+            "asr": {
+                "model": request.app[CONFIG].asr.model if request.app[CONFIG].asr.enabled else None,
+                "ready": transcription.recognizer is not None,
+                "error": transcription.error,
+                "lag_s": transcription.lags(),
+            },
+        }
+    )

@@ -73,6 +73,9 @@ class AsrConfig:
     language: str = "en"
     compute_type: str = "int8"
     device: str = "auto"
+    beam_size: int = 5
+    step_s: float = 0.75  # how often a partial hypothesis is made
+    enabled: bool = True  # load the model and transcribe audio sent to the server
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,10 @@ def _check(config: Config, source: str) -> None:
             asr.model,
             "embedded:tiny.en, embedded:base, a faster-whisper model name or a directory",
         )
+    if not 1 <= asr.beam_size <= 10:
+        raise bad("asr.beam_size", asr.beam_size, "1 to 10")
+    if not 0.2 <= asr.step_s <= 5:
+        raise bad("asr.step_s", asr.step_s, "0.2 to 5 seconds")
     if asr.language and not (asr.language == "auto" or 2 <= len(asr.language) <= 3):
         raise bad("asr.language", asr.language, 'a language code such as "en", or "auto"')
 

@@ -237,6 +237,16 @@ class MeetingState:
         twin.transcript = list(transcript)
         return twin
 
+    def chair_id(self) -> str | None:
+        return next((p.participant_id for p in self.participants.values() if p.role == "chair"), None)
+
+    def holder_at(self, at: float) -> str | None:
+        """Who held the floor at wall time `at`; None when nobody did."""
+        for turn in reversed(self.turns):
+            if turn.started_at <= at:
+                return turn.participant_id if turn.ended_at is None or at < turn.ended_at else None
+        return None
+
     def waiting(self) -> list[Request]:
         return [r for r in self.requests.values() if r.state == "waiting" and r.item == self.current_item]
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
 
-from . import api, live
-from .appkeys import CONFIG, MEETINGS
+from . import api, audio_ws, live, models
+from .appkeys import AUDIO_SENDERS, CONFIG, MEETINGS, TRANSCRIPTION
 from .config import Config
 from .errors import errors_as_json
 from .hub import Hub
 from .service import Meetings
 from .store import Store
+from .streaming import Recognizer
+from .transcription import Transcription
+from .vad import ProbabilityFn, SileroProbabilities
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +27,14 @@ PAGES = {"join": "join.html", "meeting": "meeting.html", "chair": "chair.html", 
 DB_NAME = "meetings.db"
 
 
-def create_app(config: Config, *, store: Store | None = None) -> web.Application:
+def create_app(
+    config: Config,
+    *,
+    store: Store | None = None,
+    recognizer: Recognizer | None = None,
+    probabilities: Callable[[], ProbabilityFn] | None = None,
+) -> web.Application:
+    """The application; tests may pass a scripted recognizer instead of the real model."""
     limits = config.limits
     app = web.Application(
         middlewares=[errors_as_json],
@@ -31,13 +42,24 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     )
     app[CONFIG] = config
     store = store or Store(config.server.data_dir / DB_NAME)
-    app[MEETINGS] = Meetings(config, store, Hub(limits.client_queue))
+    meetings = app[MEETINGS] = Meetings(config, store, Hub(limits.client_queue))
+    transcription = app[TRANSCRIPTION] = Transcription(
+        config.asr, meetings, recognizer, probabilities or SileroProbabilities
+    )
+    app[AUDIO_SENDERS] = set()
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
-        meetings = app[MEETINGS]
         await meetings.store.open()
         await meetings.start()
+        loading = None
+        if config.asr.enabled:
+            loading = asyncio.create_task(
+                transcription.load(lambda: models.load(config.asr, config.server.data_dir / "models"))
+            )
         yield
+        if loading is not None:
+            await loading
+        await transcription.close()
         meetings.hub.close_all()
         await meetings.store.close()
 
@@ -54,6 +76,7 @@ def create_app(config: Config, *, store: Store | None = None) -> web.Application
     r.add_post("/api/meetings/{id}/commands", api.post_command)
     r.add_get("/api/meetings/{id}/events", api.get_events)
     r.add_get("/api/meetings/{id}/ws", live.meeting_ws)
+    r.add_get("/api/meetings/{id}/audio", audio_ws.audio_ws)
     r.add_get("/api/health", api.health)
     r.add_get("/", _page("index.html"))
     for prefix, page in PAGES.items():

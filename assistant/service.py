@@ -239,10 +239,14 @@ class Meetings:
             self._commit(state, stored)
         return state.seq
 
-    async def record(self, meeting_id: str, drafts: Sequence[ev.Draft]) -> list[ev.Event]:
-        """Store events that come from the system itself (transcribed segments)."""
+    async def record_segments(self, meeting_id: str, segments: Sequence[dict[str, Any]]) -> list[ev.Event]:
+        """Store transcribed segments; each id is `g` + the seq of its event."""
         state = await self.state(meeting_id)
         async with self._locks[meeting_id]:
+            now = self.clock()
+            drafts = [
+                ev.Draft(ev.SEGMENT, {"id": f"g{state.seq + i + 1}", **seg}, now) for i, seg in enumerate(segments)
+            ]
             stored = await self.store.append(meeting_id, drafts, state.seq)
             self._commit(state, stored)
         return stored

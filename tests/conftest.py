@@ -19,7 +19,7 @@ AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 
 
 def make_config(data_dir: Path, **sections: dict[str, Any]) -> Config:
-    raw: dict[str, Any] = {"server": {"admin_token": ADMIN, "data_dir": str(data_dir)}}
+    raw: dict[str, Any] = {"server": {"admin_token": ADMIN, "data_dir": str(data_dir)}, "asr": {"enabled": False}}
     for name, values in sections.items():
         raw.setdefault(name, {}).update(values)
     return parse(raw)

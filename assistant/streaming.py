@@ -1,0 +1,166 @@
+"""Streaming recognition: a committed-prefix policy around any recognizer.
+
+The shape of ufal/whisper_streaming: a `HypothesisBuffer` that commits the
+words two consecutive hypotheses agree on (LocalAgreement-2), and a
+`StreamingTranscriber` that keeps an audio buffer, asks the recognizer for a
+hypothesis over it, commits what is stable and trims the buffer after
+committed sentences. Pure: the recognizer is passed in, no clock, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+SAMPLE_RATE = 16_000
+_SENTENCE_END = re.compile(r"[.?!…。？！]['\"”’)]*$")
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float  # seconds on the channel's audio timeline
+    end: float
+    text: str  # as the recognizer wrote it, usually with a leading space
+    probability: float = 1.0
+
+    def shifted(self, offset: float) -> Word:
+        return Word(self.start + offset, self.end + offset, self.text, self.probability)
+
+    @property
+    def key(self) -> str:
+        """The word as compared between hypotheses: case and punctuation aside."""
+        return re.sub(r"[^\w']", "", self.text.lower())
+
+
+class Recognizer(Protocol):
+    """What the streaming policy needs from a speech recognizer."""
+
+    multilingual: bool
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str) -> list[Word]:
+        """Words with times relative to the start of `audio` (16 kHz mono float32)."""
+        ...
+
+
+def join_words(words: Sequence[Word]) -> str:
+    return "".join(w.text for w in words).strip()
+
+
+def ends_sentence(word: Word) -> bool:
+    return bool(_SENTENCE_END.search(word.text.strip()))
+
+
+class HypothesisBuffer:
+    """Commits the longest prefix on which the last two hypotheses agree."""
+
+    def __init__(self) -> None:
+        self.buffer: list[Word] = []  # the previous hypothesis, past what is committed
+        self.new: list[Word] = []
+        self.committed_in_buffer: list[Word] = []
+        self.last_committed_time = 0.0
+
+    def insert(self, words: Sequence[Word], offset: float) -> None:
+        new = [w.shifted(offset) for w in words]
+        self.new = [w for w in new if w.start > self.last_committed_time - 0.1]
+        # The recognizer may repeat the last committed words at the start: drop such an n-gram.
+        if self.new and self.committed_in_buffer and abs(self.new[0].start - self.last_committed_time) < 1.0:
+            tail = self.committed_in_buffer
+            for n in range(min(len(tail), len(self.new), 5), 0, -1):
+                if [w.key for w in tail[-n:]] == [w.key for w in self.new[:n]]:
+                    del self.new[:n]
+                    break
+
+    def flush(self) -> list[Word]:
+        commit: list[Word] = []
+        while self.new and self.buffer and self.new[0].key == self.buffer[0].key:
+            word = self.new.pop(0)
+            self.buffer.pop(0)
+            commit.append(word)
+            self.last_committed_time = word.end
+        self.buffer, self.new = self.new, []
+        self.committed_in_buffer.extend(commit)
+        return commit
+
+    def pop_committed(self, time: float) -> None:
+        self.committed_in_buffer = [w for w in self.committed_in_buffer if w.end > time]
+
+    def complete(self) -> list[Word]:
+        return list(self.buffer)
+
+
+@dataclass(frozen=True)
+class Update:
+    committed: list[Word]  # newly committed, in order; never changes again
+    partial: list[Word]  # the current unstable tail
+
+
+class StreamingTranscriber:
+    """One channel's audio buffer and committed transcript."""
+
+    def __init__(self, recognizer: Recognizer, *, trim_s: float = 12.0, prompt_chars: int = 200) -> None:
+        self.recognizer = recognizer
+        self.trim_s = trim_s
+        self.prompt_chars = prompt_chars
+        self.audio = np.zeros(0, dtype=np.float32)
+        self.offset = 0.0  # timeline position of audio[0]
+        self.end = 0.0  # timeline position just past the last sample received
+        self.hypothesis = HypothesisBuffer()
+        self.committed: list[Word] = []
+
+    @property
+    def buffered_s(self) -> float:
+        return len(self.audio) / SAMPLE_RATE
+
+    def insert_audio(self, chunk: np.ndarray, at: float | None = None) -> None:
+        """Append samples; `at` places them on the timeline after a gap (skipped silence)."""
+        if at is not None and len(self.audio) == 0:
+            self.offset = at
+            self.hypothesis.last_committed_time = max(self.hypothesis.last_committed_time, at - 0.1)
+        self.audio = np.concatenate([self.audio, chunk.astype(np.float32, copy=False)])
+        self.end = self.offset + self.buffered_s
+
+    def prompt(self) -> str:
+        before = [w for w in self.committed if w.end <= self.offset + 0.01]
+        return join_words(before)[-self.prompt_chars :]
+
+    def process(self, *, language: str | None = None, hotwords: str = "") -> Update:
+        if len(self.audio) == 0:
+            return Update([], [])
+        words = self.recognizer.transcribe(self.audio, language=language, prompt=self.prompt(), hotwords=hotwords)
+        self.hypothesis.insert(words, self.offset)
+        new = self.hypothesis.flush()
+        self.committed.extend(new)
+        if self.buffered_s > self.trim_s:
+            self._trim()
+        return Update(new, self.hypothesis.complete())
+
+    def finish(self) -> list[Word]:
+        """The speaker paused or the stream ended: commit the tail and empty the buffer."""
+        tail = self.hypothesis.complete()
+        self.committed.extend(tail)
+        self.hypothesis = HypothesisBuffer()
+        if tail:
+            self.hypothesis.last_committed_time = tail[-1].end
+        self.offset = self.end
+        self.audio = np.zeros(0, dtype=np.float32)
+        return tail
+
+    def _trim(self) -> None:
+        """Cut the audio after the last committed sentence (or, if none, the last committed word)."""
+        inside = [w for w in self.committed if w.end > self.offset]
+        if not inside:
+            return
+        sentence_ends = [w for w in inside if ends_sentence(w)]
+        cut = sentence_ends[-1].end if sentence_ends else None
+        if cut is None and self.buffered_s > 2 * self.trim_s:
+            cut = inside[-1].end
+        if cut is None or cut <= self.offset:
+            return
+        drop = int((cut - self.offset) * SAMPLE_RATE)
+        self.audio = self.audio[drop:]
+        self.offset = cut
+        self.hypothesis.pop_committed(cut)

@@ -1,0 +1,322 @@
+"""Live transcription: one pipeline per audio channel, attributed by the floor.
+
+A `Channel` takes PCM from any source (the audio websocket, a device, a
+file), gates it with the VAD, runs the streaming transcriber on the model's
+own thread, and turns committed words into `segment` events labelled with
+whoever held the floor when each word was spoken. Partial hypotheses go out
+as live `caption` messages. The event loop never waits for the model: audio
+that arrives while the model is busy is taken in one go next time, so the
+pipeline never falls further and further behind; it reports its lag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .config import AsrConfig
+from .meeting import MeetingState
+from .service import Meetings
+from .streaming import SAMPLE_RATE, Recognizer, StreamingTranscriber, Word, ends_sentence, join_words
+from .vad import ProbabilityFn, SileroProbabilities, SpeechGate
+
+log = logging.getLogger(__name__)
+
+HALL = "hall"
+MAX_SEGMENT_S = 20.0
+CLICK_LAG_S = 0.25
+HOTWORDS_MIN_S = 2.0  # the chair's click usually lags the new speaker's first words
+
+
+def pcm_to_float(pcm: bytes) -> np.ndarray:
+    """PCM s16le mono to float32 in [-1, 1]."""
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+
+
+@dataclass
+class Step:
+    """What one pass of the model produced."""
+
+    committed: list[Word] = field(default_factory=list)
+    partial: list[Word] = field(default_factory=list)
+    ended: bool = False
+    busy_s: float = 0.0
+
+
+@dataclass
+class Attributed:
+    speaker_id: str | None
+    words: list[Word]
+
+
+class Channel:
+    def __init__(
+        self,
+        *,
+        meeting_id: str,
+        participant_id: str | None,  # None: the hall channel
+        recognizer: Recognizer,
+        probabilities: ProbabilityFn,
+        meetings: Meetings,
+        executor: ThreadPoolExecutor,
+        config: AsrConfig,
+        is_live: Callable[[str, str], bool],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.meeting_id = meeting_id
+        self.participant_id = participant_id
+        self.source = "hall" if participant_id is None else "remote"
+        self.meetings = meetings
+        self.executor = executor
+        self.config = config
+        self.is_live = is_live
+        self.clock = clock
+        self.gate = SpeechGate(probabilities)
+        self.transcriber = StreamingTranscriber(recognizer)
+        self._pending: list[np.ndarray] = []
+        self._pending_samples = 0
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._arrivals: list[tuple[float, float]] = []  # (timeline end of a chunk, wall time it arrived)
+        self.received_s = 0.0
+        self.lag_s = 0.0
+        self.last_audio_at = 0.0
+        self._open: Attributed | None = None  # the sentence being committed
+        self.task: asyncio.Task[None] | None = None
+
+    # -- input --------------------------------------------------------------
+
+    def feed(self, samples: np.ndarray) -> None:
+        if self._closed or len(samples) == 0:
+            return
+        now = self.clock()
+        self.last_audio_at = now
+        self._pending.append(samples)
+        self._pending_samples += len(samples)
+        self.received_s += len(samples) / SAMPLE_RATE
+        self._arrivals.append((self.received_s, now))
+        if len(self._arrivals) > 4000:  # keep a few minutes: words are committed well before that
+            del self._arrivals[:1000]
+        if self._pending_samples >= self.config.step_s * SAMPLE_RATE:
+            self._wake.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+
+    # -- the loop -----------------------------------------------------------
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self.run(), name=f"asr-{self.meeting_id}-{self.participant_id or HALL}")
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.config.step_s)
+                self._wake.clear()
+                if not self._pending and not self._closed:
+                    continue
+                audio = np.concatenate(self._pending) if self._pending else np.zeros(0, np.float32)
+                self._pending, self._pending_samples = [], 0
+                final = self._closed
+                state = await self.meetings.state(self.meeting_id)
+                language, hotwords = self._context(state)
+                step = await loop.run_in_executor(self.executor, self._work, audio, final, language, hotwords)
+                self.lag_s = self._pending_samples / SAMPLE_RATE + step.busy_s
+                await self._publish(state, step, final)
+                if final:
+                    return
+                if self._pending_samples >= self.config.step_s * SAMPLE_RATE:
+                    self._wake.set()  # audio piled up while the model worked: go again now
+        except Exception:
+            log.exception("transcription of %s in meeting %s failed", self.source, self.meeting_id)
+
+    def _work(self, audio: np.ndarray, final: bool, language: str | None, hotwords: str) -> Step:
+        """On the model's thread: gate, transcribe, commit."""
+        started = time.perf_counter()
+        step = Step()
+        gated = self.gate.push(audio)
+        for at, samples in gated.speech:
+            self.transcriber.insert_audio(samples, at)
+        if gated.speech or gated.ended or final:
+            # On a short buffer Whisper tends to read the hotwords back as speech: only bias longer ones.
+            bias = hotwords if self.transcriber.buffered_s >= HOTWORDS_MIN_S else ""
+            update = self.transcriber.process(language=language, hotwords=bias)
+            step.committed, step.partial = update.committed, update.partial
+            if gated.ended or final:
+                step.committed += self.transcriber.finish()
+                step.partial = []
+                step.ended = True
+        step.busy_s = time.perf_counter() - started
+        return step
+
+    def _context(self, state: MeetingState) -> tuple[str | None, str]:
+        """Decoding language of whoever speaks, and names and agenda terms as hotwords."""
+        speaker = self.participant_id or state.holder_at(self.clock())
+        language = self.config.language
+        if speaker is not None and speaker in state.participants and state.participants[speaker].language:
+            language = state.participants[speaker].language
+        terms: list[str] = []
+        if state.agenda:
+            terms.append(state.agenda[min(state.current_item, len(state.agenda) - 1)])
+        for p in state.participants.values():
+            terms += [p.name, p.affiliation]
+        hotwords = " ".join(dict.fromkeys(t for t in terms if t))[:200]
+        return (None if language in ("", "auto") else language), hotwords
+
+    # -- attribution and output ---------------------------------------------
+
+    def wall(self, t: float) -> float:
+        """When the audio at timeline `t` reached the server: when it was said, as the floor saw it."""
+        if not self._arrivals:
+            return self.clock()
+        i = bisect.bisect_left(self._arrivals, (t, -1.0))
+        end, arrived = self._arrivals[min(i, len(self._arrivals) - 1)]
+        return arrived - (end - t)
+
+    def speaker_at(self, state: MeetingState, t: float) -> str | None:
+        if self.participant_id is not None:
+            return self.participant_id
+        return state.holder_at(self.wall(t)) or state.chair_id()
+
+    def _is_duplicate(self, state: MeetingState, speaker: str | None) -> bool:
+        """Hall audio of a remote speaker whose own channel carries their voice."""
+        if self.participant_id is not None or speaker is None:
+            return False
+        who = state.participants.get(speaker)
+        return who is not None and who.mode == "remote" and self.is_live(self.meeting_id, speaker)
+
+    async def _publish(self, state: MeetingState, step: Step, final: bool) -> None:
+        closed: list[Attributed] = []
+        for word in step.committed:
+            speaker = self.speaker_at(state, (word.start + word.end) / 2 + CLICK_LAG_S)
+            current = self._open
+            if current is not None and (
+                current.speaker_id != speaker or word.end - current.words[0].start > MAX_SEGMENT_S
+            ):
+                closed.append(current)
+                current = self._open = None
+            if current is None:
+                current = self._open = Attributed(speaker, [])
+            current.words.append(word)
+            if ends_sentence(word):
+                closed.append(current)
+                self._open = None
+        if step.ended and self._open is not None:
+            closed.append(self._open)
+            self._open = None
+        segments = [self._segment(state, group) for group in closed if not self._is_duplicate(state, group.speaker_id)]
+        segments = [s for s in segments if s["text"]]
+        if segments:
+            await self.meetings.record_segments(self.meeting_id, segments)
+        self._caption(state, step)
+
+    def _segment(self, state: MeetingState, group: Attributed) -> dict[str, Any]:
+        who = state.participants.get(group.speaker_id or "")
+        return {
+            "start": round(max(0.0, self.wall(group.words[0].start) - state.created_at), 3),
+            "end": round(max(0.0, self.wall(group.words[-1].end) - state.created_at), 3),
+            "text": join_words(group.words),
+            "speaker_id": group.speaker_id,
+            "speaker_name": who.name if who else "",
+            "affiliation": who.affiliation if who else "",
+            "source": self.source,
+            "language": (who.language if who and who.language else self.config.language),
+            "item": state.current_item,
+        }
+
+    def _caption(self, state: MeetingState, step: Step) -> None:
+        committed = self._open.words if self._open else []
+        text = join_words([*committed, *step.partial])
+        speaker = self.speaker_at(state, (committed or step.partial or [Word(self.received_s, 0, "")])[0].start)
+        if self._is_duplicate(state, speaker):
+            return
+        who = state.participants.get(speaker or "")
+        self.meetings.publish_live(
+            self.meeting_id,
+            {
+                "type": "caption",
+                "text": text,
+                "committed": join_words(committed),
+                "partial": join_words(step.partial),
+                "speaker_id": speaker,
+                "speaker_name": who.name if who else "",
+                "source": self.source,
+                "final": step.ended,
+                "lag_s": round(self.lag_s, 2),
+            },
+        )
+
+
+class Transcription:
+    """The model (loaded once, run on its own thread) and the live channels."""
+
+    def __init__(
+        self, config: AsrConfig, meetings: Meetings, recognizer: Recognizer | None = None,
+        probabilities: Callable[[], ProbabilityFn] = SileroProbabilities,
+    ) -> None:
+        self.config = config
+        self.meetings = meetings
+        self.recognizer = recognizer
+        self.probabilities = probabilities
+        self.error: str | None = None
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="asr-model")
+        self.channels: dict[tuple[str, str], Channel] = {}
+
+    async def load(self, loader: Callable[[], Recognizer]) -> None:
+        if self.recognizer is not None:
+            return
+        try:
+            self.recognizer = await asyncio.get_running_loop().run_in_executor(self.executor, loader)
+        except Exception as exc:
+            self.error = str(exc)
+            log.error("transcription is off: %s", exc)
+
+    def channel(self, meeting_id: str, participant_id: str | None) -> Channel:
+        if self.recognizer is None:
+            raise RuntimeError(self.error or "the speech model is still loading; try again in a moment")
+        key = (meeting_id, participant_id or HALL)
+        chan = self.channels.get(key)
+        if chan is None or chan.task is None or chan.task.done():
+            chan = Channel(
+                meeting_id=meeting_id, participant_id=participant_id, recognizer=self.recognizer,
+                probabilities=self.probabilities(), meetings=self.meetings, executor=self.executor,
+                config=self.config, is_live=self.is_live,
+            )
+            chan.start()
+            self.channels[key] = chan
+        return chan
+
+    def is_live(self, meeting_id: str, participant_id: str) -> bool:
+        chan = self.channels.get((meeting_id, participant_id))
+        return chan is not None and time.time() - chan.last_audio_at < 2.0
+
+    async def end(self, meeting_id: str, participant_id: str | None) -> None:
+        """The stream of this channel ended: commit what is left."""
+        chan = self.channels.pop((meeting_id, participant_id or HALL), None)
+        if chan is not None:
+            chan.close()
+            if chan.task is not None:
+                # shielded: the socket handler awaiting this may be cancelled as its client leaves,
+                # and that must not cancel the committing of what was said last
+                await asyncio.shield(chan.task)
+
+    def lags(self) -> dict[str, float]:
+        return {f"{m}/{c}": round(ch.lag_s, 2) for (m, c), ch in self.channels.items()}
+
+    async def close(self) -> None:
+        for key in list(self.channels):
+            await self.end(key[0], None if key[1] == HALL else key[1])
+        self.executor.shutdown(wait=False, cancel_futures=True)
+

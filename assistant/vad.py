@@ -1,0 +1,102 @@
+"""Voice activity gate: only speech reaches Whisper, and pauses end utterances.
+
+`SpeechGate` is pure: it takes audio and a function that gives one speech
+probability per 512-sample window (Silero VAD in the product, anything in
+tests) and says which audio to pass on and when an utterance has ended.
+Silence never reaches the recognizer, so it cannot invent words in pauses.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+WINDOW = 512  # samples: 32 ms at 16 kHz, Silero's window
+SAMPLE_RATE = 16_000
+
+ProbabilityFn = Callable[[np.ndarray], np.ndarray]  # windows (n*512 samples) -> n probabilities
+
+
+@dataclass
+class Gated:
+    """What the gate lets through for one push."""
+
+    speech: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (timeline start, samples)
+    ended: bool = False  # an utterance ended in this push: finish it
+
+
+class SpeechGate:
+    def __init__(
+        self,
+        probabilities: ProbabilityFn,
+        *,
+        threshold: float = 0.5,
+        neg_threshold: float = 0.35,
+        min_silence_s: float = 0.6,
+        pad_s: float = 0.3,
+    ) -> None:
+        self.probabilities = probabilities
+        self.threshold, self.neg_threshold = threshold, neg_threshold
+        self.min_silence_windows = max(1, int(min_silence_s * SAMPLE_RATE / WINDOW))
+        self.pad_windows = max(0, int(pad_s * SAMPLE_RATE / WINDOW))
+        self._carry = np.zeros(0, dtype=np.float32)
+        self._time = 0.0  # timeline position of the next full window
+        self._preroll: deque[tuple[float, np.ndarray]] = deque(maxlen=self.pad_windows or 1)
+        self.in_speech = False
+        self._silent_windows = 0
+
+    @property
+    def position(self) -> float:
+        return self._time + len(self._carry) / SAMPLE_RATE
+
+    def push(self, samples: np.ndarray) -> Gated:
+        audio = np.concatenate([self._carry, samples.astype(np.float32, copy=False)])
+        whole = len(audio) // WINDOW * WINDOW
+        self._carry = audio[whole:]
+        out = Gated()
+        if whole == 0:
+            return out
+        windows = audio[:whole].reshape(-1, WINDOW)
+        probs = self.probabilities(audio[:whole])
+        for window, p in zip(windows, probs, strict=True):
+            start = self._time
+            self._time += WINDOW / SAMPLE_RATE
+            if self.in_speech:
+                out.speech.append((start, window))
+                if p < self.neg_threshold:
+                    self._silent_windows += 1
+                    if self._silent_windows >= self.min_silence_windows:
+                        self.in_speech = False
+                        out.ended = True
+                else:
+                    self._silent_windows = 0
+            elif p >= self.threshold:
+                self.in_speech = True
+                self._silent_windows = 0
+                out.speech.extend(self._preroll if self.pad_windows else [])
+                self._preroll.clear()
+                out.speech.append((start, window))
+            elif self.pad_windows:
+                self._preroll.append((start, window))
+        return out
+
+
+class SileroProbabilities:
+    """Silero VAD (the model faster-whisper ships), keeping context across calls."""
+
+    def __init__(self) -> None:
+        from faster_whisper.vad import get_vad_model
+
+        self.model = get_vad_model()
+        self._last = np.zeros(WINDOW, dtype=np.float32)
+
+    def __call__(self, audio: np.ndarray) -> np.ndarray:
+        if len(audio) == 0:
+            return np.zeros(0, dtype=np.float32)
+        joined = np.concatenate([self._last, audio])
+        self._last = audio[-WINDOW:].copy()
+        out = self.model(joined, num_samples=WINDOW)
+        return np.asarray(out, dtype=np.float32).reshape(-1)[1:]

@@ -1,0 +1,107 @@
+"""The streaming policy and the VAD gate, with a scripted recognizer: no model, no loop."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from assistant.streaming import SAMPLE_RATE, HypothesisBuffer, StreamingTranscriber, Word, join_words
+from assistant.vad import WINDOW, SpeechGate
+
+
+class Scripted:
+    """Hears the scripted words that end inside the audio it is given; the last one may be misheard."""
+
+    multilingual = False
+
+    def __init__(self, words: list[Word], flaky_tail: bool = False) -> None:
+        self.words, self.flaky_tail = words, flaky_tail
+        self.transcriber: StreamingTranscriber | None = None
+        self.calls: list[tuple[float, str]] = []
+
+    def transcribe(self, audio, *, language, prompt, hotwords):
+        assert self.transcriber is not None
+        offset = self.transcriber.offset
+        end = offset + len(audio) / SAMPLE_RATE
+        self.calls.append((offset, prompt))
+        heard = [w for w in self.words if w.start >= offset - 0.05 and w.end <= end]
+        if self.flaky_tail and heard:
+            last = heard[-1]
+            heard[-1] = Word(last.start, last.end, last.text + "-ish")  # unstable until more audio
+        return [Word(w.start - offset, w.end - offset, w.text) for w in heard]
+
+
+def sentence(text: str, start: float, dur: float = 0.4) -> list[Word]:
+    return [Word(start + i * dur, start + (i + 1) * dur - 0.05, " " + t) for i, t in enumerate(text.split())]
+
+
+def stream(words: list[Word], seconds: float, step: float = 0.5, flaky: bool = False, trim_s: float = 12.0):
+    rec = Scripted(words, flaky)
+    st = StreamingTranscriber(rec, trim_s=trim_s)
+    rec.transcriber = st
+    commits: list[tuple[float, list[Word]]] = []
+    n = int(step * SAMPLE_RATE)
+    for i in range(int(seconds / step)):
+        st.insert_audio(np.zeros(n, np.float32))
+        commits.append(((i + 1) * step, st.process().committed))
+    tail = st.finish()
+    return st, rec, commits, tail
+
+
+def test_every_word_committed_once_in_order() -> None:
+    words = sentence("the floor is given to the delegate of kenya.", 0.2) + sentence("thank you chair.", 5.0)
+    st, _, _, _ = stream(words, 8.0)
+    assert join_words(st.committed) == "the floor is given to the delegate of kenya. thank you chair."
+
+
+def test_words_wait_for_agreement() -> None:
+    words = sentence("one two three four", 0.0)
+    st, _, commits, tail = stream(words, 2.0, flaky=True)
+    committed_at = {w.text.strip(): t for t, batch in commits for w in batch}
+    # a word is committed only once a later hypothesis agrees with it
+    for w in words:
+        key = w.text.strip()
+        if key in committed_at:
+            assert committed_at[key] >= w.end + 0.5 - 1e-9
+    # "three" was last heard as the unstable tail and "four" only as that: both come out of finish()
+    assert [w.text.strip() for w in st.committed] == ["one", "two", "three", "four-ish"]
+    assert [w.text.strip() for w in tail] == ["three", "four-ish"]
+
+
+def test_buffer_trimmed_after_committed_sentences_and_prompted() -> None:
+    words = []
+    t = 0.0
+    for i in range(8):
+        words += sentence(f"sentence number {i} ends here.", t)
+        t += 2.5
+    st, rec, _, _ = stream(words, t + 1, trim_s=5.0)
+    assert st.buffered_s < 8.0  # never grows with the whole stream
+    assert any("sentence number 0 ends here." in prompt for _, prompt in rec.calls)
+    assert join_words(st.committed).count("ends here.") == 8
+
+
+def test_hypothesis_buffer_drops_repeated_ngram() -> None:
+    hb = HypothesisBuffer()
+    hb.insert([Word(0, 0.5, " hello"), Word(0.5, 1.0, " world")], 0)
+    hb.flush()
+    hb.insert([Word(0, 0.5, " hello"), Word(0.5, 1.0, " world"), Word(1.0, 1.5, " again")], 0)
+    assert [w.text for w in hb.flush()] == [" hello", " world"]
+    hb.insert([Word(0.9, 1.0, " world"), Word(1.0, 1.5, " again")], 0)
+    assert [w.key for w in hb.new] == ["again"]
+
+
+def loudness(audio: np.ndarray) -> np.ndarray:
+    return (np.abs(audio.reshape(-1, WINDOW)).mean(axis=1) > 0.05).astype(np.float32)
+
+
+def test_gate_passes_speech_with_preroll_and_ends_on_silence() -> None:
+    gate = SpeechGate(loudness, min_silence_s=0.5, pad_s=0.1)
+    silence = np.zeros(SAMPLE_RATE, np.float32)
+    speech = np.full(SAMPLE_RATE, 0.3, np.float32)
+    out = gate.push(silence)
+    assert out.speech == [] and not out.ended
+    out = gate.push(speech)
+    starts = [at for at, _ in out.speech]
+    assert min(starts) < 1.0 <= max(starts)  # includes a little audio before the speech
+    out = gate.push(silence)
+    assert out.ended
+    assert gate.push(silence).speech == []
