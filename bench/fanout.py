@@ -173,7 +173,12 @@ async def run(args: argparse.Namespace, base: str, server: psutil.Process) -> No
         await asyncio.gather(*tasks)
 
         final = max(chair.arrivals) if chair.arrivals else chair.first_seq
+        first_copy = {}
+        for listener in [chair, *listeners]:
+            for seq, t in listener.arrivals.items():
+                first_copy[seq] = min(t, first_copy.get(seq, t))
         after_chair: list[float] = []
+        after_first: list[float] = []
         after_send: list[float] = []
         lost = 0
         for listener in listeners:
@@ -182,6 +187,7 @@ async def run(args: argparse.Namespace, base: str, server: psutil.Process) -> No
             for seq, t in listener.arrivals.items():
                 if seq in chair.arrivals:
                     after_chair.append((t - chair.arrivals[seq]) * 1000)
+                after_first.append((t - first_copy[seq]) * 1000)
                 if seq in sent:
                     after_send.append((t - sent[seq]) * 1000)
         events = final - chair.first_seq
@@ -189,6 +195,8 @@ async def run(args: argparse.Namespace, base: str, server: psutil.Process) -> No
               f"({events * len(listeners) / wall:,.0f} deliveries/s)")
         print(f"delivery after the chair's copy: p50 {percentile(after_chair, 50):.1f} ms, "
               f"p99 {percentile(after_chair, 99):.1f} ms, max {max(after_chair, default=0):.1f} ms")
+        print(f"delivery after the first client's copy: p50 {percentile(after_first, 50):.1f} ms, "
+              f"p99 {percentile(after_first, 99):.1f} ms, max {max(after_first, default=0):.1f} ms")
         print(f"delivery after the command was sent: p50 {percentile(after_send, 50):.1f} ms, "
               f"p99 {percentile(after_send, 99):.1f} ms")
         print(f"events lost: {lost}; clients cut off: {sum(x.closed_early for x in listeners)}")
