@@ -228,7 +228,7 @@ async def health(request: web.Request) -> web.Response:
                 "model": request.app[CONFIG].asr.model if request.app[CONFIG].asr.enabled else None,
                 "ready": transcription.recognizer is not None,
                 "error": transcription.error,
-                "lag_s": transcription.lags(),
+                "channels": transcription.stats(),
             },
         }
     )

@@ -73,8 +73,8 @@ class AsrConfig:
     language: str = "en"
     compute_type: str = "int8"
     device: str = "auto"
-    beam_size: int = 5
-    step_s: float = 0.75  # how often a partial hypothesis is made
+    beam_size: int = 1  # live hypotheses are greedy: beam 5 costs 30 % more time per pass on a CPU
+    step_s: float = 0.5  # how often a partial hypothesis is made
     enabled: bool = True  # load the model and transcribe audio sent to the server
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -33,8 +34,9 @@ log = logging.getLogger(__name__)
 
 HALL = "hall"
 MAX_SEGMENT_S = 20.0
-CLICK_LAG_S = 0.25
-HOTWORDS_MIN_S = 2.0  # the chair's click usually lags the new speaker's first words
+CLICK_LAG_S = 0.25  # the chair's click usually lags the new speaker's first words
+HOTWORDS_MIN_S = 2.0
+CATCH_UP_S = 2.0  # audio that piled up is transcribed in pieces of this size  # below this, Whisper tends to read the hotwords back as speech
 
 
 def pcm_to_float(pcm: bytes) -> np.ndarray:
@@ -89,6 +91,7 @@ class Channel:
         self._arrivals: list[tuple[float, float]] = []  # (timeline end of a chunk, wall time it arrived)
         self.received_s = 0.0
         self.lag_s = 0.0
+        self.busy_s = 0.0  # model time spent on this channel, for the real-time factor
         self.last_audio_at = 0.0
         self._open: Attributed | None = None  # the sentence being committed
         self.task: asyncio.Task[None] | None = None
@@ -113,6 +116,10 @@ class Channel:
         self._closed = True
         self._wake.set()
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     # -- the loop -----------------------------------------------------------
 
     def start(self) -> None:
@@ -134,6 +141,7 @@ class Channel:
                 language, hotwords = self._context(state)
                 step = await loop.run_in_executor(self.executor, self._work, audio, final, language, hotwords)
                 self.lag_s = self._pending_samples / SAMPLE_RATE + step.busy_s
+                self.busy_s += step.busy_s
                 await self._publish(state, step, final)
                 if final:
                     return
@@ -143,21 +151,32 @@ class Channel:
             log.exception("transcription of %s in meeting %s failed", self.source, self.meeting_id)
 
     def _work(self, audio: np.ndarray, final: bool, language: str | None, hotwords: str) -> Step:
-        """On the model's thread: gate, transcribe, commit."""
+        """On the model's thread: gate, transcribe, commit.
+
+        Audio that piled up while the model was busy is taken in pieces of a
+        few seconds: fewer passes than one per step (partials are skipped),
+        but never one pass over a long buffer, where Whisper may stop early
+        and words would be lost.
+        """
         started = time.perf_counter()
         step = Step()
-        gated = self.gate.push(audio)
-        for at, samples in gated.speech:
-            self.transcriber.insert_audio(samples, at)
-        if gated.speech or gated.ended or final:
-            # On a short buffer Whisper tends to read the hotwords back as speech: only bias longer ones.
-            bias = hotwords if self.transcriber.buffered_s >= HOTWORDS_MIN_S else ""
-            update = self.transcriber.process(language=language, hotwords=bias)
-            step.committed, step.partial = update.committed, update.partial
-            if gated.ended or final:
-                step.committed += self.transcriber.finish()
-                step.partial = []
-                step.ended = True
+        piece = int(max(self.config.step_s, CATCH_UP_S) * SAMPLE_RATE)
+        starts = range(0, max(len(audio), 1), piece)
+        for n, at in enumerate(starts):
+            last = n == len(starts) - 1
+            gated = self.gate.push(audio[at : at + piece])
+            for t, samples in gated.speech:
+                self.transcriber.insert_audio(samples, t)
+            if gated.speech or gated.ended or (final and last):
+                # On a short buffer Whisper tends to read the hotwords back as speech: only bias longer ones.
+                bias = hotwords if self.transcriber.buffered_s >= HOTWORDS_MIN_S else ""
+                update = self.transcriber.process(language=language, hotwords=bias)
+                step.committed += update.committed
+                step.partial = update.partial
+                if gated.ended or (final and last):
+                    step.committed += self.transcriber.finish()
+                    step.partial = []
+                    step.ended = True
         step.busy_s = time.perf_counter() - started
         return step
 
@@ -288,7 +307,7 @@ class Transcription:
             raise RuntimeError(self.error or "the speech model is still loading; try again in a moment")
         key = (meeting_id, participant_id or HALL)
         chan = self.channels.get(key)
-        if chan is None or chan.task is None or chan.task.done():
+        if chan is None or chan.closed or chan.task is None or chan.task.done():
             chan = Channel(
                 meeting_id=meeting_id, participant_id=participant_id, recognizer=self.recognizer,
                 probabilities=self.probabilities(), meetings=self.meetings, executor=self.executor,
@@ -296,7 +315,14 @@ class Transcription:
             )
             chan.start()
             self.channels[key] = chan
+            assert chan.task is not None
+            chan.task.add_done_callback(functools.partial(self._forget, key, chan))
         return chan
+
+    def _forget(self, key: tuple[str, str], chan: Channel, _task: object = None) -> None:
+        """A channel is listed until its last words are stored."""
+        if self.channels.get(key) is chan:
+            del self.channels[key]
 
     def is_live(self, meeting_id: str, participant_id: str) -> bool:
         chan = self.channels.get((meeting_id, participant_id))
@@ -304,7 +330,8 @@ class Transcription:
 
     async def end(self, meeting_id: str, participant_id: str | None) -> None:
         """The stream of this channel ended: commit what is left."""
-        chan = self.channels.pop((meeting_id, participant_id or HALL), None)
+        key = (meeting_id, participant_id or HALL)
+        chan = self.channels.get(key)
         if chan is not None:
             chan.close()
             if chan.task is not None:
@@ -312,8 +339,12 @@ class Transcription:
                 # and that must not cancel the committing of what was said last
                 await asyncio.shield(chan.task)
 
-    def lags(self) -> dict[str, float]:
-        return {f"{m}/{c}": round(ch.lag_s, 2) for (m, c), ch in self.channels.items()}
+    def stats(self) -> dict[str, dict[str, float]]:
+        """Per live channel: lag, audio received and model time spent (their ratio is the RTF)."""
+        return {
+            f"{m}/{c}": {"lag_s": round(ch.lag_s, 2), "audio_s": round(ch.received_s, 2), "busy_s": round(ch.busy_s, 2)}
+            for (m, c), ch in self.channels.items()
+        }
 
     async def close(self) -> None:
         for key in list(self.channels):

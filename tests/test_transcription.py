@@ -8,6 +8,7 @@ model on real speech.
 from __future__ import annotations
 
 import asyncio
+import re
 
 import numpy as np
 import pytest
@@ -172,16 +173,17 @@ async def test_real_model_on_real_speech(aiohttp_client, tmp_path) -> None:
     jack = await meeting.join("John Kennedy", group="government", mode="onsite", affiliation="United States")
     await meeting.command(jack["token"], op="request_floor")
     await meeting.command(meeting.chair_token, op="give_floor")
-    watcher = await meeting.ws(meeting.chair_token)
-    await watcher.receive_json()
     hall = await client.ws_connect(f"/api/meetings/{meeting.id}/audio?token={meeting.chair_token}")
-    await send_paced(hall, decode_audio(str(AUDIO / "jfk.flac")), speed=3)
+    await send_paced(hall, decode_audio(str(AUDIO / "jfk.flac")))
     await hall.close()
-    got = await receive_until(watcher, lambda m: m.get("name") == "segment" and "your country" in m["data"]["text"].lower()
-                              and m["data"]["text"].rstrip().endswith((".", "!", "?")) and
-                              "ask what" in m["data"]["text"].lower(), 60)
-    segments = [m["data"] for m in got if m.get("name") == "segment"]
-    text = " ".join(s["text"] for s in segments).lower()
-    for words in ("fellow americans", "ask not", "your country", "can do for you"):
+    for _ in range(600):  # the channel is gone once its last words are committed
+        health = await (await client.get("/api/health")).json()
+        if not health["asr"]["channels"]:
+            break
+        await asyncio.sleep(0.1)
+    snap = await (await client.get(f"/api/meetings/{meeting.id}")).json()
+    segments = snap["transcript"]
+    text = " ".join(re.sub(r"[^\w' ]", " ", " ".join(s["text"] for s in segments).lower()).split())
+    for words in ("fellow americans", "your country can do for you", "can do for your country"):
         assert words in text, text
     assert {s["speaker_name"] for s in segments} == {"John Kennedy"}
