@@ -38,16 +38,27 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--demo", action="store_true", help="open (or reopen) a demo meeting and print its links"
     )
+    tr = sub.add_parser("transcribe", help="transcribe a recording to VTT, SRT or JSON")
+    tr.add_argument("file", type=Path)
+    tr.add_argument("--format", choices=["vtt", "srt", "json"], default="vtt")
+    tr.add_argument("--output", "-o", type=Path, help="default: FILE with the format's extension")
+    tr.add_argument("--config", type=Path, help="config.toml ([asr] model, language)")
+    tr.add_argument("--model", help="override [asr] model, e.g. embedded:base")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = load(args.config)
-        config = with_overrides(config, host=args.host, port=args.port, data_dir=args.data_dir)
+        if args.command == "serve":
+            config = with_overrides(config, host=args.host, port=args.port, data_dir=args.data_dir)
+        elif args.model:
+            config = dataclasses.replace(config, asr=dataclasses.replace(config.asr, model=args.model))
     except ConfigError as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 2
     if args.command == "serve":
         return asyncio.run(serve_forever(config, demo=args.demo))
+    if args.command == "transcribe":
+        return _transcribe(config, args)
     return 2  # pragma: no cover
 
 
@@ -82,6 +93,22 @@ async def serve_forever(config: Config, *, demo: bool = False) -> int:
     await stop.wait()
     print("Shutting down.", flush=True)
     await runner.cleanup()
+    return 0
+
+
+def _transcribe(config: Config, args: argparse.Namespace) -> int:
+    from .models import ModelError
+    from .offline import transcribe
+
+    if not args.file.is_file():
+        print(f"assistant: {args.file} does not exist", file=sys.stderr)
+        return 2
+    try:
+        target = transcribe(config, args.file, args.output, args.format)
+    except (ValueError, ModelError) as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {target}")
     return 0
 
 

@@ -1,0 +1,61 @@
+"""Timed text formats: WebVTT (with voice spans), SRT and JSON, from timed lines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Line:
+    start: float  # seconds
+    end: float
+    text: str
+    speaker: str = ""
+
+
+def _clock(seconds: float, sep: str) -> str:
+    ms = max(0, round(seconds * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def _cue_text(text: str) -> str:
+    """Cue text can't hold a blank line or the cue arrow; keep it on one line."""
+    return " ".join(text.replace("-->", "->").split())
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_vtt(lines: Sequence[Line]) -> str:
+    out = ["WEBVTT", ""]
+    for i, line in enumerate(lines, 1):
+        end = max(line.end, line.start + 0.001)
+        body = _vtt_escape(_cue_text(line.text))
+        if line.speaker:
+            body = f"<v {_vtt_escape(_cue_text(line.speaker))}>{body}</v>"
+        out += [str(i), f"{_clock(line.start, '.')} --> {_clock(end, '.')}", body, ""]
+    return "\n".join(out)
+
+
+def to_srt(lines: Sequence[Line]) -> str:
+    out = []
+    for i, line in enumerate(lines, 1):
+        end = max(line.end, line.start + 0.001)
+        body = _cue_text(line.text)
+        if line.speaker:
+            body = f"{_cue_text(line.speaker)}: {body}"
+        out += [str(i), f"{_clock(line.start, ',')} --> {_clock(end, ',')}", body, ""]
+    return "\n".join(out)
+
+
+def to_json(lines: Sequence[Line]) -> str:
+    return json.dumps([asdict(line) for line in lines], ensure_ascii=False, indent=2)
+
+
+FORMATS = {"vtt": to_vtt, "srt": to_srt, "json": to_json}
