@@ -15,7 +15,7 @@ from pathlib import Path
 from aiohttp import web
 
 from . import __version__
-from .appkeys import MEETINGS
+from .appkeys import MEETINGS, TRANSCRIPTION
 from .config import Config, ConfigError, load, with_overrides
 from .server import create_app
 
@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--demo", action="store_true", help="open (or reopen) a demo meeting and print its links"
     )
+    serve.add_argument("--audio-device", help="with --demo: transcribe this input device (index or name) as the hall")
+    serve.add_argument("--replay", type=Path, help="with --demo: replay this recording as the hall audio, at real time")
+    sub.add_parser("devices", help="list audio input devices")
     tr = sub.add_parser("transcribe", help="transcribe a recording to VTT, SRT or JSON")
     tr.add_argument("file", type=Path)
     tr.add_argument("--format", choices=["vtt", "srt", "json"], default="vtt")
@@ -47,22 +50,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        config = load(args.config)
+        config = load(getattr(args, "config", None))
         if args.command == "serve":
             config = with_overrides(config, host=args.host, port=args.port, data_dir=args.data_dir)
-        elif args.model:
+        elif getattr(args, "model", None):
             config = dataclasses.replace(config, asr=dataclasses.replace(config.asr, model=args.model))
     except ConfigError as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 2
+    if args.command == "devices":
+        return _devices()
     if args.command == "serve":
-        return asyncio.run(serve_forever(config, demo=args.demo))
+        return asyncio.run(serve_forever(config, demo=args.demo, device=args.audio_device, replay=args.replay))
     if args.command == "transcribe":
         return _transcribe(config, args)
     return 2  # pragma: no cover
 
 
-async def serve_forever(config: Config, *, demo: bool = False) -> int:
+async def serve_forever(
+    config: Config, *, demo: bool = False, device: str | None = None, replay: Path | None = None
+) -> int:
     generated = not config.server.admin_token
     if generated:
         token = secrets.token_urlsafe(24)
@@ -84,14 +91,19 @@ async def serve_forever(config: Config, *, demo: bool = False) -> int:
     print(f"Meeting assistant listening on {base}  (archive: {config.server.data_dir.resolve()})", flush=True)
     if generated:
         print(f"Admin token (generated for this run, shown once): {config.server.admin_token}", flush=True)
+    hall = None
     if demo:
-        await _demo(app, config, base)
+        meeting_id = await _demo(app, config, base)
+        if device or replay:
+            hall = asyncio.create_task(_hall(app, meeting_id, device, replay))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     print("Shutting down.", flush=True)
+    if hall is not None:
+        hall.cancel()
     await runner.cleanup()
     return 0
 
@@ -116,7 +128,43 @@ def _display_host(host: str) -> str:
     return "localhost" if host in ("0.0.0.0", "::", "") else host
 
 
-async def _demo(app: web.Application, config: Config, base: str) -> None:
+async def _hall(app: web.Application, meeting_id: str, device: str | None, replay: Path | None) -> None:
+    """Feed a device or a recording into the meeting's hall channel."""
+    from .audio import AudioError, from_device, from_file
+
+    transcription = app[TRANSCRIPTION]
+    for _ in range(600):
+        if transcription.recognizer is not None or transcription.error:
+            break
+        await asyncio.sleep(0.1)
+    try:
+        channel = transcription.channel(meeting_id, None)
+        source = from_device(device) if device else from_file(replay) if replay else None
+        assert source is not None
+        print(f"Transcribing {'device ' + device if device else replay} as the hall audio.", flush=True)
+        async for chunk in source:
+            channel.feed(chunk)
+        await transcription.end(meeting_id, None)
+    except (AudioError, RuntimeError) as exc:
+        print(f"assistant: hall audio: {exc}", file=sys.stderr, flush=True)
+
+
+def _devices() -> int:
+    from .audio import AudioError, list_devices
+
+    try:
+        devices = list_devices()
+    except AudioError as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 1
+    for d in devices:
+        print(f"{d['index']:3d}  {d['name']}  ({d['channels']} ch, {d['rate']:.0f} Hz)")
+    if not devices:
+        print("no audio input devices found")
+    return 0
+
+
+async def _demo(app: web.Application, config: Config, base: str) -> str:
     """A demo meeting, kept across runs in data_dir/demo.json so its links stay valid."""
     meetings = app[MEETINGS]
     saved = config.server.data_dir / "demo.json"
@@ -141,3 +189,4 @@ async def _demo(app: web.Application, config: Config, base: str) -> None:
     print(f"  chair console : {base}/chair/{mid}#token={demo['chair_token']}", flush=True)
     print(f"  join (invite) : {base}/join/{mid}?code={demo['invite_code']}", flush=True)
     print(f"  projector     : {base}/projector/{mid}", flush=True)
+    return str(mid)
