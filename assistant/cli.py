@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -21,6 +22,7 @@ from .server import create_app
 
 log = logging.getLogger("assistant")
 
+DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 DEMO_AGENDA = ["Opening of the session", "Remote participation", "Any other business"]
 
 
@@ -96,6 +98,8 @@ async def serve_forever(
         meeting_id = await _demo(app, config, base)
         if device or replay:
             hall = asyncio.create_task(_hall(app, meeting_id, device, replay))
+        elif config.asr.enabled and (DEMO_DIR / "meeting.ogg").is_file():
+            hall = asyncio.create_task(_demo_show(app, meeting_id))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -147,6 +151,50 @@ async def _hall(app: web.Application, meeting_id: str, device: str | None, repla
         await transcription.end(meeting_id, None)
     except (AudioError, RuntimeError) as exc:
         print(f"assistant: hall audio: {exc}", file=sys.stderr, flush=True)
+
+
+async def _demo_show(app: web.Application, meeting_id: str) -> None:
+    """Replay the bundled recording while a scripted chair gives the floor to its speakers."""
+    from . import commands as cmd
+
+    meetings = app[MEETINGS]
+    script = json.loads((DEMO_DIR / "script.json").read_text())
+    state = await meetings.state(meeting_id)
+    chair = cmd.Actor(state.chair_id(), "chair")
+    by_name = {p.name: p.participant_id for p in state.participants.values()}
+    for turn in script:
+        if turn["name"] not in by_name:
+            pid, _ = await meetings.add_participant(
+                meeting_id, name=turn["name"], affiliation=turn["affiliation"], group=turn["group"],
+                mode=turn["mode"], language="en", role="participant",
+            )
+            by_name[turn["name"]] = pid
+    if state.floor is not None:
+        await meetings.execute(meeting_id, chair, cmd.EndTurn())
+    replay = asyncio.create_task(_hall(app, meeting_id, None, DEMO_DIR / "meeting.ogg"))
+    loop = asyncio.get_running_loop()
+    for _ in range(600):  # the replay starts once the model is ready
+        if app[TRANSCRIPTION].channels or app[TRANSCRIPTION].error:
+            break
+        await asyncio.sleep(0.1)
+    start = loop.time()
+    try:
+        for turn in script:
+            speaker = cmd.Actor(by_name[turn["name"]], "participant")
+            await asyncio.sleep(max(0.0, start + turn["floor_at"] - 1.0 - loop.time()))
+            with contextlib.suppress(cmd.CommandError):  # already waiting from an earlier run
+                await meetings.execute(meeting_id, speaker, cmd.RequestFloor())
+            await asyncio.sleep(max(0.0, start + turn["floor_at"] - 0.4 - loop.time()))
+            waiting = [e for e in state.queue if e["participant_id"] == speaker.participant_id]
+            if waiting:
+                await meetings.execute(meeting_id, chair, cmd.GiveFloor(waiting[0]["request_id"]))
+            await asyncio.sleep(max(0.0, start + turn["end_at"] - loop.time()))
+            if state.floor is not None:
+                await meetings.execute(meeting_id, chair, cmd.EndTurn())
+        await replay
+        print("Demo recording replayed; the meeting stays open for you to try.", flush=True)
+    except cmd.CommandError as exc:
+        print(f"assistant: demo script stopped: {exc}", file=sys.stderr, flush=True)
 
 
 def _devices() -> int:
