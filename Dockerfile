@@ -6,6 +6,7 @@ COPY pyproject.toml README.md ./
 RUN mkdir assistant && touch assistant/__init__.py && pip install --no-cache-dir . && pip uninstall -y assistant
 COPY assistant ./assistant
 COPY web ./web
+COPY demo ./demo
 COPY config.toml ./
 RUN pip install --no-cache-dir --no-deps -e .
 EXPOSE 8080

@@ -170,8 +170,12 @@ async def stream(model_spec: str, audio: np.ndarray, data_dir: Path, asr_extra: 
                     "peak_rss": peak_rss, "rtf": channel["busy_s"] / max(channel["audio_s"], 1e-9),
                     "lag_s": channel["lag_s"]}
     finally:
-        proc.terminate()
-        proc.wait(10)
+        proc.terminate()  # the server commits what is still queued before it exits
+        try:
+            proc.wait(120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def latencies(arrivals: list[float], hyp: list[str], ref_words: list[tuple[str, float]], start: float) -> list[float]:
