@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from .streaming import SAMPLE_RATE
+
 CHUNK_S = 0.1
 
 

@@ -137,10 +137,7 @@ async def _hall(app: web.Application, meeting_id: str, device: str | None, repla
     from .audio import AudioError, from_device, from_file
 
     transcription = app[TRANSCRIPTION]
-    for _ in range(600):
-        if transcription.recognizer is not None or transcription.error:
-            break
-        await asyncio.sleep(0.1)
+    await transcription.wait_loaded()
     try:
         channel = transcription.channel(meeting_id, None)
         source = from_device(device) if device else from_file(replay) if replay else None
@@ -171,12 +168,9 @@ async def _demo_show(app: web.Application, meeting_id: str) -> None:
             by_name[turn["name"]] = pid
     if state.floor is not None:
         await meetings.execute(meeting_id, chair, cmd.EndTurn())
+    await app[TRANSCRIPTION].wait_loaded()  # the replay and the script's clock start together
     replay = asyncio.create_task(_hall(app, meeting_id, None, DEMO_DIR / "meeting.ogg"))
     loop = asyncio.get_running_loop()
-    for _ in range(600):  # the replay starts once the model is ready
-        if app[TRANSCRIPTION].channels or app[TRANSCRIPTION].error:
-            break
-        await asyncio.sleep(0.1)
     start = loop.time()
     try:
         for turn in script:

@@ -227,6 +227,11 @@ def _check(config: Config, source: str) -> None:
         raise bad("asr.language", asr.language, 'a language code such as "en", or "auto"')
 
 
+def decoding_language(code: str) -> str | None:
+    """The language to decode with; None lets Whisper detect it."""
+    return None if code in ("", "auto") else code
+
+
 def _is_timezone(name: str) -> bool:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

@@ -6,8 +6,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from .config import Config
+from .config import Config, decoding_language
 from .models import load
+from .streaming import SAMPLE_RATE
 from .subtitles import FORMATS, Line
 
 
@@ -18,10 +19,9 @@ def transcribe(config: Config, source: Path, out: Path | None, fmt: str, progres
         audio = decode_audio(str(source))
     except Exception as exc:  # PyAV raises many kinds; all mean the same to the user
         raise ValueError(f"cannot read {source} as audio: {exc}") from exc
-    duration = len(audio) / 16_000
+    duration = len(audio) / SAMPLE_RATE
     recognizer = load(config.asr, config.server.data_dir / "models")
-    language = None if config.asr.language in ("", "auto") else config.asr.language
-    segments, _ = recognizer.transcribe_file(audio, language=language)
+    segments, _ = recognizer.transcribe_file(audio, language=decoding_language(config.asr.language))
     lines: list[Line] = []
     for seg in segments:
         lines.append(Line(round(seg.start, 3), round(seg.end, 3), seg.text.strip()))

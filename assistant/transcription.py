@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import AsrConfig
+from .config import AsrConfig, decoding_language
 from .meeting import MeetingState
 from .service import Meetings
 from .streaming import SAMPLE_RATE, Recognizer, StreamingTranscriber, Word, ends_sentence, join_words
@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 HALL = "hall"
 MAX_SEGMENT_S = 20.0
 CLICK_LAG_S = 0.25  # the chair's click usually lags the new speaker's first words
-HOTWORDS_MIN_S = 2.0
-CATCH_UP_S = 2.0  # audio that piled up is transcribed in pieces of this size  # below this, Whisper tends to read the hotwords back as speech
+HOTWORDS_MIN_S = 2.0  # below this, Whisper tends to read the hotwords back as speech
+CATCH_UP_S = 2.0  # audio that piled up is transcribed in pieces of this size
 
 
 def pcm_to_float(pcm: bytes) -> np.ndarray:
@@ -142,7 +142,7 @@ class Channel:
                 step = await loop.run_in_executor(self.executor, self._work, audio, final, language, hotwords)
                 self.lag_s = self._pending_samples / SAMPLE_RATE + step.busy_s
                 self.busy_s += step.busy_s
-                await self._publish(state, step, final)
+                await self._publish(state, step)
                 if final:
                     return
                 if self._pending_samples >= self.config.step_s * SAMPLE_RATE:
@@ -192,7 +192,7 @@ class Channel:
         for p in state.participants.values():
             terms += [p.name, p.affiliation]
         hotwords = " ".join(dict.fromkeys(t for t in terms if t))[:200]
-        return (None if language in ("", "auto") else language), hotwords
+        return decoding_language(language), hotwords
 
     # -- attribution and output ---------------------------------------------
 
@@ -204,10 +204,11 @@ class Channel:
         end, arrived = self._arrivals[min(i, len(self._arrivals) - 1)]
         return arrived - (end - t)
 
-    def speaker_at(self, state: MeetingState, t: float) -> str | None:
+    def speaker_of(self, state: MeetingState, word: Word) -> str | None:
+        """Whoever held the floor when `word` was said; the chair when nobody did."""
         if self.participant_id is not None:
             return self.participant_id
-        return state.holder_at(self.wall(t)) or state.chair_id()
+        return state.holder_at(self.wall((word.start + word.end) / 2 + CLICK_LAG_S)) or state.chair_id()
 
     def _is_duplicate(self, state: MeetingState, speaker: str | None) -> bool:
         """Hall audio of a remote speaker whose own channel carries their voice."""
@@ -216,10 +217,10 @@ class Channel:
         who = state.participants.get(speaker)
         return who is not None and who.mode == "remote" and self.is_live(self.meeting_id, speaker)
 
-    async def _publish(self, state: MeetingState, step: Step, final: bool) -> None:
+    async def _publish(self, state: MeetingState, step: Step) -> None:
         closed: list[Attributed] = []
         for word in step.committed:
-            speaker = self.speaker_at(state, (word.start + word.end) / 2 + CLICK_LAG_S)
+            speaker = self.speaker_of(state, word)
             current = self._open
             if current is not None and (
                 current.speaker_id != speaker or word.end - current.words[0].start > MAX_SEGMENT_S
@@ -258,7 +259,8 @@ class Channel:
     def _caption(self, state: MeetingState, step: Step) -> None:
         committed = self._open.words if self._open else []
         text = join_words([*committed, *step.partial])
-        speaker = self.speaker_at(state, (committed or step.partial or [Word(self.received_s, 0, "")])[0].start)
+        first = (committed or step.partial or [Word(self.received_s, self.received_s, "")])[0]
+        speaker = self.speaker_of(state, first)
         if self._is_duplicate(state, speaker):
             return
         who = state.participants.get(speaker or "")
@@ -292,6 +294,9 @@ class Transcription:
         self.error: str | None = None
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="asr-model")
         self.channels: dict[tuple[str, str], Channel] = {}
+        self._loaded = asyncio.Event()
+        if recognizer is not None:
+            self._loaded.set()
 
     async def load(self, loader: Callable[[], Recognizer]) -> None:
         if self.recognizer is not None:
@@ -301,6 +306,13 @@ class Transcription:
         except Exception as exc:
             self.error = str(exc)
             log.error("transcription is off: %s", exc)
+        finally:
+            self._loaded.set()
+
+    async def wait_loaded(self) -> bool:
+        """Wait until the model has loaded or failed to; True when it is ready."""
+        await self._loaded.wait()
+        return self.recognizer is not None
 
     def channel(self, meeting_id: str, participant_id: str | None) -> Channel:
         if self.recognizer is None:
@@ -326,7 +338,7 @@ class Transcription:
 
     def is_live(self, meeting_id: str, participant_id: str) -> bool:
         chan = self.channels.get((meeting_id, participant_id))
-        return chan is not None and time.time() - chan.last_audio_at < 2.0
+        return chan is not None and chan.clock() - chan.last_audio_at < 2.0
 
     async def end(self, meeting_id: str, participant_id: str | None) -> None:
         """The stream of this channel ended: commit what is left."""

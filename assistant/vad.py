@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .streaming import SAMPLE_RATE
+
 WINDOW = 512  # samples: 32 ms at 16 kHz, Silero's window
-SAMPLE_RATE = 16_000
 
 ProbabilityFn = Callable[[np.ndarray], np.ndarray]  # windows (n*512 samples) -> n probabilities
 

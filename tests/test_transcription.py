@@ -165,10 +165,7 @@ async def test_real_model_on_real_speech(aiohttp_client, tmp_path) -> None:
     client = await aiohttp_client(create_app(config))
     from assistant.appkeys import TRANSCRIPTION
 
-    for _ in range(300):
-        if client.app[TRANSCRIPTION].recognizer is not None:
-            break
-        await asyncio.sleep(0.1)
+    assert await client.app[TRANSCRIPTION].wait_loaded()
     meeting: Meeting = await open_meeting(client)
     jack = await meeting.join("John Kennedy", group="government", mode="onsite", affiliation="United States")
     await meeting.command(jack["token"], op="request_floor")
