@@ -123,3 +123,17 @@ async def test_unknown_meeting_and_route(client) -> None:
     resp = await client.get("/api/nothing-here")
     assert resp.status == 404
     assert "error" in await resp.json()
+
+
+async def test_private_archive_needs_a_token(aiohttp_client, tmp_path) -> None:
+    from conftest import make_config
+
+    from assistant.server import create_app
+
+    client = await aiohttp_client(create_app(make_config(tmp_path / "data", server={"public_archive": False})))
+    meeting = await open_meeting(client)
+    for path in (f"/api/meetings/{meeting.id}", f"/api/meetings/{meeting.id}/events"):
+        assert (await client.get(path)).status == 401
+        ok = await client.get(path, headers={"Authorization": f"Bearer {meeting.chair_token}"})
+        assert ok.status == 200
+        assert (await client.get(path, headers={"Authorization": f"Bearer {ADMIN}"})).status == 200
