@@ -18,10 +18,11 @@ run: install
 	$(BIN)/assistant serve --config config.toml --demo
 
 lint: install
-	$(BIN)/ruff check assistant tests bench
+	$(BIN)/ruff check assistant tests bench scripts
 	$(BIN)/mypy
 
 test: install lint
+	scripts/system-deps.sh
 	$(BIN)/python -m pytest
 
 bench: install

@@ -52,6 +52,9 @@ def urls(
     return out
 
 
+ALL_ROLES = ("chair", "moderator", "participant", "observer", "feed")
+
+
 def _grant_for(request: web.Request, meeting_id: str, roles: tuple[str, ...], doing: str) -> Grant:
     meetings = request.app[MEETINGS]
     grant = meetings.authenticate(bearer(request), meeting_id)
@@ -66,7 +69,7 @@ def _check_readable(request: web.Request, meeting_id: str) -> None:
     """With public_archive off, reading a meeting needs one of its tokens or the admin token."""
     if request.app[CONFIG].server.public_archive or request.app[MEETINGS].is_admin(bearer(request)):
         return
-    _grant_for(request, meeting_id, ("chair", "moderator", "participant", "observer", "feed"), "reading this meeting")
+    _grant_for(request, meeting_id, ALL_ROLES, "reading this meeting")
 
 
 async def create_meeting(request: web.Request) -> web.Response:
@@ -183,6 +186,13 @@ async def invite(request: web.Request) -> web.Response:
     _grant_for(request, meeting_id, MANAGERS, "see the invite code")
     code = await meetings.invite_code(meeting_id)
     return web.json_response({"invite_code": code, **urls(base_url(request), meeting_id, invite_code=code)})
+
+
+async def whoami(request: web.Request) -> web.Response:
+    """Who a token speaks for in this meeting: a page opened from a link learns its participant."""
+    meeting_id = request.match_info["id"]
+    grant = _grant_for(request, meeting_id, ALL_ROLES, "ask who you are")
+    return web.json_response({"participant_id": grant.participant_id, "role": grant.role})
 
 
 async def post_command(request: web.Request) -> web.Response:

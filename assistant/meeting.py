@@ -323,6 +323,20 @@ class MeetingState:
             "participants": [p.to_dict() for p in self.participants.values()],
             "transcript": self.transcript,
             "statements": self.statements,
+            "turns": [self.turn_view(t) for t in self.turns],
+        }
+
+    def turn_view(self, turn: Turn) -> dict[str, Any]:
+        """A turn as clients see it: enough to count speaking time and answered written requests."""
+        req = self.requests.get(turn.request_id or "")
+        return {
+            "participant_id": turn.participant_id,
+            "request_id": turn.request_id,
+            "kind": turn.kind,
+            "item": turn.item,
+            "started_at": turn.started_at,
+            "ended_at": turn.ended_at,
+            "text": req.text if req else "",
         }
 
 

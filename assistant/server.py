@@ -74,6 +74,7 @@ def create_app(
     r.add_post("/api/meetings/{id}/tokens", api.issue_token)
     r.add_get("/api/meetings/{id}/invite", api.invite)
     r.add_post("/api/meetings/{id}/commands", api.post_command)
+    r.add_get("/api/meetings/{id}/me", api.whoami)
     r.add_get("/api/meetings/{id}/events", api.get_events)
     r.add_get("/api/meetings/{id}/ws", live.meeting_ws)
     r.add_get("/api/meetings/{id}/audio", audio_ws.audio_ws)

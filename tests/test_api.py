@@ -137,3 +137,20 @@ async def test_private_archive_needs_a_token(aiohttp_client, tmp_path) -> None:
         ok = await client.get(path, headers={"Authorization": f"Bearer {meeting.chair_token}"})
         assert ok.status == 200
         assert (await client.get(path, headers={"Authorization": f"Bearer {ADMIN}"})).status == 200
+
+
+async def test_me_names_the_participant_a_token_speaks_for(meeting: Meeting) -> None:
+    ana = await meeting.join("Ana")
+    url = f"/api/meetings/{meeting.id}/me"
+    resp = await meeting.client.get(url, headers={"Authorization": f"Bearer {ana['token']}"})
+    assert await resp.json() == {"participant_id": ana["participant_id"], "role": "participant"}
+    resp = await meeting.client.get(url, headers={"Authorization": "Bearer not-a-token"})
+    assert resp.status == 401 and "Bearer" in await resp.text()
+    # the snapshot carries the turns that speaking-time counters are built from
+    await meeting.command(ana["token"], op="request_floor", text="Read this, please.")
+    await meeting.command(meeting.chair_token, op="give_floor")
+    await meeting.command(meeting.chair_token, op="end_turn")
+    snap = await (await meeting.client.get(f"/api/meetings/{meeting.id}")).json()
+    (turn,) = snap["turns"]
+    assert turn["participant_id"] == ana["participant_id"] and turn["text"] == "Read this, please."
+    assert turn["ended_at"] >= turn["started_at"]

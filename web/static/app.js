@@ -7,11 +7,15 @@
 
 const $ = (sel) => document.querySelector(sel);
 const meetingId = location.pathname.split("/")[2];
-const storeKey = `assistant:${meetingId}`;
+// one saved identity per kind of page: a projector link opened on the chair's laptop must not
+// replace the chair's token; the join page and the participant view share one
+const pageKind = {join: "participant", meeting: "participant"}[location.pathname.split("/")[1]] || location.pathname.split("/")[1];
+const storeKey = `assistant:${pageKind}:${meetingId}`;
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(props)) {
+    if (v === null || v === undefined || v === false) continue;
     if (k === "class") node.className = v;
     else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
     else node.setAttribute(k, v);
@@ -24,11 +28,20 @@ function tokenFromPage() {
   const hash = new URLSearchParams(location.hash.slice(1));
   if (hash.get("token")) {
     const saved = JSON.parse(localStorage.getItem(storeKey) || "{}");
-    saved.token = hash.get("token");
-    localStorage.setItem(storeKey, JSON.stringify(saved));
+    if (saved.token !== hash.get("token")) localStorage.setItem(storeKey, JSON.stringify({token: hash.get("token")}));
     history.replaceState(null, "", location.pathname);  // keep the token out of the address bar
   }
   return JSON.parse(localStorage.getItem(storeKey) || "{}");
+}
+
+async function whoAmI(me) {
+  // a page opened from a link has only the token: ask whose it is, once, and remember
+  if (!me.token || me.participant_id !== undefined) return me;
+  const r = await fetch(`/api/meetings/${meetingId}/me`, {headers: {Authorization: `Bearer ${me.token}`}});
+  if (!r.ok) return me;
+  Object.assign(me, await r.json());
+  localStorage.setItem(storeKey, JSON.stringify(me));
+  return me;
 }
 
 const fmtTime = (unix) => new Date(unix * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
@@ -37,25 +50,31 @@ class MeetingClient {
   constructor(token, onChange) {
     this.token = token; this.onChange = onChange;
     this.seq = null; this.state = null; this.caption = null; this.pending = new Map();
-    this.nextId = 1; this.retry = 500; this.connected = false;
+    this.nextId = 1; this.retry = 500; this.connected = false; this.closedFor = "";
   }
   connect() {
     const proto = location.protocol === "https:" ? "wss" : "ws";
     let url = `${proto}://${location.host}/api/meetings/${meetingId}/ws?token=${encodeURIComponent(this.token)}`;
-    if (this.seq !== null) url += `&since=${this.seq}`;
+    if (this.seq !== null) url += `&since=${this.seq}`;  // resume: only what was missed
     const ws = new WebSocket(url);
     this.ws = ws;
     ws.onopen = () => { this.connected = true; this.retry = 500; this.onChange("connection"); };
     ws.onmessage = (e) => this.receive(JSON.parse(e.data));
     ws.onclose = (e) => {
-      this.connected = false; this.onChange("connection");
-      if (e.code === 4401 || e.code === 1008) return;
-      setTimeout(() => this.connect(), this.retry);
+      if (this.ws !== ws) return;
+      this.connected = false;
+      for (const done of this.pending.values()) done({type: "error", error: "connection lost; try again"});
+      this.pending.clear();
+      if (e.code === 4401 || e.code === 1008) { this.closedFor = e.reason || "this link is no longer valid"; this.onChange("connection"); return; }
+      this.onChange("connection");
+      const wait = e.code === 4008 ? 0 : this.retry;  // cut off for lagging: come straight back with since=
+      setTimeout(() => this.connect(), wait + Math.random() * 250);
       this.retry = Math.min(this.retry * 2, 10000);
     };
   }
+  drop() { if (this.ws) this.ws.close(); }
   receive(m) {
-    if (m.type === "snapshot") { this.state = m; this.seq = m.seq; this.onChange("snapshot"); return; }
+    if (m.type === "snapshot") { this.state = m; this.state.turns ||= []; this.seq = m.seq; this.onChange("snapshot"); return; }
     if (m.type === "event") {
       if (this.seq !== null && m.seq <= this.seq) return;  // already have it
       this.seq = m.seq; this.apply(m); this.onChange(m.name, m); return;
@@ -70,15 +89,29 @@ class MeetingClient {
     const s = this.state, d = m.data;
     switch (m.name) {
       case "queue_changed": s.queue = d.queue; break;
-      case "floor_changed": s.floor = d.participant_id ? d : null; break;
+      case "floor_changed": this.floorChanged(d, m.at); break;
       case "segment": s.transcript.push(d); if (this.caption && this.caption.speaker_id === d.speaker_id) this.caption = null; break;
       case "participant_joined": s.participants.push(d); break;
       case "statement_filed": (s.statements ||= []).push(d); break;
-      case "item_changed": s.meeting.current_item = d.item; break;
+      case "item_changed": s.meeting.current_item = d.item; s.meeting.list_closed = false; break;
       case "list_closed": s.meeting.list_closed = true; break;
       case "list_opened": s.meeting.list_closed = false; break;
       case "time_limit_set": s.meeting.time_limit_s = d.seconds; break;
       case "meeting_ended": s.meeting.ended = m.at; break;
+    }
+  }
+  floorChanged(d, at) {
+    // mirrors the server's fold: the same turn with a new limit, or the end of one and the start of the next
+    const s = this.state, cur = s.floor;
+    if (cur && d.participant_id === cur.participant_id && d.request_id === cur.request_id && d.started_at === cur.started_at) {
+      s.floor = d; return;
+    }
+    const running = s.turns.find((t) => t.ended_at === null);
+    if (running) running.ended_at = at;
+    s.floor = d.participant_id ? d : null;
+    if (d.participant_id) {
+      s.turns.push({participant_id: d.participant_id, request_id: d.request_id, kind: d.kind, item: d.item,
+        started_at: d.started_at, ended_at: null, text: d.text || ""});
     }
   }
   send(op, fields = {}) {
@@ -90,23 +123,40 @@ class MeetingClient {
     });
   }
   participant(id) { return this.state.participants.find((p) => p.participant_id === id); }
+  speakingTime(item) {
+    // floor time and turns on `item`, by stakeholder group and by onsite/remote (the running turn up to now)
+    const now = Date.now() / 1000, out = {group: {}, mode: {}, turns: 0, total: 0};
+    for (const t of this.state.turns) {
+      if (t.item !== item) continue;
+      const p = this.participant(t.participant_id); if (!p) continue;
+      const secs = Math.max(0, (t.ended_at ?? now) - t.started_at);
+      for (const [key, name] of [["group", p.group], ["mode", p.mode]]) {
+        const row = (out[key][name] ||= {seconds: 0, turns: 0});
+        row.seconds += secs; row.turns += 1;
+      }
+      out.turns += 1; out.total += secs;
+    }
+    return out;
+  }
 }
 
 function renderConnection(client) {
   const node = $("#conn");
   if (!node) return;
-  node.textContent = client.connected ? "live" : "reconnecting…";
+  node.textContent = client.closedFor ? `disconnected: ${client.closedFor}` : client.connected ? "live" : "reconnecting…";
   node.className = "state " + (client.connected ? "live" : "down");
+  document.body.classList.toggle("offline", !client.connected);
 }
 
 function renderFloor(client, target) {
   const f = client.state.floor;
   target.replaceChildren();
-  if (!f) { target.append(el("span", {}, "Nobody has the floor.")); return; }
+  if (!f) { target.append(el("span", {class: "nobody"}, client.state.meeting.ended ? "The meeting has ended." : "Nobody has the floor.")); return; }
   target.append(el("span", {class: "who"}, f.name), f.affiliation ? ` (${f.affiliation})` : "",
-    el("span", {class: "badge"}, f.group), el("span", {class: "badge"}, f.mode), " ",
-    el("span", {class: "countdown", "data-start": f.started_at, "data-limit": f.limit_s}));
-  if (f.text) target.append(el("p", {class: "written"}, f.text));
+    el("span", {class: "badge"}, f.group), el("span", {class: `badge ${f.mode}`}, f.mode),
+    f.kind && f.kind !== "intervention" ? el("span", {class: "badge"}, f.kind.replace(/_/g, " ")) : "", " ",
+    el("span", {class: "countdown", role: "timer", "data-start": f.started_at, "data-limit": f.limit_s}));
+  if (f.text) target.append(el("p", {class: "written", "aria-label": "Written intervention"}, f.text));
   tick();
 }
 
@@ -122,14 +172,16 @@ function tick() {
 }
 setInterval(tick, 1000);
 
-function renderQueue(client, target, {limit = Infinity, controls = null} = {}) {
+function renderQueue(client, target, {limit = Infinity, controls = null, me = null} = {}) {
   target.replaceChildren();
   const q = client.state.queue.slice(0, limit);
-  if (!q.length) target.append(el("li", {}, client.state.meeting.list_closed ? "The list is closed." : "Nobody is waiting."));
+  if (!q.length) target.append(el("li", {class: "empty"}, client.state.meeting.list_closed ? "The list is closed." : "Nobody is waiting."));
   for (const e of q) {
-    const li = el("li", {}, el("span", {class: "who"}, e.name), e.affiliation ? ` (${e.affiliation})` : "",
-      el("span", {class: "badge"}, e.group), el("span", {class: "badge"}, e.mode),
-      e.kind !== "intervention" ? el("span", {class: "badge"}, e.kind.replace("_", " ")) : "",
+    const li = el("li", {"data-request-id": e.request_id, class: e.participant_id === me ? "mine" : ""},
+      el("span", {class: "who"}, e.name), e.affiliation ? ` (${e.affiliation})` : "",
+      el("span", {class: "badge"}, e.group), el("span", {class: `badge ${e.mode}`}, e.mode),
+      e.kind !== "intervention" ? el("span", {class: "badge kind"}, e.kind.replace(/_/g, " ")) : "",
+      e.pinned ? el("span", {class: "badge"}, "moved by the chair") : "",
       " ", el("span", {class: "reason"}, e.reason));
     if (e.text) li.append(el("div", {class: "written"}, e.text));
     if (controls) li.append(controls(e));
@@ -137,24 +189,58 @@ function renderQueue(client, target, {limit = Infinity, controls = null} = {}) {
   }
 }
 
-function renderTranscript(client, target) {
+function transcriptLine(client, s) {
+  const at = client.state.meeting.started + s.start;
+  return el("p", {"data-id": s.id, class: "line"}, el("time", {class: "time", datetime: new Date(at * 1000).toISOString()}, fmtTime(at)), " ",
+    el("span", {class: "who"}, s.speaker_name || "—"), s.affiliation ? el("span", {class: "aff"}, ` (${s.affiliation})`) : "", " ",
+    el("span", {class: "said"}, s.text));
+}
+
+function renderTranscript(client, target, what = "snapshot", filter = null) {
+  // a new segment is appended; anything else redraws; a line id is never shown twice
   const follow = target.scrollHeight - target.scrollTop - target.clientHeight < 40;
-  target.replaceChildren();
-  for (const s of client.state.transcript.slice(-300)) {
-    target.append(el("p", {}, el("span", {class: "time"}, fmtTime(client.state.meeting.started + s.start)), " ",
-      el("span", {class: "who"}, s.speaker_name || "—"), s.affiliation ? ` (${s.affiliation})` : "", ": ", s.text));
+  const keep = filter || (() => true);
+  if (what === "segment") {
+    const s = client.state.transcript[client.state.transcript.length - 1];
+    if (keep(s) && !target.querySelector(`[data-id="${CSS.escape(s.id)}"]`)) target.append(transcriptLine(client, s));
+    while (target.childElementCount > 500) target.firstElementChild.remove();
+  } else {
+    target.replaceChildren(...client.state.transcript.filter(keep).slice(-500).map((s) => transcriptLine(client, s)));
   }
   if (follow) target.scrollTop = target.scrollHeight;
   const jump = $("#jump");
   if (jump) jump.classList.toggle("hidden", follow);
 }
 
-function renderCaption(client, target) {
-  const c = client.caption;
-  target.textContent = c && c.text ? `${c.speaker_name ? c.speaker_name + ": " : ""}${c.text}` : "";
+function setupJump(target) {
+  const jump = $("#jump");
+  if (!jump) return;
+  target.addEventListener("scroll", () => jump.classList.toggle("hidden", target.scrollHeight - target.scrollTop - target.clientHeight < 40));
+  jump.addEventListener("click", () => { target.scrollTop = target.scrollHeight; jump.classList.add("hidden"); });
 }
 
-function cue() {
+function renderCaption(client, target) {
+  // committed words as they will be stored, then the partial words that may still change
+  const c = client.caption;
+  if (!c || !(c.committed || c.partial || c.text)) {
+    const last = client.state.transcript[client.state.transcript.length - 1];
+    target.replaceChildren(...(last ? [el("span", {class: "who"}, `${last.speaker_name || ""}: `), el("span", {}, last.text)] : []));
+    return;
+  }
+  target.replaceChildren(el("span", {class: "who"}, c.speaker_name ? `${c.speaker_name}: ` : ""),
+    el("span", {class: "committed"}, c.committed ?? c.text ?? ""), " ", el("span", {class: "partial"}, c.partial ?? ""));
+}
+
+function fmtDuration(secs) {
+  const s = Math.round(secs);
+  return s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.floor(s % 3600 / 60)} min` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
+
+function cue(message) {
+  if (message) document.title = `● ${message}`;
+  if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
   try {
     const ctx = new AudioContext(), osc = ctx.createOscillator(), gain = ctx.createGain();
     osc.frequency.value = 880; gain.gain.value = 0.1; osc.connect(gain).connect(ctx.destination);
@@ -162,12 +248,18 @@ function cue() {
   } catch (_) { /* no audio: the visual cue remains */ }
 }
 
+const displayKey = `assistant:display:${location.pathname.split("/")[1]}`;
+
 function setupAccessibility() {
   const contrast = $("#contrast"), size = $("#capsize");
-  if (contrast) contrast.addEventListener("click", () => document.body.classList.toggle("contrast"));
-  if (size) size.addEventListener("input", () => document.documentElement.style.setProperty("--cap", `${size.value}rem`));
+  const saved = JSON.parse(localStorage.getItem(displayKey) || "{}");
+  if (saved.contrast) document.body.classList.add("contrast");
+  if (saved.cap) { document.documentElement.style.setProperty("--cap", `${saved.cap}rem`); if (size) size.value = saved.cap; }
+  const save = () => localStorage.setItem(displayKey, JSON.stringify({contrast: document.body.classList.contains("contrast"), cap: size ? size.value : saved.cap}));
+  if (contrast) contrast.addEventListener("click", () => { document.body.classList.toggle("contrast"); contrast.setAttribute("aria-pressed", document.body.classList.contains("contrast")); save(); });
+  if (size) size.addEventListener("input", () => { document.documentElement.style.setProperty("--cap", `${size.value}rem`); save(); });
 }
 
 window.Assistant = {$, el, meetingId, storeKey, tokenFromPage, MeetingClient, renderConnection, renderFloor,
-  renderQueue, renderTranscript, renderCaption, cue, setupAccessibility, fmtTime};
+  renderQueue, renderTranscript, whoAmI, renderCaption, setupJump, cue, setupAccessibility, fmtTime, fmtDuration, timeZone};
 })();

@@ -1,0 +1,115 @@
+"""Screenshots of every view at desktop and phone width, into docs/screenshots/.
+
+Starts a real server on a temporary SQLite file, plays a short scripted meeting through the API
+(participants, requests with reasons, a remote written intervention on the floor, transcript lines,
+a live caption), and photographs each page in Debian's Chromium:
+
+    .venv/bin/python scripts/screenshots.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+from playwright.async_api import async_playwright
+
+from assistant.appkeys import MEETINGS
+from assistant.config import parse
+from assistant.server import create_app
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+ADMIN = "screenshot-admin-token-0123456789"
+SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+PEOPLE = [
+    ("Amara Diallo", "Senegal", "government", "remote", "intervention", ""),
+    ("Jonas Berg", "Internet Society", "technical community", "onsite", "intervention", ""),
+    ("Priya Nair", "Digital Rights Asia", "civil society", "remote", "intervention",
+     "We ask that the outcome text name remote participation as a right, not a courtesy."),
+    ("Carlos Mendes", "Brazil", "government", "onsite", "reply", ""),
+]
+SAID = [
+    "Good morning. We open agenda item two, the draft outcome on meaningful access.",
+    "Thank you, chair. Senegal welcomes the draft and supports paragraph four as it stands.",
+    "We would like to see the reference to community networks kept in the final text.",
+]
+
+
+async def seed(url: str, http: aiohttp.ClientSession, server: TestServer) -> dict[str, Any]:
+    async def post(path: str, body: dict[str, Any], token: str) -> dict[str, Any]:
+        resp = await http.post(url + path, json=body, headers={"Authorization": f"Bearer {token}"})
+        assert resp.status < 300, await resp.text()
+        return dict(await resp.json())
+
+    meeting = await post("/api/meetings", {"title": "IGF 2026 · Main session", "time_limit_s": 180,
+                                           "agenda": ["Opening", "Meaningful access", "Closing"]}, ADMIN)
+    mid, chair = meeting["id"], meeting["chair_token"]
+    await post(f"/api/meetings/{mid}/commands", {"op": "next_item"}, chair)
+    people = []
+    for name, aff, group, mode, kind, text in PEOPLE:
+        p = await post(f"/api/meetings/{mid}/participants", {"name": name, "affiliation": aff, "group": group, "mode": mode,
+                                                               "invite_code": meeting["invite_code"]}, "")
+        people.append(p)
+        if kind != "reply":
+            await post(f"/api/meetings/{mid}/commands", {"op": "request_floor", "kind": kind, "text": text}, p["token"])
+    await post(f"/api/meetings/{mid}/commands", {"op": "give_floor"}, chair)
+    meetings = server.app[MEETINGS]
+    state = await meetings.state(mid)
+    speakers = [state.chair_id(), people[0]["participant_id"], people[0]["participant_id"]]
+    segments = []
+    for i, (pid, text) in enumerate(zip(speakers, SAID, strict=True)):
+        who = state.participants[pid or ""]
+        segments.append({"start": 4.0 + 9 * i, "end": 12.0 + 9 * i, "text": text, "speaker_id": pid, "speaker_name": who.name,
+                         "affiliation": who.affiliation, "source": "hall", "language": "en", "item": 1})
+    await meetings.record_segments(mid, segments)
+    await post(f"/api/meetings/{mid}/commands", {"op": "request_floor", "kind": "reply"}, people[3]["token"])
+    await post(f"/api/meetings/{mid}/commands", {"op": "end_turn"}, chair)
+    priya = next(e for e in (await meetings.state(mid)).queue if e["participant_id"] == people[2]["participant_id"])
+    await post(f"/api/meetings/{mid}/commands", {"op": "give_floor", "request_id": priya["request_id"]}, chair)
+    observer = await post(f"/api/meetings/{mid}/tokens", {"role": "observer"}, chair)
+    caption = {"type": "caption", "text": "", "committed": "We ask that the outcome text name remote participation",
+               "partial": "as a right, not a", "speaker_id": people[2]["participant_id"], "speaker_name": "Priya Nair",
+               "source": "hall", "final": False, "lag_s": 0.4}
+    return {"id": mid, "chair": chair, "code": meeting["invite_code"], "me": people[2]["token"],
+            "observer": observer["token"], "caption": caption, "meetings": meetings}
+
+
+async def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        config = parse({"server": {"admin_token": ADMIN, "data_dir": tmp}, "asr": {"enabled": False}})
+        server = TestServer(create_app(config))
+        await server.start_server()
+        url = str(server.make_url("")).rstrip("/")
+        async with aiohttp.ClientSession() as http, async_playwright() as pw:
+            m = await seed(url, http, server)
+            views = {
+                "join": f"/join/{m['id']}?code={m['code']}",
+                "participant": f"/meeting/{m['id']}#token={m['me']}",
+                "chair": f"/chair/{m['id']}#token={m['chair']}",
+                "projector": f"/projector/{m['id']}#token={m['observer']}",
+            }
+            browser = await pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                               args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+            for size, viewport in SIZES.items():
+                for view, path in views.items():
+                    context = await browser.new_context(viewport=viewport, device_scale_factor=1, timezone_id="Africa/Dakar")
+                    page = await context.new_page()
+                    await page.goto(url + path)
+                    if view != "join":
+                        await page.locator("#conn.live").wait_for()
+                        m["meetings"].publish_live(m["id"], m["caption"])
+                        await page.locator(".caption .partial").wait_for()
+                    await page.screenshot(path=str(OUT / f"{view}-{size}.png"), full_page=view != "projector")
+                    await context.close()
+                    print(f"wrote docs/screenshots/{view}-{size}.png")
+            await browser.close()
+        await server.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
