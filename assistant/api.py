@@ -65,7 +65,7 @@ def _grant_for(request: web.Request, meeting_id: str, roles: tuple[str, ...], do
     return grant
 
 
-def _check_readable(request: web.Request, meeting_id: str) -> None:
+def check_readable(request: web.Request, meeting_id: str) -> None:
     """With public_archive off, reading a meeting needs one of its tokens or the admin token."""
     if request.app[CONFIG].server.public_archive or request.app[MEETINGS].is_admin(bearer(request)):
         return
@@ -127,7 +127,7 @@ async def list_meetings(request: web.Request) -> web.Response:
 async def get_meeting(request: web.Request) -> web.Response:
     meetings = request.app[MEETINGS]
     meeting_id = request.match_info["id"]
-    _check_readable(request, meeting_id)
+    check_readable(request, meeting_id)
     state = await meetings.state(meeting_id)
     return web.Response(text=meetings.snapshot_json(state), content_type="application/json")
 
@@ -209,7 +209,7 @@ async def get_events(request: web.Request) -> web.Response:
     """Stored events after ?since=, in pages of at most ?limit= (1000)."""
     meetings = request.app[MEETINGS]
     meeting_id = request.match_info["id"]
-    _check_readable(request, meeting_id)
+    check_readable(request, meeting_id)
     try:
         since = int(request.query.get("since", "0"))
         limit = int(request.query.get("limit", "1000"))

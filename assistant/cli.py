@@ -18,6 +18,7 @@ from aiohttp import web
 from . import __version__
 from .appkeys import MEETINGS, TRANSCRIPTION
 from .config import Config, ConfigError, load, with_overrides
+from .exports import WRITERS
 from .server import create_app
 
 log = logging.getLogger("assistant")
@@ -49,6 +50,17 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--output", "-o", type=Path, help="default: FILE with the format's extension")
     tr.add_argument("--config", type=Path, help="config.toml ([asr] model, language)")
     tr.add_argument("--model", help="override [asr] model, e.g. embedded:base")
+    for name, what, formats in (("export", "a meeting's transcript", list(WRITERS)), ("report", "the chair's report", ["md", "html"])):
+        cmd = sub.add_parser(name, help=f"write {what} from the archive")
+        cmd.add_argument("meeting", help="the meeting id")
+        cmd.add_argument("--format", "-f", choices=formats, default="md")
+        cmd.add_argument("--output", "-o", type=Path, help="default: standard output")
+        cmd.add_argument("--config", type=Path, help="config.toml ([server] data_dir)")
+    se = sub.add_parser("search", help="search every transcript in the archive")
+    se.add_argument("query", help='words, or FTS5 syntax such as "exact phrase" or access OR connectivity')
+    se.add_argument("--meeting", help="only this meeting")
+    se.add_argument("--limit", type=int, default=20)
+    se.add_argument("--config", type=Path, help="config.toml ([server] data_dir)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -66,7 +78,24 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(serve_forever(config, demo=args.demo, device=args.audio_device, replay=args.replay))
     if args.command == "transcribe":
         return _transcribe(config, args)
-    return 2  # pragma: no cover
+    return _archive(config, args)
+
+
+def _archive(config: Config, args: argparse.Namespace) -> int:
+    from . import archive_cli
+    from .archive import SearchError
+
+    try:
+        if args.command == "export":
+            archive_cli.export(config, args.meeting, args.format, args.output)
+        elif args.command == "report":
+            archive_cli.chair_report(config, args.meeting, args.format, args.output)
+        elif args.command == "search":
+            return archive_cli.search(config, args.query, args.meeting, args.limit)
+    except (archive_cli.ArchiveMissing, SearchError) as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 async def serve_forever(

@@ -97,6 +97,12 @@ class EndMeeting:
     pass
 
 
+@dataclass(frozen=True)
+class CorrectSegment:
+    segment_id: str
+    text: str
+
+
 Command = (
     RequestFloor
     | Withdraw
@@ -110,6 +116,7 @@ Command = (
     | SetTimeLimit
     | AddSpeaker
     | EndMeeting
+    | CorrectSegment
 )
 
 OPS: dict[str, type[Any]] = {
@@ -125,8 +132,9 @@ OPS: dict[str, type[Any]] = {
     "set_time_limit": SetTimeLimit,
     "add_speaker": AddSpeaker,
     "end_meeting": EndMeeting,
+    "correct_segment": CorrectSegment,
 }
-MANAGER_OPS = (GiveFloor, EndTurn, Move, CloseList, OpenList, NextItem, SetTimeLimit, AddSpeaker)
+MANAGER_OPS = (GiveFloor, EndTurn, Move, CloseList, OpenList, NextItem, SetTimeLimit, AddSpeaker, CorrectSegment)
 CHAIR_OPS = (EndMeeting,)
 
 
@@ -230,6 +238,11 @@ def parse(message: Any, limits: LimitsConfig, groups: tuple[str, ...]) -> Comman
             affiliation=f.name("affiliation", required=False),
             language=language_of(f),
         )
+    if op == "correct_segment":
+        sid = f.optional_id("segment_id")
+        if sid is None:
+            raise CommandError('correct_segment needs "segment_id", such as "g40"')
+        return CorrectSegment(sid, f.text("text", limits.max_text_chars))
     return OPS[op]()  # type: ignore[no-any-return]
 
 
@@ -245,8 +258,8 @@ def language_of(f: Fields) -> str:
 
 def decide(state: MeetingState, actor: Actor, command: Command, now: float) -> list[ev.Draft]:
     """The events `command` causes, or CommandError; nothing changes here."""
-    if state.ended_at is not None:
-        raise CommandError("this meeting has ended; nothing more can be changed")
+    if state.ended_at is not None and not isinstance(command, CorrectSegment):
+        raise CommandError("this meeting has ended; only corrections to its transcript can be made")
     _authorize(actor, command)
     facts = _facts(state, actor, command, now)
     return with_queue(state, facts)
@@ -401,6 +414,22 @@ def _facts(state: MeetingState, actor: Actor, command: Command, now: float) -> l
             added_by=actor.participant_id,
         )
         return [joined, _request(state, pid, command.kind, "", now, offset=2, check_closed=False)]
+
+    if isinstance(command, CorrectSegment):
+        current = state.segment(command.segment_id)
+        if current is None:
+            raise CommandError(f"there is no transcript segment {command.segment_id!r} in this meeting")
+        if current["text"] == command.text:
+            raise CommandError("the correction is the same as the current text")
+        return [
+            draft(
+                ev.SEGMENT_CORRECTED,
+                segment_id=command.segment_id,
+                text=command.text,
+                previous=current["text"],
+                by=actor.participant_id,
+            )
+        ]
 
     if isinstance(command, EndMeeting):
         facts = []

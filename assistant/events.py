@@ -16,6 +16,7 @@ PARTICIPANT_JOINED: Final = "participant_joined"
 QUEUE_CHANGED: Final = "queue_changed"
 FLOOR_CHANGED: Final = "floor_changed"
 SEGMENT: Final = "segment"
+SEGMENT_CORRECTED: Final = "segment_corrected"
 ITEM_CHANGED: Final = "item_changed"
 STATEMENT_FILED: Final = "statement_filed"
 
@@ -35,6 +36,7 @@ NAMES: Final = frozenset(
         QUEUE_CHANGED,
         FLOOR_CHANGED,
         SEGMENT,
+        SEGMENT_CORRECTED,
         ITEM_CHANGED,
         STATEMENT_FILED,
         MEETING_CREATED,

@@ -82,6 +82,7 @@ class MeetingState:
     stats: ItemStats = field(default_factory=ItemStats)
     queue: list[dict[str, Any]] = field(default_factory=list)  # as last published
     transcript: list[dict[str, Any]] = field(default_factory=list)
+    segment_index: dict[str, int] = field(default_factory=dict)  # segment id -> position in transcript
     statements: list[dict[str, Any]] = field(default_factory=list)
 
     # -- the fold ---------------------------------------------------------
@@ -220,7 +221,17 @@ class MeetingState:
         self.queue = list(d["queue"])
 
     def _on_segment(self, d: dict[str, Any], at: float, seq: int) -> None:
+        self.segment_index[d["id"]] = len(self.transcript)
         self.transcript.append(d)
+
+    def _on_segment_corrected(self, d: dict[str, Any], at: float, seq: int) -> None:
+        # replaced, never changed in place: clones share the segment dicts
+        i = self.segment_index[d["segment_id"]]
+        old = self.transcript[i]
+        self.transcript[i] = {
+            **old, "text": d["text"], "original": old.get("original", old["text"]),
+            "revisions": old.get("revisions", 0) + 1, "corrected_at": at, "corrected_by": d["by"],
+        }
 
     def _on_statement_filed(self, d: dict[str, Any], at: float, seq: int) -> None:
         self.statements.append(d)
@@ -236,6 +247,10 @@ class MeetingState:
             self.transcript = transcript
         twin.transcript = list(transcript)
         return twin
+
+    def segment(self, segment_id: str) -> dict[str, Any] | None:
+        i = self.segment_index.get(segment_id)
+        return None if i is None else self.transcript[i]
 
     def chair_id(self) -> str | None:
         return next((p.participant_id for p in self.participants.values() if p.role == "chair"), None)

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import api, audio_ws, live, models
+from . import api, archive_api, audio_ws, live, models
 from .appkeys import AUDIO_SENDERS, CONFIG, MEETINGS, TRANSCRIPTION
 from .config import Config
 from .errors import errors_as_json
 from .hub import Hub
 from .service import Meetings
-from .store import Store
+from .store import DB_NAME, Store
 from .streaming import Recognizer
 from .transcription import Transcription
 from .vad import ProbabilityFn, SileroProbabilities
@@ -23,8 +23,8 @@ from .vad import ProbabilityFn, SileroProbabilities
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
-PAGES = {"join": "join.html", "meeting": "meeting.html", "chair": "chair.html", "projector": "projector.html"}
-DB_NAME = "meetings.db"
+PAGES = {"join": "join.html", "meeting": "meeting.html", "chair": "chair.html", "projector": "projector.html",
+         "archive": "record.html"}
 
 
 def create_app(
@@ -78,8 +78,12 @@ def create_app(
     r.add_get("/api/meetings/{id}/events", api.get_events)
     r.add_get("/api/meetings/{id}/ws", live.meeting_ws)
     r.add_get("/api/meetings/{id}/audio", audio_ws.audio_ws)
+    r.add_get("/api/meetings/{id}/transcript.{fmt}", archive_api.transcript)
+    r.add_get("/api/meetings/{id}/report.{fmt}", archive_api.chair_report)
+    r.add_get("/api/search", archive_api.search)
     r.add_get("/api/health", api.health)
-    r.add_get("/", _page("index.html"))
+    r.add_get("/", _page("archive.html"))
+    r.add_get("/archive", _page("archive.html"))
     for prefix, page in PAGES.items():
         r.add_get(f"/{prefix}/{{id}}", _page(page))
     if (WEB_DIR / "static").is_dir():

@@ -21,11 +21,13 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
+from . import archive
 from . import events as ev
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+DB_NAME = "meetings.db"  # in [server] data_dir
+SCHEMA_VERSION = 2  # 2: the archive tables
 
 
 class SeqConflict(RuntimeError):
@@ -123,9 +125,7 @@ class Store:
                     }
                     for e in stored
                 )
-                for e in stored:
-                    if e.name == ev.MEETING_ENDED:
-                        db.table("meetings").update(meeting_id, {"ended_at": e.at})
+                archive.project(db, stored)
                 for g in grants:
                     db.table("grants").insert(dataclasses.asdict(g))
             if stored:
@@ -169,6 +169,14 @@ class Store:
         )
         return rows[0] if rows else None
 
+    async def record(self, meeting_id: str) -> archive.Record | None:
+        return await self._read(lambda db: archive.record(db, meeting_id))
+
+    async def search(
+        self, text: str, meeting_ids: Sequence[str] | None = None, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        return await self._read(lambda db: archive.search(db, text, meeting_ids, limit))
+
     async def grants(self) -> list[Grant]:
         rows = await self._read(lambda db: list(db.query("select * from grants")))
         return [Grant(**r) for r in rows]
@@ -209,4 +217,8 @@ def _create_schema(db: Database) -> None:
         foreign_keys=[("meeting_id", "meetings", "id")],
         if_not_exists=True,
     )
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    archive.create(db)
+    if version < 2:
+        archive.rebuild(db)  # an archive from before the tables: derive them from its log
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 
@@ -32,9 +32,12 @@ def _vtt_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def to_vtt(lines: Sequence[Line]) -> str:
+def to_vtt(lines: Sequence[Line], notes: Mapping[int, str] | None = None) -> str:
+    """`notes` puts a NOTE block (a chapter heading, say) before the cue at that index."""
     out = ["WEBVTT", ""]
     for i, line in enumerate(lines, 1):
+        if notes and i - 1 in notes:
+            out += ["NOTE " + _cue_text(notes[i - 1]), ""]
         end = max(line.end, line.start + 0.001)
         body = _vtt_escape(_cue_text(line.text))
         if line.speaker:

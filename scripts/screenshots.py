@@ -70,6 +70,8 @@ async def seed(url: str, http: aiohttp.ClientSession, server: TestServer) -> dic
     await post(f"/api/meetings/{mid}/commands", {"op": "end_turn"}, chair)
     priya = next(e for e in (await meetings.state(mid)).queue if e["participant_id"] == people[2]["participant_id"])
     await post(f"/api/meetings/{mid}/commands", {"op": "give_floor", "request_id": priya["request_id"]}, chair)
+    await post(f"/api/meetings/{mid}/commands", {"op": "file_statement", "title": "Statement of the Internet Society",
+                                                 "text": "We support open standards for community networks."}, people[1]["token"])
     observer = await post(f"/api/meetings/{mid}/tokens", {"role": "observer"}, chair)
     caption = {"type": "caption", "text": "", "committed": "We ask that the outcome text name remote participation",
                "partial": "as a right, not a", "speaker_id": people[2]["participant_id"], "speaker_name": "Priya Nair",
@@ -92,6 +94,8 @@ async def main() -> None:
                 "participant": f"/meeting/{m['id']}#token={m['me']}",
                 "chair": f"/chair/{m['id']}#token={m['chair']}",
                 "projector": f"/projector/{m['id']}#token={m['observer']}",
+                "archive": f"/archive/{m['id']}",
+                "report": f"/api/meetings/{m['id']}/report.html",
             }
             browser = await pw.chromium.launch(executable_path="/usr/bin/chromium",
                                                args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
@@ -100,7 +104,9 @@ async def main() -> None:
                     context = await browser.new_context(viewport=viewport, device_scale_factor=1, timezone_id="Africa/Dakar")
                     page = await context.new_page()
                     await page.goto(url + path)
-                    if view != "join":
+                    if view in ("archive", "report"):
+                        await page.wait_for_load_state("networkidle")
+                    elif view != "join":
                         await page.locator("#conn.live").wait_for()
                         m["meetings"].publish_live(m["id"], m["caption"])
                         await page.locator(".caption .partial").wait_for()

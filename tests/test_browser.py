@@ -47,7 +47,7 @@ class Site:
         return str((await resp.json())["token"])
 
     async def join(self, name: str, **extra: str) -> dict[str, Any]:
-        body = {"name": name, "group": "government", "mode": "onsite", "invite_code": self.code, **extra}
+        body = {"name": name, "group": "government", "mode": "onsite", "invite_code": self.code} | extra
         resp = await self.http.post(f"{self.url}/api/meetings/{self.id}/participants", json=body)
         return dict(await resp.json())
 
@@ -289,3 +289,33 @@ async def test_page_weight_of_each_view_on_first_load(site: Site, browser: Any, 
     with capsys.disabled():
         print("\npage weight on first load: " + ", ".join(f"{k} {v / 1024:.1f} KB" for k, v in weights.items()))
     assert all(0 < v < 200_000 for v in weights.values()), weights
+
+
+async def test_archive_pages_search_filter_and_link_to_the_moment(site: Site, browser: Any) -> None:
+    ana = await site.join("Ana Costa", affiliation="Brazil", group="civil society")
+    ben = await site.join("Ben <b>Okafor</b>", affiliation="Nigeria")
+    ids = await site.say((ana["participant_id"], "Community networks connect rural areas."),
+                         (ben["participant_id"], f"We agree. {HOSTILE}"),
+                         (ana["participant_id"], "Thank you."))
+    page = await new_page(browser)
+    await page.goto(f"{site.url}/archive")
+    await page.get_by_role("link", name="Browser meeting").wait_for()
+    await page.get_by_label("Words or a phrase").fill("rural networks")
+    await page.get_by_role("button", name="Search").click()
+    hit = page.locator("#hits li").first
+    await hit.wait_for()
+    assert await hit.locator("mark").all_inner_texts() == ["networks", "rural"]
+    await hit.get_by_role("link").click()
+    await page.wait_for_url(f"**/archive/{site.id}#{ids[0]}")
+    await page.locator(f"#{ids[0]}.target").wait_for()
+    assert await page.locator("#lines .line").count() == 3
+    await page.get_by_label("Speaker").select_option(label="Ben <b>Okafor</b>")
+    await page.get_by_text("1 line shown.").wait_for()
+    line = page.locator("#lines .line")
+    assert HOSTILE in await line.inner_text()
+    assert await page.locator("#lines img, #lines b").count() == 0
+    await page.get_by_label("Group").select_option("civil society")
+    await page.get_by_text("0 lines shown.").wait_for()
+    report = page.get_by_role("link", name="Chair's report")
+    assert await report.get_attribute("href") == f"/api/meetings/{site.id}/report.html"
+    assert page.errors == []

@@ -44,6 +44,31 @@ async function whoAmI(me) {
   return me;
 }
 
+function archiveHeaders() {
+  // a private archive is read with a meeting token or the admin token, given once as #token=
+  const hash = new URLSearchParams(location.hash.slice(1));
+  if (hash.get("token")) {
+    localStorage.setItem("assistant:archive-token", hash.get("token"));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  const token = localStorage.getItem("assistant:archive-token");
+  return token ? {Authorization: `Bearer ${token}`} : {};
+}
+
+async function runSearch(q, meeting, target, status) {
+  const params = new URLSearchParams({q});
+  if (meeting) params.set("meeting", meeting);
+  status.textContent = "Searching…";
+  const r = await fetch(`/api/search?${params}`, {headers: archiveHeaders()});
+  const data = await r.json();
+  if (!r.ok) { status.textContent = data.error; target.replaceChildren(); return; }
+  status.textContent = data.hits.length ? `${data.hits.length} found, best first.` : "Nothing found.";
+  target.replaceChildren(...data.hits.map((h) => el("li", {},
+    el("a", {href: h.url}, meeting ? "" : `${h.meeting_title} · `, new Date((h.meeting_started + h.start) * 1000).toLocaleString()),
+    " ", el("span", {class: "who"}, h.speaker_name || "—"), h.affiliation ? ` (${h.affiliation})` : "", ": ",
+    el("span", {class: "snippet"}, ...h.highlights.map(([text, hit]) => hit ? el("mark", {}, text) : text)))));
+}
+
 const fmtTime = (unix) => new Date(unix * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
 
 class MeetingClient {
@@ -91,6 +116,11 @@ class MeetingClient {
       case "queue_changed": s.queue = d.queue; break;
       case "floor_changed": this.floorChanged(d, m.at); break;
       case "segment": s.transcript.push(d); if (this.caption && this.caption.speaker_id === d.speaker_id) this.caption = null; break;
+      case "segment_corrected": {
+        const i = s.transcript.findIndex((t) => t.id === d.segment_id);
+        if (i >= 0) s.transcript[i] = {...s.transcript[i], text: d.text, revisions: (s.transcript[i].revisions || 0) + 1};
+        break;
+      }
       case "participant_joined": s.participants.push(d); break;
       case "statement_filed": (s.statements ||= []).push(d); break;
       case "item_changed": s.meeting.current_item = d.item; s.meeting.list_closed = false; break;
@@ -261,5 +291,5 @@ function setupAccessibility() {
 }
 
 window.Assistant = {$, el, meetingId, storeKey, tokenFromPage, MeetingClient, renderConnection, renderFloor,
-  renderQueue, renderTranscript, whoAmI, renderCaption, setupJump, cue, setupAccessibility, fmtTime, fmtDuration, timeZone};
+  renderQueue, renderTranscript, whoAmI, archiveHeaders, runSearch, renderCaption, setupJump, cue, setupAccessibility, fmtTime, fmtDuration, timeZone};
 })();

@@ -1,0 +1,305 @@
+"""The archive tables: a projection of the event log that any SQLite tool can read.
+
+The event log stays the record; these tables are derived from it in the same transaction that
+stores the events (so they are always in step) and can be rebuilt from it at any time. They hold
+agenda items, participants, requests, turns, segments (with an FTS5 index kept in step by
+triggers), corrections (every revision of a segment, the original kept) and statements.
+Everything here runs on the store's threads; nothing here awaits.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlite_utils import Database
+
+from . import events as ev
+
+TABLES = ("agenda_items", "participants", "requests", "turns", "segments", "corrections", "statements")
+
+
+class SearchError(ValueError):
+    """A query the full-text index cannot run; the message says how to fix it."""
+
+
+def create(db: Database) -> None:
+    """Create the archive tables where missing."""
+    m = ("meeting_id", "meetings", "id")
+    db.table("agenda_items").create(
+        {"meeting_id": str, "item": int, "title": str}, pk=("meeting_id", "item"), foreign_keys=[m], if_not_exists=True
+    )
+    db.table("participants").create(
+        {"meeting_id": str, "participant_id": str, "name": str, "affiliation": str, "stakeholder_group": str,
+         "mode": str, "language": str, "role": str, "device": int, "joined_at": float},
+        pk=("meeting_id", "participant_id"), foreign_keys=[m], if_not_exists=True,
+    )
+    db.table("requests").create(
+        {"meeting_id": str, "request_id": str, "participant_id": str, "kind": str, "text": str, "item": int,
+         "asked_at": float, "state": str, "given_at": float, "ended_at": float, "end_reason": str},
+        pk=("meeting_id", "request_id"), foreign_keys=[m], if_not_exists=True,
+    )
+    db.table("turns").create(
+        {"meeting_id": str, "seq": int, "participant_id": str, "request_id": str, "kind": str, "item": int,
+         "started_at": float, "ended_at": float, "seconds": float, "limit_s": int},
+        pk=("meeting_id", "seq"), foreign_keys=[m], if_not_exists=True,
+    )
+    db.table("segments").create(
+        {"meeting_id": str, "segment_id": str, "seq": int, "item": int, "start": float, "end": float,
+         "speaker_id": str, "speaker_name": str, "affiliation": str, "source": str, "language": str,
+         "text": str, "original_text": str, "revisions": int},
+        pk=("meeting_id", "segment_id"), foreign_keys=[m], if_not_exists=True,
+    )
+    db.table("corrections").create(
+        {"meeting_id": str, "segment_id": str, "revision": int, "previous_text": str, "text": str,
+         "by_participant": str, "at": float, "seq": int},
+        pk=("meeting_id", "segment_id", "revision"), foreign_keys=[m], if_not_exists=True,
+    )
+    db.table("statements").create(
+        {"meeting_id": str, "statement_id": str, "participant_id": str, "title": str, "text": str, "item": int,
+         "filed_at": float},
+        pk=("meeting_id", "statement_id"), foreign_keys=[m], if_not_exists=True,
+    )
+    db.execute("create index if not exists segments_order on segments(meeting_id, seq)")
+    db.execute("create index if not exists turns_open on turns(meeting_id, ended_at)")
+    if "segments_fts" not in db.table_names():
+        db.table("segments").enable_fts(["text", "speaker_name"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")
+
+
+def rebuild(db: Database) -> int:
+    """Empty the archive tables and project the whole event log again; returns the events read."""
+    with db.atomic():
+        for name in TABLES:
+            db.execute(f"delete from {name}")
+        count, last = 0, ("", 0)
+        while True:
+            rows = list(db.query(
+                "select * from events where (meeting_id, seq) > (?, ?) order by meeting_id, seq limit 5000", last
+            ))
+            if not rows:
+                break
+            batch = [ev.Event.from_row(r) for r in rows]
+            project(db, batch)
+            count += len(batch)
+            last = (batch[-1].meeting_id, batch[-1].seq)
+    db.table("segments_fts").rebuild_fts()
+    return count
+
+
+def project(db: Database, events: Iterable[ev.Event]) -> None:
+    """Bring the archive tables up to date with `events` (called inside the storing transaction)."""
+    for event in events:
+        handler = _HANDLERS.get(event.name)
+        if handler is not None:
+            handler(db, event.meeting_id, event)
+
+
+def _meeting_created(db: Database, mid: str, e: ev.Event) -> None:
+    db.table("agenda_items").insert_all(
+        ({"meeting_id": mid, "item": i, "title": t} for i, t in enumerate(e.data["agenda"])), replace=True
+    )
+
+
+def _participant_joined(db: Database, mid: str, e: ev.Event) -> None:
+    d = e.data
+    db.table("participants").insert({
+        "meeting_id": mid, "participant_id": d["participant_id"], "name": d["name"], "affiliation": d["affiliation"],
+        "stakeholder_group": d["group"], "mode": d["mode"], "language": d["language"], "role": d["role"],
+        "device": int(d.get("device", True)), "joined_at": e.at,
+    }, replace=True)
+
+
+def _floor_requested(db: Database, mid: str, e: ev.Event) -> None:
+    d = e.data
+    db.table("requests").insert({
+        "meeting_id": mid, "request_id": d["request_id"], "participant_id": d["participant_id"], "kind": d["kind"],
+        "text": d["text"], "item": d["item"], "asked_at": e.at, "state": "waiting",
+        "given_at": None, "ended_at": None, "end_reason": "",
+    }, replace=True)
+
+
+def _request_closed(state: str) -> Callable[[Database, str, ev.Event], None]:
+    def close(db: Database, mid: str, e: ev.Event) -> None:
+        db.execute(
+            "update requests set state = ?, ended_at = ?, end_reason = ? where meeting_id = ? and request_id = ?",
+            [state, e.at, e.data.get("reason", ""), mid, e.data["request_id"]],
+        )
+    return close
+
+
+def _floor_changed(db: Database, mid: str, e: ev.Event) -> None:
+    d = e.data
+    open_turns = list(db.query("select * from turns where meeting_id = ? and ended_at is null", [mid]))
+    current = open_turns[0] if open_turns else None
+    if current is not None and (current["participant_id"], current["request_id"], current["started_at"]) == (
+        d["participant_id"], d["request_id"], d["started_at"]
+    ):
+        db.execute("update turns set limit_s = ? where meeting_id = ? and seq = ?", [d["limit_s"], mid, current["seq"]])
+        return
+    if current is not None:
+        db.execute(
+            "update turns set ended_at = ?, seconds = ? - started_at where meeting_id = ? and seq = ?",
+            [e.at, e.at, mid, current["seq"]],
+        )
+        if current["request_id"]:
+            db.execute(
+                "update requests set state = 'done', ended_at = ? where meeting_id = ? and request_id = ? and state = 'speaking'",
+                [e.at, mid, current["request_id"]],
+            )
+    if d["participant_id"] is None:
+        return
+    db.table("turns").insert({
+        "meeting_id": mid, "seq": e.seq, "participant_id": d["participant_id"], "request_id": d["request_id"],
+        "kind": d["kind"], "item": d["item"], "started_at": d["started_at"], "ended_at": None, "seconds": None,
+        "limit_s": d["limit_s"],
+    }, replace=True)
+    if d["request_id"]:
+        db.execute(
+            "update requests set state = 'speaking', given_at = ? where meeting_id = ? and request_id = ?",
+            [d["started_at"], mid, d["request_id"]],
+        )
+
+
+def _segment(db: Database, mid: str, e: ev.Event) -> None:
+    d = e.data
+    db.table("segments").insert({
+        "meeting_id": mid, "segment_id": d["id"], "seq": e.seq, "item": d.get("item", 0), "start": d["start"],
+        "end": d["end"], "speaker_id": d.get("speaker_id"), "speaker_name": d.get("speaker_name", ""),
+        "affiliation": d.get("affiliation", ""), "source": d.get("source", ""), "language": d.get("language", ""),
+        "text": d["text"], "original_text": d["text"], "revisions": 0,
+    }, replace=True)
+
+
+def _segment_corrected(db: Database, mid: str, e: ev.Event) -> None:
+    d = e.data
+    row = db.execute(
+        "select revisions from segments where meeting_id = ? and segment_id = ?", [mid, d["segment_id"]]
+    ).fetchone()
+    revision = int(row[0]) + 1
+    db.table("corrections").insert({
+        "meeting_id": mid, "segment_id": d["segment_id"], "revision": revision, "previous_text": d["previous"],
+        "text": d["text"], "by_participant": d.get("by"), "at": e.at, "seq": e.seq,
+    }, replace=True)
+    db.execute(
+        "update segments set text = ?, revisions = ? where meeting_id = ? and segment_id = ?",
+        [d["text"], revision, mid, d["segment_id"]],
+    )
+
+
+def _statement_filed(db: Database, mid: str, e: ev.Event) -> None:
+    d = e.data
+    db.table("statements").insert({
+        "meeting_id": mid, "statement_id": d["statement_id"], "participant_id": d["participant_id"],
+        "title": d["title"], "text": d["text"], "item": d["item"], "filed_at": e.at,
+    }, replace=True)
+
+
+def _meeting_ended(db: Database, mid: str, e: ev.Event) -> None:
+    db.execute("update meetings set ended_at = ? where id = ?", [e.at, mid])
+
+
+_HANDLERS: dict[str, Callable[[Database, str, ev.Event], None]] = {
+    ev.MEETING_CREATED: _meeting_created,
+    ev.PARTICIPANT_JOINED: _participant_joined,
+    ev.FLOOR_REQUESTED: _floor_requested,
+    ev.REQUEST_WITHDRAWN: _request_closed("withdrawn"),
+    ev.REQUEST_DROPPED: _request_closed("dropped"),
+    ev.FLOOR_CHANGED: _floor_changed,
+    ev.SEGMENT: _segment,
+    ev.SEGMENT_CORRECTED: _segment_corrected,
+    ev.STATEMENT_FILED: _statement_filed,
+    ev.MEETING_ENDED: _meeting_ended,
+}
+
+
+# -- reading -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Record:
+    """Everything the archive knows about one meeting, as rows."""
+
+    meeting: dict[str, Any]
+    agenda: list[str]
+    participants: dict[str, dict[str, Any]]
+    segments: list[dict[str, Any]]
+    turns: list[dict[str, Any]]
+    requests: list[dict[str, Any]]
+    statements: list[dict[str, Any]]
+    corrections: list[dict[str, Any]] = field(default_factory=list)
+
+
+def record(db: Database, meeting_id: str) -> Record | None:
+    rows = list(db.query("select * from meetings where id = ?", [meeting_id]))
+    if not rows:
+        return None
+
+    def q(sql: str) -> list[dict[str, Any]]:
+        return list(db.query(sql, [meeting_id]))
+
+    return Record(
+        meeting=rows[0],
+        agenda=[r["title"] for r in q("select title from agenda_items where meeting_id = ? order by item")],
+        participants={r["participant_id"]: r for r in q("select * from participants where meeting_id = ?")},
+        segments=q("select * from segments where meeting_id = ? order by seq"),
+        turns=q("select * from turns where meeting_id = ? order by seq"),
+        requests=q("select * from requests where meeting_id = ? order by asked_at, request_id"),
+        statements=q("select * from statements where meeting_id = ? order by filed_at"),
+        corrections=q("select * from corrections where meeting_id = ? order by seq"),
+    )
+
+
+_ADVANCED = re.compile(r'["*^():]|\b(AND|OR|NOT|NEAR)\b')
+_MARK_ON, _MARK_OFF = "\x02", "\x03"
+
+
+def fts_query(text: str) -> str:
+    """Plain words are searched as words (any text is valid); FTS5 syntax is used when written."""
+    text = " ".join(text.split())
+    if not text:
+        raise SearchError("the search is empty; type one or more words")
+    if len(text) > 500:
+        raise SearchError(f"the search is {len(text)} characters; at most 500 are allowed")
+    if _ADVANCED.search(text):
+        return text
+    return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
+
+
+def search(db: Database, text: str, meeting_ids: Sequence[str] | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """Segments matching `text`, best first, each with a highlighted snippet."""
+    sql = (
+        "select s.meeting_id, m.title as meeting_title, m.created_at as meeting_started, s.segment_id, s.start, "
+        "s.end, s.speaker_id, s.speaker_name, s.affiliation, s.item, s.text, "
+        f"snippet(segments_fts, 0, char({ord(_MARK_ON)}), char({ord(_MARK_OFF)}), '…', 16) as snip "
+        "from segments_fts join segments s on s.rowid = segments_fts.rowid join meetings m on m.id = s.meeting_id "
+        "where segments_fts match ?"
+    )
+    params: list[Any] = [fts_query(text)]
+    if meeting_ids is not None:
+        sql += f" and s.meeting_id in ({', '.join('?' for _ in meeting_ids)})"
+        params += list(meeting_ids)
+    sql += " order by segments_fts.rank limit ?"
+    params.append(limit)
+    try:
+        rows = list(db.query(sql, params))
+    except sqlite3.OperationalError as exc:
+        raise SearchError(
+            f"the search could not be read ({exc}); put words in double quotes to search for them as written"
+        ) from exc
+    for row in rows:
+        snip = row.pop("snip") or row["text"]
+        row["snippet"] = snip.replace(_MARK_ON, "").replace(_MARK_OFF, "")
+        row["highlights"] = _spans(snip)
+    return rows
+
+
+def _spans(snip: str) -> list[list[Any]]:
+    """The snippet as [text, highlighted] pieces, so a page can mark them without parsing HTML."""
+    out: list[list[Any]] = []
+    for i, part in enumerate(re.split(f"[{_MARK_ON}{_MARK_OFF}]", snip)):
+        if part:
+            out.append([part, i % 2 == 1])
+    return out
