@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from . import commands as cmd
-from .appkeys import CONFIG, MEETINGS, TRANSCRIPTION
+from .appkeys import CONFIG, MEETINGS, PLAYBACK, TRANSCRIPTION
 from .config import POLICIES, _is_timezone
 from .errors import json_error
 from .fairqueue import MODES
@@ -235,5 +235,6 @@ async def health(request: web.Request) -> web.Response:
                 "error": transcription.error,
                 "channels": transcription.stats(),
             },
+            "playback": request.app[PLAYBACK].stats(),
         }
     )

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from .config import Config
+from .playback import HallPlayback
 from .service import Meetings
 from .transcription import Transcription
 
 CONFIG = web.AppKey("config", Config)
 MEETINGS = web.AppKey("meetings", Meetings)
 TRANSCRIPTION = web.AppKey("transcription", Transcription)
-AUDIO_SENDERS = web.AppKey("audio_senders", set[tuple[str, str]])  # (meeting, channel) being sent
+AUDIO_SENDERS = web.AppKey("audio_senders", dict[tuple[str, str], Any])  # (meeting, channel) -> its audio_ws.Sender
+AUDIO_STREAMS = web.AppKey("audio_streams", dict[tuple[str, str, str], int])  # samples received per resumable stream
+PLAYBACK = web.AppKey("playback", HallPlayback)

@@ -23,7 +23,7 @@ class AudioError(RuntimeError):
     """An audio source cannot be opened; the message says what to do."""
 
 
-def _sounddevice() -> Any:
+def load_sounddevice() -> Any:
     try:
         import sounddevice
     except OSError as exc:  # the module is there but libportaudio is not
@@ -34,32 +34,35 @@ def _sounddevice() -> Any:
     return sounddevice
 
 
-def list_devices() -> list[dict[str, Any]]:
-    """Input devices: index, name, channels, default sample rate."""
-    sd = _sounddevice()
+def list_devices(kind: str = "input") -> list[dict[str, Any]]:
+    """Input (or output) devices: index, name, channels, default sample rate."""
+    sd = load_sounddevice()
+    key = f"max_{kind}_channels"
     return [
-        {"index": i, "name": d["name"], "channels": d["max_input_channels"], "rate": d["default_samplerate"]}
+        {"index": i, "name": d["name"], "channels": d[key], "rate": d["default_samplerate"]}
         for i, d in enumerate(sd.query_devices())
-        if d["max_input_channels"] > 0
+        if d[key] > 0
     ]
 
 
-def resolve_device(spec: str) -> int:
-    """A device by index or by (part of) its name."""
-    devices = list_devices()
+def resolve_device(spec: str, kind: str = "input") -> int:
+    """A device by index or by (part of) its name; an exact name wins over a partial one."""
+    devices = list_devices(kind)
     if spec.isdigit() and any(d["index"] == int(spec) for d in devices):
         return int(spec)
-    matches = [d for d in devices if spec.lower() in d["name"].lower()]
+    matches = [d for d in devices if d["name"].lower() == spec.lower()] or [
+        d for d in devices if spec.lower() in d["name"].lower()
+    ]
     if len(matches) != 1:
         names = ", ".join(f"{d['index']}: {d['name']}" for d in devices) or "none"
-        found = "no input device" if not matches else "several input devices"
-        raise AudioError(f"{found} matches {spec!r}; input devices: {names}")
+        found = f"no {kind} device" if not matches else f"several {kind} devices"
+        raise AudioError(f"{found} matches {spec!r}; {kind} devices: {names}")
     return int(matches[0]["index"])
 
 
 async def from_device(spec: str) -> AsyncIterator[np.ndarray]:
     """Capture from an input device at 16 kHz mono."""
-    sd = _sounddevice()
+    sd = load_sounddevice()
     device = resolve_device(spec)
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[np.ndarray] = asyncio.Queue(maxsize=600)  # a minute of 100 ms blocks

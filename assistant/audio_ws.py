@@ -3,22 +3,44 @@
 The chair's, a moderator's or a feed token sends the hall channel (one
 sender at a time). A remote participant's token is accepted only while that
 participant holds the floor, on a channel of their own; the moment their
-turn ends their audio is refused and the socket closed.
+turn ends their audio is refused and the socket closed. Their voice is also
+played on the hall loudspeaker (`playback.py`) where one is configured.
+
+A sender that must lose nothing across reconnects (the hall uplink) names its
+stream: `?stream=ID`. The server answers every connection with
+`{"type": "ready", "stream", "samples"}`, the samples of that stream it already
+has, and the sender goes on from there: nothing is lost and nothing is
+transcribed twice; every second it is told `{"type": "received", "samples"}` so it
+can forget what is safe. Before a frame sent late (after a network loss), a text
+frame `{"captured_ago_s": seconds}` says how long ago its first sample was
+captured (a duration, so the two machines' clocks need not agree), and its words
+are attributed to whoever held the floor when they were spoken.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
+import time
+
 from aiohttp import WSMsgType, web
 
 from . import events as ev
-from .appkeys import AUDIO_SENDERS, MEETINGS, TRANSCRIPTION
+from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, MEETINGS, PLAYBACK, TRANSCRIPTION
 from .errors import json_error
 from .service import NotFound
+from .streaming import SAMPLE_RATE
 from .transcription import pcm_to_float
 
 HALL_ROLES = ("chair", "moderator", "feed")
 CLOSE_NOT_YOUR_TURN = 4003
 MAX_AUDIO_FRAME = 64 * 1024  # 2 s of audio; browsers send 20–100 ms frames
+STREAM_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+KEPT_STREAMS = 1000
+MAX_BACKDATE_S = 600  # audio captured longer ago than this is taken as arriving now
+RESUME_GRACE_S = 30.0  # a resumable stream lost without a close keeps its channel this long
+ACK_EVERY = SAMPLE_RATE  # samples between "received" messages to a resumable stream
 
 
 async def audio_ws(request: web.Request) -> web.StreamResponse:
@@ -43,19 +65,34 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
         speaker = who.participant_id
     elif grant.role not in HALL_ROLES:
         return json_error(403, "an observer's token cannot send audio")
+    stream_id = request.query.get("stream")
+    if stream_id is not None and not STREAM_ID.match(stream_id):
+        return json_error(400, "stream must be 8 to 64 letters, digits, - or _ (the same for every reconnection)")
     senders = request.app[AUDIO_SENDERS]
     key = (meeting_id, speaker or "hall")
-    if key in senders:
-        return json_error(409, "another connection is already sending this channel's audio")
+    old = senders.get(key)
+    if old is not None:
+        if stream_id is None or old.stream_id != stream_id:
+            return json_error(409, "another connection is already sending this channel's audio")
+        # the same stream reconnecting while its old connection is not yet known to be dead: it takes over
+        await old.ws.close(code=4009, message=b"replaced by a new connection of the same stream")
+        await old.released.wait()
     if transcription.recognizer is None:
         return json_error(503, transcription.error or "the speech model is still loading; try again in a moment")
 
-    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=MAX_AUDIO_FRAME)
+    ws = web.WebSocketResponse(heartbeat=5.0, max_msg_size=MAX_AUDIO_FRAME)
     await ws.prepare(request)
-    senders.add(key)
+    me = senders[key] = Sender(stream_id, ws)
+    streams = request.app[AUDIO_STREAMS]
+    stream_key = (meeting_id, key[1], stream_id or "")
+    received = streams.pop(stream_key, 0) if stream_id else 0
     channel = transcription.channel(meeting_id, speaker)
+    playback = request.app[PLAYBACK]
     odd = b""
+    captured_at: float | None = None
+    acked = received
     try:
+        await ws.send_str(ev.dumps({"type": "ready", "stream": stream_id, "samples": received}))
         async for msg in ws:
             if msg.type == WSMsgType.BINARY:
                 if speaker is not None and (state.floor is None or state.floor.participant_id != speaker):
@@ -65,13 +102,58 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
                 data = odd + msg.data
                 cut = len(data) - len(data) % 2
                 odd = data[cut:]
-                channel.feed(pcm_to_float(data[:cut]))
+                samples = pcm_to_float(data[:cut])
+                ends_at = None if captured_at is None else captured_at + len(samples) / SAMPLE_RATE
+                channel.feed(samples, at=ends_at)
+                if speaker is not None:
+                    playback.feed(speaker, samples)
+                received += len(samples)
+                captured_at = None
+                if stream_id:
+                    streams[stream_key] = received
+                    if received - acked >= ACK_EVERY:
+                        acked = received
+                        await ws.send_str(ev.dumps({"type": "received", "samples": received}))
             elif msg.type == WSMsgType.TEXT:
-                await ws.send_str(ev.dumps({"type": "error", "error": "send audio as binary frames of PCM s16le, 16 kHz, mono"}))
+                captured_at, problem = _captured_at(msg.data)
+                if problem:
+                    await ws.send_str(ev.dumps({"type": "error", "error": problem}))
             elif msg.type == WSMsgType.ERROR:
                 break
     finally:
-        senders.discard(key)
-        await transcription.end(meeting_id, speaker)
+        if senders.get(key) is me:
+            del senders[key]
+        if stream_id:
+            streams[stream_key] = received
+            while len(streams) > KEPT_STREAMS:
+                del streams[next(iter(streams))]
+        me.released.set()
+        if speaker is not None:
+            playback.end(speaker)
+        if stream_id and ws.close_code != 1000:
+            transcription.end_later(meeting_id, speaker, RESUME_GRACE_S)  # it may come back: keep the sentence open
+        else:
+            await transcription.end(meeting_id, speaker)
     return ws
+
+
+class Sender:
+    """The one connection sending a channel's audio."""
+
+    def __init__(self, stream_id: str | None, ws: web.WebSocketResponse) -> None:
+        self.stream_id, self.ws = stream_id, ws
+        self.released = asyncio.Event()  # its bookkeeping is done: a successor may read the stream's count
+
+
+def _captured_at(text: str) -> tuple[float | None, str]:
+    """When the next binary frame's first sample was captured, from a text frame; or what is wrong."""
+    try:
+        ago = json.loads(text)["captured_ago_s"]
+        if isinstance(ago, bool) or not isinstance(ago, int | float):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        return None, 'send audio as binary frames of PCM s16le, 16 kHz, mono; text frames may only be {"captured_ago_s": seconds}'
+    if not 0 <= ago <= MAX_BACKDATE_S:
+        return None, ""  # out of range: take the audio as arriving now
+    return time.time() - float(ago), ""
 

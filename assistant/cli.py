@@ -56,6 +56,13 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--format", "-f", choices=formats, default="md")
         cmd.add_argument("--output", "-o", type=Path, help="default: standard output")
         cmd.add_argument("--config", type=Path, help="config.toml ([server] data_dir)")
+    fe = sub.add_parser("feed", help="send the hall's audio to a server (the hall uplink)")
+    fe.add_argument("url", help="the meeting's chair or join link, or ws://host:port/api/meetings/ID/audio")
+    fe.add_argument("--token", required=True, help="a feed, chair or moderator token of the meeting")
+    src = fe.add_mutually_exclusive_group(required=True)
+    src.add_argument("--device", help="capture this input device (index or name; `assistant devices` lists them)")
+    src.add_argument("--file", type=Path, help="replay this recording at real time")
+    fe.add_argument("--buffer-s", type=float, default=300.0, help="audio kept while the network is down (default 300 s)")
     se = sub.add_parser("search", help="search every transcript in the archive")
     se.add_argument("query", help='words, or FTS5 syntax such as "exact phrase" or access OR connectivity')
     se.add_argument("--meeting", help="only this meeting")
@@ -78,7 +85,26 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(serve_forever(config, demo=args.demo, device=args.audio_device, replay=args.replay))
     if args.command == "transcribe":
         return _transcribe(config, args)
+    if args.command == "feed":
+        return asyncio.run(_feed(args))
     return _archive(config, args)
+
+
+async def _feed(args: argparse.Namespace) -> int:
+    from .audio import AudioError, from_device, from_file
+    from .feed import Feed, FeedError
+
+    try:
+        feed = Feed(args.url, args.token, buffer_s=args.buffer_s)
+        if args.file is not None and not args.file.is_file():
+            raise FeedError(f"{args.file} does not exist")
+        source = from_file(args.file) if args.file is not None else from_device(args.device)
+        stats = await feed.run(source)
+    except (FeedError, AudioError) as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 2
+    print(f"feed done: {stats.line(feed.backlog)}")
+    return 0
 
 
 def _archive(config: Config, args: argparse.Namespace) -> int:
@@ -223,15 +249,18 @@ async def _demo_show(app: web.Application, meeting_id: str) -> None:
 def _devices() -> int:
     from .audio import AudioError, list_devices
 
-    try:
-        devices = list_devices()
-    except AudioError as exc:
-        print(f"assistant: {exc}", file=sys.stderr)
-        return 1
-    for d in devices:
-        print(f"{d['index']:3d}  {d['name']}  ({d['channels']} ch, {d['rate']:.0f} Hz)")
-    if not devices:
-        print("no audio input devices found")
+    for kind, use in (("input", "the hall microphone: serve --audio-device, feed --device"),
+                      ("output", "the hall PA: [audio] output_device")):
+        try:
+            devices = list_devices(kind)
+        except AudioError as exc:
+            print(f"assistant: {exc}", file=sys.stderr)
+            return 1
+        print(f"{kind} devices ({use}):")
+        for d in devices:
+            print(f"{d['index']:3d}  {d['name']}  ({d['channels']} ch, {d['rate']:.0f} Hz)")
+        if not devices:
+            print(f"  no audio {kind} devices found")
     return 0
 
 

@@ -79,12 +79,22 @@ class AsrConfig:
 
 
 @dataclass(frozen=True)
+class AudioConfig:
+    """Sound devices of the server's machine (`assistant devices` lists them)."""
+
+    output_device: str = ""  # the hall PA: remote speakers are played here; empty: not played
+    jitter_ms: int = 60  # audio held before playing starts, to ride out uneven network delivery
+    max_delay_ms: int = 300  # beyond this the oldest audio is dropped, so the delay cannot grow
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
     meeting: MeetingConfig = field(default_factory=MeetingConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     asr: AsrConfig = field(default_factory=AsrConfig)
+    audio: AudioConfig = field(default_factory=AudioConfig)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -93,6 +103,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "meeting": MeetingConfig,
     "limits": LimitsConfig,
     "asr": AsrConfig,
+    "audio": AudioConfig,
 }
 
 
@@ -223,6 +234,11 @@ def _check(config: Config, source: str) -> None:
         raise bad("asr.beam_size", asr.beam_size, "1 to 10")
     if not 0.2 <= asr.step_s <= 5:
         raise bad("asr.step_s", asr.step_s, "0.2 to 5 seconds")
+    au = config.audio
+    if not 0 <= au.jitter_ms <= 1000:
+        raise bad("audio.jitter_ms", au.jitter_ms, "0 to 1000")
+    if not au.jitter_ms + 20 <= au.max_delay_ms <= 5000:
+        raise bad("audio.max_delay_ms", au.max_delay_ms, f"{au.jitter_ms + 20} (jitter_ms + 20) to 5000")
     if asr.language and not (asr.language == "auto" or 2 <= len(asr.language) <= 3):
         raise bad("asr.language", asr.language, 'a language code such as "en", or "auto"')
 

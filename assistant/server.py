@@ -10,10 +10,11 @@ from pathlib import Path
 from aiohttp import web
 
 from . import api, archive_api, audio_ws, live, models
-from .appkeys import AUDIO_SENDERS, CONFIG, MEETINGS, TRANSCRIPTION
+from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, CONFIG, MEETINGS, PLAYBACK, TRANSCRIPTION
 from .config import Config
 from .errors import errors_as_json
 from .hub import Hub
+from .playback import HallPlayback
 from .service import Meetings
 from .store import DB_NAME, Store
 from .streaming import Recognizer
@@ -46,11 +47,14 @@ def create_app(
     transcription = app[TRANSCRIPTION] = Transcription(
         config.asr, meetings, recognizer, probabilities or SileroProbabilities
     )
-    app[AUDIO_SENDERS] = set()
+    app[AUDIO_SENDERS] = {}
+    app[AUDIO_STREAMS] = {}
+    playback = app[PLAYBACK] = HallPlayback(config.audio)
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         await meetings.store.open()
         await meetings.start()
+        playback.start()
         loading = None
         if config.asr.enabled:
             loading = asyncio.create_task(
@@ -59,6 +63,7 @@ def create_app(
         yield
         if loading is not None:
             await loading
+        playback.close()
         await transcription.close()
         meetings.hub.close_all()
         await meetings.store.close()

@@ -98,11 +98,14 @@ class Channel:
 
     # -- input --------------------------------------------------------------
 
-    def feed(self, samples: np.ndarray) -> None:
+    def feed(self, samples: np.ndarray, at: float | None = None) -> None:
+        """Add audio; `at` is when its last sample was captured (default: now, as it arrives)."""
         if self._closed or len(samples) == 0:
             return
         now = self.clock()
         self.last_audio_at = now
+        if at is not None:
+            now = min(now, at)
         self._pending.append(samples)
         self._pending_samples += len(samples)
         self.received_s += len(samples) / SAMPLE_RATE
@@ -294,6 +297,7 @@ class Transcription:
         self.error: str | None = None
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="asr-model")
         self.channels: dict[tuple[str, str], Channel] = {}
+        self._ending: dict[tuple[str, str], asyncio.Task[None]] = {}  # channels waiting for their sender to return
         self._loaded = asyncio.Event()
         if recognizer is not None:
             self._loaded.set()
@@ -318,6 +322,9 @@ class Transcription:
         if self.recognizer is None:
             raise RuntimeError(self.error or "the speech model is still loading; try again in a moment")
         key = (meeting_id, participant_id or HALL)
+        waiting = self._ending.pop(key, None)
+        if waiting is not None:
+            waiting.cancel()  # the sender is back: the channel goes on as if nothing had happened
         chan = self.channels.get(key)
         if chan is None or chan.closed or chan.task is None or chan.task.done():
             chan = Channel(
@@ -351,6 +358,22 @@ class Transcription:
                 # and that must not cancel the committing of what was said last
                 await asyncio.shield(chan.task)
 
+    def end_later(self, meeting_id: str, participant_id: str | None, delay_s: float) -> None:
+        """The sender vanished without closing (a network loss): keep the channel open for `delay_s`
+        so a reconnection continues the same sentence, then commit what is left."""
+        key = (meeting_id, participant_id or HALL)
+
+        async def later() -> None:
+            await asyncio.sleep(delay_s)
+            if self._ending.get(key) is task:
+                del self._ending[key]
+                await self.end(meeting_id, participant_id)
+
+        old = self._ending.get(key)
+        if old is not None:
+            old.cancel()
+        task = self._ending[key] = asyncio.create_task(later())
+
     def stats(self) -> dict[str, dict[str, float]]:
         """Per live channel: lag, audio received and model time spent (their ratio is the RTF)."""
         return {
@@ -359,6 +382,9 @@ class Transcription:
         }
 
     async def close(self) -> None:
+        for waiting in self._ending.values():
+            waiting.cancel()
+        self._ending.clear()
         for key in list(self.channels):
             await self.end(key[0], None if key[1] == HALL else key[1])
         self.executor.shutdown(wait=False, cancel_futures=True)

@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from conftest import ADMIN, make_config
+from netcut import Proxy
 
 from assistant.appkeys import MEETINGS
 from assistant.server import create_app
@@ -185,49 +186,6 @@ async def test_written_intervention_reaches_the_projector_as_text(site: Site, br
     await chair.locator("#written li.reading").wait_for()
     await chair.keyboard.press("e")
     await chair.get_by_text("1 answered on this item.").wait_for()
-
-
-class Proxy:
-    """A TCP relay between the browser and the server that the test can cut, like a lost network."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.up = True
-        self.links: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not self.up:
-            writer.close()
-            return
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.port)
-        self.links |= {writer, up_writer}
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            except (ConnectionError, OSError):
-                pass
-            finally:
-                dst.close()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    def cut(self) -> None:
-        self.up = False
-        for w in self.links:
-            w.transport.abort()
-        self.links.clear()
-
-    async def close(self) -> None:
-        self.cut()
-        self.server.close()
-        await self.server.wait_closed()
 
 
 async def test_dropped_connection_catches_up_without_duplicates_or_gaps(site: Site, browser: Any) -> None:

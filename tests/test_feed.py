@@ -1,0 +1,146 @@
+"""The hall uplink (`assistant feed`) and the pieces of remote voice: backlog, jitter buffer, resume."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+
+import jiwer
+import numpy as np
+import pytest
+from conftest import AUDIO, AppClient, make_config, open_meeting
+from netcut import Proxy
+
+from assistant.appkeys import AUDIO_STREAMS, TRANSCRIPTION
+from assistant.feed import Backlog, Chunk, FeedError, audio_url
+from assistant.jitter import JitterBuffer
+from assistant.server import create_app
+from assistant.streaming import SAMPLE_RATE
+
+
+def chunk(n: int, value: int = 1) -> Chunk:
+    return Chunk(np.full(n, value, "<i2").tobytes(), 0.0)
+
+
+def test_backlog_resends_exactly_what_the_server_lacks() -> None:
+    b = Backlog(max_samples=10_000)
+    for v in range(1, 6):
+        b.add(chunk(1000, v))
+    sent = [b.next() for _ in range(3)]
+    assert all(sent) and b.waiting == 2000
+    b.confirm(1500)  # the server acknowledged one and a half chunks
+    assert b.confirmed == 1500 and sum(c.samples for c in b.unconfirmed) == 1500
+    b.reconnected(2200)  # the connection dropped; the server had read a little more
+    assert b.confirmed == 2200 and not b.unconfirmed
+    resent = b.next()
+    assert resent is not None and resent.samples == 800 and resent.pcm[:2] == np.int16(3).tobytes()
+    assert resent.captured_at == pytest.approx(200 / SAMPLE_RATE)
+    b.reconnected(0)  # the server restarted and forgot the stream: numbering starts again there
+    assert b.confirmed == 0 and b.waiting == 2800
+
+
+def test_backlog_drops_the_oldest_unsent_audio_when_full_and_counts_it() -> None:
+    b = Backlog(max_samples=3000)
+    b.add(chunk(1000, 1))
+    assert b.next() is not None  # sent, not yet confirmed: kept
+    for v in (2, 3, 4):
+        b.add(chunk(1000, v))
+    assert b.dropped == 1000 and b.captured == 4000
+    assert [c.pcm[:2] for c in b.unsent] == [np.int16(v).tobytes() for v in (3, 4)]
+
+
+def test_jitter_buffer_primes_plays_in_order_and_bounds_the_delay() -> None:
+    jb = JitterBuffer(target=300, limit=1000)
+    assert jb.push(np.ones(200, np.float32)) == 0
+    out, first = jb.pull(160)
+    assert first == -1 and not out.any()  # still priming: 200 of 300
+    assert jb.push(np.full(200, 2, np.float32)) == 200
+    out, first = jb.pull(160)
+    assert first == 0 and list(out[:1]) == [1.0]
+    jb.pull(160)
+    out, first = jb.pull(160)  # 80 samples left: played, then silence, and an underrun
+    assert first == 320 and out[79] == 2.0 and out[80] == 0.0 and jb.stats.underruns == 1
+    jb.push(np.zeros(1500, np.float32))
+    assert jb.depth == 1000 and jb.stats.dropped == 500
+    jb.clear()
+    assert jb.depth == 0 and jb.pull(160)[1] == -1
+
+
+def test_audio_url_from_what_a_user_has() -> None:
+    assert audio_url("http://hall.example:8080/chair/AbC_12#token=x") == "ws://hall.example:8080/api/meetings/AbC_12/audio"
+    assert audio_url("https://m.example/join/Xy9?code=1") == "wss://m.example/api/meetings/Xy9/audio"
+    assert audio_url("ws://h:1/api/meetings/Q/audio") == "ws://h:1/api/meetings/Q/audio"
+    with pytest.raises(FeedError, match="chair or join link"):
+        audio_url("hall.example:8080")
+
+
+async def test_audio_stream_resume_protocol(aiohttp_client: AppClient, tmp_path: Path) -> None:
+    from test_transcription import ToneRecognizer, loud_windows
+
+    client = await aiohttp_client(create_app(make_config(tmp_path / "data", asr={"enabled": True}),
+                                             recognizer=ToneRecognizer(), probabilities=loud_windows))
+    meeting = await open_meeting(client)
+    url = f"/api/meetings/{meeting.id}/audio?token={meeting.chair_token}&stream=hall-stream-1"
+    ws = await client.ws_connect(url)
+    assert await ws.receive_json() == {"type": "ready", "stream": "hall-stream-1", "samples": 0}
+    await ws.send_bytes(bytes(2 * SAMPLE_RATE))  # one second
+    assert await ws.receive_json(timeout=5) == {"type": "received", "samples": SAMPLE_RATE}
+    await ws.send_str('{"captured_ago_s": 2.5}')
+    await ws.send_bytes(bytes(2 * 800))
+    await ws.send_str("hello")
+    assert "captured_ago_s" in (await ws.receive_json(timeout=5))["error"]
+    # the same stream reconnecting takes over a connection the server still thinks is alive
+    again = await client.ws_connect(url)
+    assert await again.receive_json(timeout=5) == {"type": "ready", "stream": "hall-stream-1", "samples": SAMPLE_RATE + 800}
+    assert (await client.get(f"/api/meetings/{meeting.id}/audio?token={meeting.chair_token}&stream=another-stream")).status == 409
+    assert (await client.get(f"/api/meetings/{meeting.id}/audio?token={meeting.chair_token}&stream=bad id")).status == 400
+    await again.close()
+    await ws.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (AUDIO / "jfk.flac").exists(), reason="shared audio not present")
+async def test_feed_file_through_a_network_cut_loses_no_speech(aiohttp_client: AppClient, tmp_path: Path) -> None:
+    """`assistant feed --file` against a running server; the network drops in the middle of a sentence."""
+    client = await aiohttp_client(create_app(make_config(tmp_path / "data", asr={"enabled": True})))
+    assert await client.app[TRANSCRIPTION].wait_loaded()
+    meeting = await open_meeting(client)
+    token = (await (await client.post(f"/api/meetings/{meeting.id}/tokens", json={"role": "feed"},
+                                      headers={"Authorization": f"Bearer {meeting.chair_token}"})).json())["token"]
+    proxy = Proxy(client.server.port or 0)
+    base = await proxy.start()
+    command = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "assistant", "feed", f"{base}/chair/{meeting.id}", "--token", token,
+        "--file", str(AUDIO / "jfk.flac"), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        await asyncio.sleep(4.5)  # the command starts, then into "ask not what your country can do for you"
+        proxy.cut()
+        await asyncio.sleep(2.5)  # what is said now waits in the feed's backlog
+        proxy.up = True
+        out, _ = await asyncio.wait_for(command.communicate(), timeout=60)
+    finally:
+        await proxy.close()
+    printed = out.decode()
+    assert command.returncode == 0, printed
+    assert "connection lost" in printed and re.search(r"[1-9] reconnections, 0\.0 s dropped", printed), printed
+    from faster_whisper.audio import decode_audio
+
+    total = len(decode_audio(str(AUDIO / "jfk.flac")))
+    (stream,) = [n for (m, ch, _), n in client.app[AUDIO_STREAMS].items() if m == meeting.id and ch == "hall"]
+    assert stream == total  # every sample arrived, and only once
+    for _ in range(600):  # wait until the last words are committed
+        health = await (await client.get("/api/health")).json()
+        if not health["asr"]["channels"]:
+            break
+        await asyncio.sleep(0.1)
+    snap = await (await client.get(f"/api/meetings/{meeting.id}")).json()
+    said = " ".join(re.sub(r"[^\w' ]", " ", " ".join(s["text"] for s in snap["transcript"]).lower()).split())
+    reference = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
+    # 2.5 s of lost audio would delete six or seven words; the tiny model may still mishear one or two
+    errors = jiwer.process_words(reference, said)
+    assert errors.deletions <= 1 and errors.substitutions <= 2, said
+    for words in ("fellow americans", "ask not what", "can do for you", "can do for your country"):
+        assert words in said, said
