@@ -1,0 +1,55 @@
+// A remote participant's own voice while they hold the floor: microphone -> AudioWorklet
+// (downsampled to 16 kHz) -> the meeting's audio websocket as PCM s16le. Started when the floor
+// is given, stopped the moment it is not; the server refuses audio outside the turn anyway.
+(() => {
+"use strict";
+class LiveMic {
+  constructor(meetingId, token, onState) {
+    this.meetingId = meetingId; this.token = token; this.onState = onState;
+    this.state = "off"; this.sentBytes = 0;
+  }
+  set(state, detail = "") { this.state = state; this.onState(state, detail); }
+  async start() {
+    if (this.state !== "off" && this.state !== "error") return;
+    this.set("starting");
+    try {
+      this.stream = await navigator.mediaDevices.getUserMedia({audio: {channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true}});
+    } catch (err) {
+      this.set("error", `The microphone is not available (${err.name}). You can still write your intervention.`);
+      return;
+    }
+    this.ctx = new AudioContext();
+    await this.ctx.audioWorklet.addModule("/static/mic-worklet.js");
+    const source = this.ctx.createMediaStreamSource(this.stream);
+    this.node = new AudioWorkletNode(this.ctx, "pcm16k", {processorOptions: {inputRate: this.ctx.sampleRate}});
+    const silent = this.ctx.createGain(); silent.gain.value = 0;  // keeps the node pulled, plays nothing
+    source.connect(this.node).connect(silent).connect(this.ctx.destination);
+    this.node.port.onmessage = (e) => {
+      this.onLevel && this.onLevel(e.data.level);
+      if (this.ws && this.ws.readyState === WebSocket.OPEN && this.ws.bufferedAmount < 64000) {
+        this.ws.send(e.data.pcm); this.sentBytes += e.data.pcm.byteLength;
+      }
+    };
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    this.ws = new WebSocket(`${proto}://${location.host}/api/meetings/${this.meetingId}/audio?token=${encodeURIComponent(this.token)}`);
+    this.ws.binaryType = "arraybuffer";
+    this.ws.onmessage = (e) => { const m = JSON.parse(e.data); if (m.type === "error") this.set("error", m.error); };
+    this.ws.onclose = (e) => { if (this.state === "live" || this.state === "starting") this.stop(e.code === 4003 ? "Your turn has ended." : "The audio connection closed; the captions continue."); };
+    this.ws.onopen = async () => {
+      if (this.ctx.state === "suspended") await this.ctx.resume().catch(() => {});
+      this.set(this.ctx.state === "running" ? "live" : "blocked");
+    };
+  }
+  async resume() { if (this.ctx) { await this.ctx.resume(); if (this.ctx.state === "running") this.set("live"); } }
+  mute(on) { if (this.node) this.node.port.postMessage({mute: on}); }
+  stop(detail = "") {
+    if (this.state === "off") return;
+    if (this.ws) { this.ws.onclose = null; this.ws.close(1000); }
+    if (this.stream) for (const t of this.stream.getTracks()) t.stop();
+    if (this.ctx) this.ctx.close().catch(() => {});
+    this.ws = this.stream = this.ctx = this.node = null;
+    this.set("off", detail);
+  }
+}
+window.Assistant.LiveMic = LiveMic;
+})();
