@@ -112,7 +112,7 @@ class HallPlayback:
             out["added_delay_ms"] = {"p50": round(1000 * statistics.median(ds)),
                                      "p95": round(1000 * ds[int(0.95 * (len(ds) - 1))]), "count": len(ds)}
         s = self.buffer.stats
-        out.update(underruns=s.underruns, dropped_s=round(s.dropped / self.rate, 2),
+        out.update(underruns=s.underruns, dropped_s=round(s.dropped / self.rate, 2), skipped_quiet_s=round(s.skipped / self.rate, 2),
                    depth_ms=round(1000 * self.buffer.depth / self.rate))
         return out
 

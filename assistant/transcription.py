@@ -167,16 +167,18 @@ class Channel:
         starts = range(0, max(len(audio), 1), piece)
         for n, at in enumerate(starts):
             last = n == len(starts) - 1
-            gated = self.gate.push(audio[at : at + piece])
-            for t, samples in gated.speech:
-                self.transcriber.insert_audio(samples, t)
-            if gated.speech or gated.ended or (final and last):
-                # On a short buffer Whisper tends to read the hotwords back as speech: only bias longer ones.
-                bias = hotwords if self.transcriber.buffered_s >= HOTWORDS_MIN_S else ""
-                update = self.transcriber.process(language=language, hotwords=bias)
-                step.committed += update.committed
-                step.partial = update.partial
-                if gated.ended or (final and last):
+            parts = self.gate.push(audio[at : at + piece]).parts
+            for part in parts:
+                for t, samples in part.speech:
+                    self.transcriber.insert_audio(samples, t)
+                closing = part.ended or (final and last and part is parts[-1])
+                if part.speech or closing:
+                    # On a short buffer Whisper tends to read the hotwords back as speech: only bias longer ones.
+                    bias = hotwords if self.transcriber.buffered_s >= HOTWORDS_MIN_S else ""
+                    update = self.transcriber.process(language=language, hotwords=bias)
+                    step.committed += update.committed
+                    step.partial = update.partial
+                if closing:
                     step.committed += self.transcriber.finish()
                     step.partial = []
                     step.ended = True

@@ -22,11 +22,27 @@ ProbabilityFn = Callable[[np.ndarray], np.ndarray]  # windows (n*512 samples) ->
 
 
 @dataclass
-class Gated:
-    """What the gate lets through for one push."""
+class Part:
+    """Speech of one utterance within a push."""
 
     speech: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (timeline start, samples)
-    ended: bool = False  # an utterance ended in this push: finish it
+    ended: bool = False  # the utterance ended here: finish it before the next part
+
+
+@dataclass
+class Gated:
+    """What the gate lets through for one push, split where utterances end: a long push may hold
+    the end of one utterance and the start of the next, which must not be transcribed together."""
+
+    parts: list[Part] = field(default_factory=lambda: [Part()])
+
+    @property
+    def speech(self) -> list[tuple[float, np.ndarray]]:
+        return [w for part in self.parts for w in part.speech]
+
+    @property
+    def ended(self) -> bool:
+        return any(part.ended for part in self.parts)
 
 
 class SpeechGate:
@@ -65,21 +81,23 @@ class SpeechGate:
         for window, p in zip(windows, probs, strict=True):
             start = self._time
             self._time += WINDOW / SAMPLE_RATE
+            part = out.parts[-1]
             if self.in_speech:
-                out.speech.append((start, window))
+                part.speech.append((start, window))
                 if p < self.neg_threshold:
                     self._silent_windows += 1
                     if self._silent_windows >= self.min_silence_windows:
                         self.in_speech = False
-                        out.ended = True
+                        part.ended = True
+                        out.parts.append(Part())
                 else:
                     self._silent_windows = 0
             elif p >= self.threshold:
                 self.in_speech = True
                 self._silent_windows = 0
-                out.speech.extend(self._preroll if self.pad_windows else [])
+                part.speech.extend(self._preroll if self.pad_windows else [])
                 self._preroll.clear()
-                out.speech.append((start, window))
+                part.speech.append((start, window))
             elif self.pad_windows:
                 self._preroll.append((start, window))
         return out

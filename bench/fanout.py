@@ -22,24 +22,15 @@ import asyncio
 import random
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
 import psutil
+from common import ADMIN, percentile, start_server
 
-ADMIN = "bench-admin-token-0123456789"
 SEQ = re.compile(r'^\{"type":"event","seq":(\d+)')
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
 class Listener:
@@ -69,27 +60,9 @@ class Listener:
                     self.arrivals[int(m.group(1))] = now
 
 
-async def start_server(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
-    config = data_dir / "config.toml"
-    config.write_text(
-        f'[server]\nhost = "127.0.0.1"\nport = 0\nadmin_token = "{ADMIN}"\ndata_dir = "{data_dir}"\n'
-        "[limits]\ncommands_per_second = 1000.0\n"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant", "serve", "--config", str(config)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        m = re.search(r"listening on (http://\S+)", line)
-        if m:
-            return proc, m.group(1)
-    raise SystemExit("the server did not start")
-
-
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        proc, base = await start_server(Path(tmp))
+        proc, base = start_server(Path(tmp), "[limits]\ncommands_per_second = 1000.0\n")
         server = psutil.Process(proc.pid)
         try:
             await run(args, base, server)

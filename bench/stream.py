@@ -25,7 +25,6 @@ import asyncio
 import difflib
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,9 +33,10 @@ import aiohttp
 import jiwer
 import numpy as np
 import psutil
+from common import ADMIN, percentile, start_server, wait_for_model
 
 AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
-ADMIN = "bench-admin-token-0123456789"
+
 SR = 16_000
 
 
@@ -57,13 +57,6 @@ def build_stream() -> tuple[np.ndarray, str]:
     return np.concatenate(pieces), " ".join(refs)
 
 
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
-
-
 def offline(model_spec: str, audio: np.ndarray, data_dir: Path) -> tuple[list[tuple[str, float]], str, float]:
     """Words with end times, text, and seconds taken, from the same model offline."""
     from assistant.config import AsrConfig
@@ -82,30 +75,11 @@ def offline(model_spec: str, audio: np.ndarray, data_dir: Path) -> tuple[list[tu
 
 
 async def stream(model_spec: str, audio: np.ndarray, data_dir: Path, asr_extra: str = "") -> dict[str, object]:
-    config = data_dir / "config.toml"
-    config.write_text(
-        f'[server]\nhost = "127.0.0.1"\nport = 0\nadmin_token = "{ADMIN}"\ndata_dir = "{data_dir}"\n'
-        f'[asr]\nmodel = "{model_spec}"\nlanguage = "en"\n{asr_extra}'
-    )
-    proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--config", str(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    base = ""
-    for line in proc.stdout:
-        m = re.search(r"listening on (http://\S+)", line)
-        if m:
-            base = m.group(1)
-            break
+    proc, base = start_server(data_dir, f'[asr]\nmodel = "{model_spec}"\nlanguage = "en"\n{asr_extra}')
     server = psutil.Process(proc.pid)
     try:
         async with aiohttp.ClientSession() as http:
-            for _ in range(600):
-                health = await (await http.get(f"{base}/api/health")).json()
-                if health["asr"]["ready"] or health["asr"]["error"]:
-                    break
-                await asyncio.sleep(0.1)
-            if health["asr"]["error"]:
-                raise SystemExit(f"model did not load: {health['asr']['error']}")
+            await wait_for_model(http, base)
             auth = {"Authorization": f"Bearer {ADMIN}"}
             created = await (await http.post(f"{base}/api/meetings", json={"title": "Stream bench", "agenda": ["One"]},
                                              headers=auth)).json()

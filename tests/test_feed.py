@@ -144,3 +144,17 @@ async def test_feed_file_through_a_network_cut_loses_no_speech(aiohttp_client: A
     assert errors.deletions <= 1 and errors.substitutions <= 2, said
     for words in ("fellow americans", "ask not", "can do for you", "can do for your country"):
         assert words in said, said
+
+
+def test_jitter_buffer_catches_up_by_skipping_pauses_never_speech() -> None:
+    jb = JitterBuffer(target=320, limit=8000, margin=320)
+    jb.push(np.full(3200, 0.3, np.float32))  # speech, 200 ms behind: all of it is played
+    while jb.depth:
+        jb.pull(160)
+    assert jb.stats.skipped == 0 and jb.stats.played == 3200
+    jb.push(np.full(3200, 0.001, np.float32))  # a pause, as far behind: some of it is skipped
+    jb.pull(160)
+    assert jb.stats.skipped == 4 * 160 and jb.depth == 3200 - 5 * 160
+    while jb.depth > jb.high:
+        jb.pull(160)
+    assert jb.stats.played + jb.stats.skipped == 6400 - jb.depth

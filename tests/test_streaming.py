@@ -105,3 +105,14 @@ def test_gate_passes_speech_with_preroll_and_ends_on_silence() -> None:
     out = gate.push(silence)
     assert out.ended
     assert gate.push(silence).speech == []
+
+
+def test_gate_splits_a_push_where_one_utterance_ends_and_the_next_begins() -> None:
+    loud = np.full(WINDOW * 10, 0.5, np.float32)
+    quiet = np.zeros(WINDOW * 25, np.float32)  # longer than the 0.6 s that ends an utterance
+    gate = SpeechGate(lambda audio: (np.abs(audio.reshape(-1, WINDOW)).max(axis=1) > 0.1).astype(np.float32))
+    out = gate.push(np.concatenate([loud, quiet, loud]))
+    assert [p.ended for p in out.parts] == [True, False]
+    first, second = out.parts
+    assert first.speech[0][0] == 0.0 and first.speech[-1][0] < second.speech[0][0]
+    assert all(np.abs(s).max() > 0.1 for _, s in second.speech[-10:])
