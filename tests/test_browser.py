@@ -277,3 +277,19 @@ async def test_archive_pages_search_filter_and_link_to_the_moment(site: Site, br
     report = page.get_by_role("link", name="Chair's report")
     assert await report.get_attribute("href") == f"/api/meetings/{site.id}/report.html"
     assert page.errors == []
+
+
+async def test_chair_corrects_a_line_and_every_page_shows_the_correction(site: Site, browser: Any) -> None:
+    ana = await site.join("Ana Costa", affiliation="Brazil")
+    (sid,) = await site.say((ana["participant_id"], "We need community net works."))
+    reader = await new_page(browser)
+    await reader.goto(f"{site.url}/meeting/{site.id}#token={ana['token']}")
+    await reader.locator(f'[data-id="{sid}"]').wait_for()
+    chair = await new_page(browser)
+    await chair.goto(f"{site.url}/chair/{site.id}#token={site.chair_token}")
+    chair.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept("We need community networks.")))
+    await chair.locator(f'#transcript [data-id="{sid}"]').click()
+    await reader.locator(f'[data-id="{sid}"]', has_text="community networks.").wait_for(timeout=2000)
+    record = await site.meetings.store.record(site.id)
+    assert record is not None and record.segments[0]["original_text"] == "We need community net works."
+    assert reader.errors == [] and chair.errors == []

@@ -221,7 +221,7 @@ function renderQueue(client, target, {limit = Infinity, controls = null, me = nu
 
 function transcriptLine(client, s) {
   const at = client.state.meeting.started + s.start;
-  return el("p", {"data-id": s.id, class: "line"}, el("time", {class: "time", datetime: new Date(at * 1000).toISOString()}, fmtTime(at)), " ",
+  return el("p", {"data-id": s.id, class: "line", tabindex: "-1", title: s.revisions ? "corrected" : null}, el("time", {class: "time", datetime: new Date(at * 1000).toISOString()}, fmtTime(at)), " ",
     el("span", {class: "who"}, s.speaker_name || "—"), s.affiliation ? el("span", {class: "aff"}, ` (${s.affiliation})`) : "", " ",
     el("span", {class: "said"}, s.text));
 }

@@ -10,7 +10,8 @@ class LiveMic {
   }
   set(state, detail = "") { this.state = state; this.onState(state, detail); }
   async start() {
-    if (this.state !== "off" && this.state !== "error") return;
+    this.wanted = true;
+    if (this.state !== "off") return;  // an error (a refused microphone) stays until the turn ends
     this.set("starting");
     try {
       this.stream = await navigator.mediaDevices.getUserMedia({audio: {channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true}});
@@ -34,7 +35,14 @@ class LiveMic {
     this.ws = new WebSocket(`${proto}://${location.host}/api/meetings/${this.meetingId}/audio?token=${encodeURIComponent(this.token)}`);
     this.ws.binaryType = "arraybuffer";
     this.ws.onmessage = (e) => { const m = JSON.parse(e.data); if (m.type === "error") this.set("error", m.error); };
-    this.ws.onclose = (e) => { if (this.state === "live" || this.state === "starting") this.stop(e.code === 4003 ? "Your turn has ended." : "The audio connection closed; the captions continue."); };
+    this.ws.onclose = (e) => {
+      if (this.state !== "live" && this.state !== "starting") return;
+      if (e.code === 4003) { this.stop("Your turn has ended."); return; }
+      // the network dropped mid-turn: come back while the turn lasts
+      const wanted = this.wanted;
+      this.release("The audio connection dropped; reconnecting…");
+      if (wanted) setTimeout(() => { if (this.wanted) this.start(); }, 1000);
+    };
     this.ws.onopen = async () => {
       if (this.ctx.state === "suspended") await this.ctx.resume().catch(() => {});
       this.set(this.ctx.state === "running" ? "live" : "blocked");
@@ -43,7 +51,11 @@ class LiveMic {
   async resume() { if (this.ctx) { await this.ctx.resume(); if (this.ctx.state === "running") this.set("live"); } }
   mute(on) { if (this.node) this.node.port.postMessage({mute: on}); }
   stop(detail = "") {
-    if (this.state === "off") return;
+    this.wanted = false;
+    this.release(detail);
+  }
+  release(detail) {
+    if (this.state === "off") { if (detail) this.set("off", detail); return; }
     if (this.ws) { this.ws.onclose = null; this.ws.close(1000); }
     if (this.stream) for (const t of this.stream.getTracks()) t.stop();
     if (this.ctx) this.ctx.close().catch(() => {});
