@@ -77,7 +77,8 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
         # the same stream reconnecting while its old connection is not yet known to be dead: it takes over
         await old.ws.close(code=4009, message=b"replaced by a new connection of the same stream")
         await old.released.wait()
-    if transcription.recognizer is None:
+    if transcription.recognizer is None and speaker is None:
+        # the hall channel is only transcribed: refuse, so a feed keeps its audio and tries again
         return json_error(503, transcription.error or "the speech model is still loading; try again in a moment")
 
     ws = web.WebSocketResponse(heartbeat=5.0, max_msg_size=MAX_AUDIO_FRAME)
@@ -86,13 +87,15 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
     streams = request.app[AUDIO_STREAMS]
     stream_key = (meeting_id, key[1], stream_id or "")
     received = streams.pop(stream_key, 0) if stream_id else 0
-    channel = transcription.channel(meeting_id, speaker)
+    # a remote speaker is heard in the hall even when transcription is off or still loading
+    channel = transcription.channel(meeting_id, speaker) if transcription.recognizer is not None else None
     playback = request.app[PLAYBACK]
     odd = b""
     captured_at: float | None = None
     acked = received
     try:
-        await ws.send_str(ev.dumps({"type": "ready", "stream": stream_id, "samples": received}))
+        await ws.send_str(ev.dumps({"type": "ready", "stream": stream_id, "samples": received,
+                                    "transcribing": channel is not None}))
         async for msg in ws:
             if msg.type == WSMsgType.BINARY:
                 if speaker is not None and (state.floor is None or state.floor.participant_id != speaker):
@@ -104,7 +107,8 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
                 odd = data[cut:]
                 samples = pcm_to_float(data[:cut])
                 ends_at = None if captured_at is None else captured_at + len(samples) / SAMPLE_RATE
-                channel.feed(samples, at=ends_at)
+                if channel is not None:
+                    channel.feed(samples, at=ends_at)
                 if speaker is not None:
                     playback.feed(speaker, samples)
                 received += len(samples)
@@ -130,7 +134,9 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
         me.released.set()
         if speaker is not None:
             playback.end(speaker)
-        if stream_id and ws.close_code != 1000:
+        if channel is None:
+            pass
+        elif stream_id and ws.close_code != 1000:
             transcription.end_later(meeting_id, speaker, RESUME_GRACE_S)  # it may come back: keep the sentence open
         else:
             await transcription.end(meeting_id, speaker)

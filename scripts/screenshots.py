@@ -98,10 +98,13 @@ async def main() -> None:
                 "report": f"/api/meetings/{m['id']}/report.html",
             }
             browser = await pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                               args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+                                               args=["--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                                                     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                                                     "--autoplay-policy=no-user-gesture-required"])
             for size, viewport in SIZES.items():
                 for view, path in views.items():
-                    context = await browser.new_context(viewport=viewport, device_scale_factor=1, timezone_id="Africa/Dakar")
+                    context = await browser.new_context(viewport=viewport, device_scale_factor=1, timezone_id="Africa/Dakar",
+                                                        permissions=["microphone"])
                     page = await context.new_page()
                     await page.goto(url + path)
                     if view in ("archive", "report"):
@@ -110,6 +113,9 @@ async def main() -> None:
                         await page.locator("#conn.live").wait_for()
                         m["meetings"].publish_live(m["id"], m["caption"])
                         await page.locator(".caption .partial").wait_for()
+                    if view == "participant":
+                        await page.get_by_text("You are live").wait_for()
+                        await page.wait_for_timeout(700)  # the level meter moves
                     await page.screenshot(path=str(OUT / f"{view}-{size}.png"), full_page=view != "projector")
                     await context.close()
                     print(f"wrote docs/screenshots/{view}-{size}.png")

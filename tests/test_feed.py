@@ -84,7 +84,7 @@ async def test_audio_stream_resume_protocol(aiohttp_client: AppClient, tmp_path:
     meeting = await open_meeting(client)
     url = f"/api/meetings/{meeting.id}/audio?token={meeting.chair_token}&stream=hall-stream-1"
     ws = await client.ws_connect(url)
-    assert await ws.receive_json() == {"type": "ready", "stream": "hall-stream-1", "samples": 0}
+    assert await ws.receive_json() == {"type": "ready", "stream": "hall-stream-1", "samples": 0, "transcribing": True}
     await ws.send_bytes(bytes(2 * SAMPLE_RATE))  # one second
     assert await ws.receive_json(timeout=5) == {"type": "received", "samples": SAMPLE_RATE}
     await ws.send_str('{"captured_ago_s": 2.5}')
@@ -93,7 +93,8 @@ async def test_audio_stream_resume_protocol(aiohttp_client: AppClient, tmp_path:
     assert "captured_ago_s" in (await ws.receive_json(timeout=5))["error"]
     # the same stream reconnecting takes over a connection the server still thinks is alive
     again = await client.ws_connect(url)
-    assert await again.receive_json(timeout=5) == {"type": "ready", "stream": "hall-stream-1", "samples": SAMPLE_RATE + 800}
+    assert await again.receive_json(timeout=5) == {"type": "ready", "stream": "hall-stream-1", "samples": SAMPLE_RATE + 800,
+                                                      "transcribing": True}
     assert (await client.get(f"/api/meetings/{meeting.id}/audio?token={meeting.chair_token}&stream=another-stream")).status == 409
     assert (await client.get(f"/api/meetings/{meeting.id}/audio?token={meeting.chair_token}&stream=bad id")).status == 400
     await again.close()

@@ -123,7 +123,7 @@ async def test_audio_rules(tone_client) -> None:
     await meeting.command(remote["token"], op="request_floor")
     await meeting.command(meeting.chair_token, op="give_floor")
     ws = await tone_client.ws_connect(url + remote["token"])
-    assert await ws.receive_json() == {"type": "ready", "stream": None, "samples": 0}
+    assert await ws.receive_json() == {"type": "ready", "stream": None, "samples": 0, "transcribing": True}
     await ws.send_bytes(pcm(tone("good")))
     await meeting.command(meeting.chair_token, op="end_turn")
     await ws.send_bytes(pcm(tone("morning")))
