@@ -3,7 +3,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libportaudio2 &
 WORKDIR /app
 # Dependencies first, so this layer is cached while the source changes.
 COPY pyproject.toml README.md ./
-RUN mkdir assistant && touch assistant/__init__.py && pip install --no-cache-dir . && pip uninstall -y assistant
+RUN mkdir assistant && touch assistant/__init__.py && pip install --no-cache-dir '.[multilingual]' && pip uninstall -y assistant
 COPY assistant ./assistant
 COPY web ./web
 COPY demo ./demo

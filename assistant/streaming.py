@@ -54,6 +54,18 @@ def ends_sentence(word: Word) -> bool:
     return bool(_SENTENCE_END.search(word.text.strip()))
 
 
+READ_BACK_PROBABILITY = 0.05
+
+
+def without_read_back(words: Sequence[Word], hotwords: str) -> list[Word]:
+    """Drop hotwords Whisper reads back as speech: such words come with a probability near zero
+    (a name said in the room comes with a real one)."""
+    if not hotwords:
+        return list(words)
+    hot = {re.sub(r"[^\w']", "", t.lower()) for t in hotwords.split()}
+    return [w for w in words if not (w.probability < READ_BACK_PROBABILITY and w.key in hot)]
+
+
 class HypothesisBuffer:
     """Commits the longest prefix on which the last two hypotheses agree."""
 
@@ -85,6 +97,17 @@ class HypothesisBuffer:
         self.committed_in_buffer.extend(commit)
         return commit
 
+    def commit_confident(self, min_probability: float, before: float) -> list[Word]:
+        """Past the agreed prefix, also commit words the recognizer is sure of and that are well
+        inside the audio (not at its ragged end): they would almost always be agreed on next time."""
+        commit: list[Word] = []
+        while self.buffer and self.buffer[0].probability >= min_probability and self.buffer[0].end <= before:
+            word = self.buffer.pop(0)
+            commit.append(word)
+            self.last_committed_time = word.end
+        self.committed_in_buffer.extend(commit)
+        return commit
+
     def pop_committed(self, time: float) -> None:
         self.committed_in_buffer = [w for w in self.committed_in_buffer if w.end > time]
 
@@ -101,8 +124,12 @@ class Update:
 class StreamingTranscriber:
     """One channel's audio buffer and committed transcript."""
 
-    def __init__(self, recognizer: Recognizer, *, trim_s: float = 12.0, prompt_chars: int = 200) -> None:
+    def __init__(
+        self, recognizer: Recognizer, *, trim_s: float = 12.0, prompt_chars: int = 200,
+        confident: float | None = 0.8, margin_s: float = 0.3,
+    ) -> None:
         self.recognizer = recognizer
+        self.confident, self.margin_s = confident, margin_s
         self.trim_s = trim_s
         self.prompt_chars = prompt_chars
         self.audio = np.zeros(0, dtype=np.float32)
@@ -131,8 +158,11 @@ class StreamingTranscriber:
         if len(self.audio) == 0:
             return Update([], [])
         words = self.recognizer.transcribe(self.audio, language=language, prompt=self.prompt(), hotwords=hotwords)
+        words = without_read_back(words, hotwords)
         self.hypothesis.insert(words, self.offset)
         new = self.hypothesis.flush()
+        if self.confident is not None:
+            new += self.hypothesis.commit_confident(self.confident, self.end - self.margin_s)
         self.committed.extend(new)
         if self.buffered_s > self.trim_s:
             self._trim()

@@ -191,11 +191,18 @@ class Channel:
         language = self.config.language
         if speaker is not None and speaker in state.participants and state.participants[speaker].language:
             language = state.participants[speaker].language
+        # Bias towards what is likely to be said now: the item, the speaker and the next few on the
+        # list (a chair says "thank you, Brazil; I give the floor to Fiji"). Every name in a large
+        # meeting would be read back as speech in pauses; a short list mostly is not.
         terms: list[str] = []
         if state.agenda:
             terms.append(state.agenda[min(state.current_item, len(state.agenda) - 1)])
-        for p in state.participants.values():
-            terms += [p.name, p.affiliation]
+        likely = [speaker] if speaker is not None else []
+        likely += [e["participant_id"] for e in state.queue[:3]]
+        for pid in likely:
+            p = state.participants.get(pid or "")
+            if p is not None and p.role != "chair":
+                terms += [p.name, p.affiliation]
         hotwords = " ".join(dict.fromkeys(t for t in terms if t))[:200]
         return decoding_language(language), hotwords
 

@@ -27,16 +27,17 @@ class Scripted:
         if self.flaky_tail and heard:
             last = heard[-1]
             heard[-1] = Word(last.start, last.end, last.text + "-ish")  # unstable until more audio
-        return [Word(w.start - offset, w.end - offset, w.text) for w in heard]
+        return [Word(w.start - offset, w.end - offset, w.text, w.probability) for w in heard]
 
 
 def sentence(text: str, start: float, dur: float = 0.4) -> list[Word]:
     return [Word(start + i * dur, start + (i + 1) * dur - 0.05, " " + t) for i, t in enumerate(text.split())]
 
 
-def stream(words: list[Word], seconds: float, step: float = 0.5, flaky: bool = False, trim_s: float = 12.0):
+def stream(words: list[Word], seconds: float, step: float = 0.5, flaky: bool = False, trim_s: float = 12.0,
+           confident: float | None = None):
     rec = Scripted(words, flaky)
-    st = StreamingTranscriber(rec, trim_s=trim_s)
+    st = StreamingTranscriber(rec, trim_s=trim_s, confident=confident)
     rec.transcriber = st
     commits: list[tuple[float, list[Word]]] = []
     n = int(step * SAMPLE_RATE)
@@ -116,3 +117,26 @@ def test_gate_splits_a_push_where_one_utterance_ends_and_the_next_begins() -> No
     first, second = out.parts
     assert first.speech[0][0] == 0.0 and first.speech[-1][0] < second.speech[0][0]
     assert all(np.abs(s).max() > 0.1 for _, s in second.speech[-10:])
+
+
+def test_hotwords_read_back_with_no_confidence_are_dropped() -> None:
+    from assistant.streaming import without_read_back
+
+    heard = [Word(0.0, 0.4, " Thank", 0.9), Word(0.4, 0.7, " you,", 0.95), Word(0.7, 1.1, " Brazil.", 0.8),
+             Word(1.2, 1.5, " Speaker", 0.0)]
+    kept = without_read_back(heard, "Main item Speaker Brazil")
+    assert [w.text for w in kept] == [" Thank", " you,", " Brazil."]  # a name really said stays
+    assert without_read_back(heard, "") == heard
+
+
+def test_sure_words_well_inside_the_audio_commit_without_waiting_for_agreement() -> None:
+    we, welcome = Word(0.0, 0.3, " we", 0.97), Word(0.3, 0.9, " welcome", 0.9)
+    kiribati, here = Word(0.9, 1.7, " Kiribati", 0.4), Word(1.7, 2.1, " here.", 0.99)
+    hb = HypothesisBuffer()
+    hb.insert([we, welcome, kiribati], 0.0)
+    assert hb.flush() == []  # a first hypothesis: nothing agreed yet
+    assert hb.commit_confident(0.8, before=0.8) == [we]  # "welcome" ends too near the ragged end
+    assert hb.commit_confident(0.8, before=1.9) == [welcome]  # "Kiribati" is not sure: it must be agreed on
+    hb.insert([we, welcome, kiribati, here], 0.0)
+    assert hb.flush() == [kiribati]
+    assert hb.complete() == [here]
