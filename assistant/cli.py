@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     se.add_argument("--config", type=Path, help="config.toml ([server] data_dir)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # one line per pass is noise
     try:
         config = load(getattr(args, "config", None))
         if args.command == "serve":
