@@ -168,9 +168,28 @@ class StreamingTranscriber:
             self._trim()
         return Update(new, self.hypothesis.complete())
 
-    def finish(self) -> list[Word]:
-        """The speaker paused or the stream ended: commit the tail and empty the buffer."""
+    def _tail(self) -> list[Word]:
+        """The unstable tail, less a last word or two invented after the speech: past its end
+        Whisper adds things like "Thank you." whose first word comes with a probability near zero."""
         tail = self.hypothesis.complete()
+        for i in range(max(0, len(tail) - 2), len(tail)):
+            if tail[i].probability < READ_BACK_PROBABILITY:
+                return tail[:i]
+        return tail
+
+    def commit_tail(self) -> list[Word]:
+        """The speaker paused: commit the unstable tail now; keep the audio as context for what follows."""
+        tail = self._tail()
+        self.committed.extend(tail)
+        self.hypothesis.buffer = []
+        self.hypothesis.committed_in_buffer.extend(tail)
+        if tail:
+            self.hypothesis.last_committed_time = tail[-1].end
+        return tail
+
+    def finish(self) -> list[Word]:
+        """A long pause or the end of the stream: commit the tail and empty the buffer."""
+        tail = self._tail()
         self.committed.extend(tail)
         self.hypothesis = HypothesisBuffer()
         if tail:

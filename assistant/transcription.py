@@ -178,10 +178,12 @@ class Channel:
                     update = self.transcriber.process(language=language, hotwords=bias)
                     step.committed += update.committed
                     step.partial = update.partial
-                if closing:
-                    step.committed += self.transcriber.finish()
+                if closing:  # a pause: the rest of the utterance is committed now
+                    step.committed += self.transcriber.commit_tail()
                     step.partial = []
                     step.ended = True
+                if part.reset or (final and last and part is parts[-1]):
+                    step.committed += self.transcriber.finish()
         step.busy_s = time.perf_counter() - started
         return step
 

@@ -26,7 +26,8 @@ class Part:
     """Speech of one utterance within a push."""
 
     speech: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (timeline start, samples)
-    ended: bool = False  # the utterance ended here: finish it before the next part
+    ended: bool = False  # a pause ended the utterance here: commit what is pending before the next part
+    reset: bool = False  # and the pause went on: the next speech starts afresh (no shared context)
 
 
 @dataclass
@@ -44,6 +45,10 @@ class Gated:
     def ended(self) -> bool:
         return any(part.ended for part in self.parts)
 
+    @property
+    def reset(self) -> bool:
+        return any(part.reset for part in self.parts)
+
 
 class SpeechGate:
     def __init__(
@@ -53,7 +58,8 @@ class SpeechGate:
         threshold: float = 0.5,
         neg_threshold: float = 0.35,
         min_silence_s: float = 0.6,
-        pad_s: float = 0.3,
+        pad_s: float = 0.4,
+        max_gap_s: float = 1.5,
     ) -> None:
         self.probabilities = probabilities
         self.threshold, self.neg_threshold = threshold, neg_threshold
@@ -62,6 +68,11 @@ class SpeechGate:
         self._carry = np.zeros(0, dtype=np.float32)
         self._time = 0.0  # timeline position of the next full window
         self._preroll: deque[tuple[float, np.ndarray]] = deque(maxlen=self.pad_windows or 1)
+        # After a pause ends an utterance, the quiet that follows is held for up to max_gap_s: if
+        # speech resumes within it, it is passed on whole, so the recognizer hears the new words
+        # with the last ones as context on one unbroken timeline; if not, the next speech resets.
+        self.max_gap_windows = max(0, int(max_gap_s * SAMPLE_RATE / WINDOW))
+        self._held: list[tuple[float, np.ndarray]] | None = None
         self.in_speech = False
         self._silent_windows = 0
 
@@ -90,16 +101,28 @@ class SpeechGate:
                         self.in_speech = False
                         part.ended = True
                         out.parts.append(Part())
+                        self._held = []
                 else:
                     self._silent_windows = 0
             elif p >= self.threshold:
                 self.in_speech = True
                 self._silent_windows = 0
-                part.speech.extend(self._preroll if self.pad_windows else [])
+                if self._held is not None:  # a short pause: the quiet goes along, the timeline unbroken
+                    part.speech.extend(self._held)
+                else:
+                    part.speech.extend(self._preroll if self.pad_windows else [])
+                self._held = None
                 self._preroll.clear()
                 part.speech.append((start, window))
-            elif self.pad_windows:
-                self._preroll.append((start, window))
+            else:
+                if self._held is not None:
+                    self._held.append((start, window))
+                    if len(self._held) > self.max_gap_windows:  # a long pause: start afresh
+                        self._held = None
+                        part.reset = True
+                        out.parts.append(Part())
+                if self.pad_windows:
+                    self._preroll.append((start, window))
         return out
 
 

@@ -140,3 +140,18 @@ def test_sure_words_well_inside_the_audio_commit_without_waiting_for_agreement()
     hb.insert([we, welcome, kiribati, here], 0.0)
     assert hb.flush() == [kiribati]
     assert hb.complete() == [here]
+
+
+def test_a_pause_commits_the_tail_but_not_words_invented_after_the_speech() -> None:
+    words = [Word(0.0, 0.4, " copies", 0.99), Word(0.5, 0.9, " or", 0.6), Word(1.0, 1.3, " Thank", 0.0),
+             Word(1.3, 1.6, " you.", 0.97)]
+    st = StreamingTranscriber(Scripted(words, False))
+    st.insert_audio(np.zeros(2 * SAMPLE_RATE, np.float32))
+    st.hypothesis.insert(words, 0.0)
+    st.hypothesis.flush()
+    assert [w.text for w in st.commit_tail()] == [" copies", " or"]
+    first = [Word(0.0, 0.3, " The", 0.09), Word(0.3, 0.8, " above", 0.98), Word(0.8, 1.2, " notice.", 0.9)]
+    st.hypothesis.insert(first, 2.0)
+    st.hypothesis.flush()
+    assert [w.text for w in st.commit_tail()] == [" The", " above", " notice."]  # an unsure first word is real
+    assert st.buffered_s > 0  # the audio stays as context for the next words
