@@ -289,5 +289,7 @@ async def _demo(app: web.Application, config: Config, base: str) -> str:
     print(f"Demo meeting {mid}:", flush=True)
     print(f"  chair console : {base}/chair/{mid}#token={demo['chair_token']}", flush=True)
     print(f"  join (invite) : {base}/join/{mid}?code={demo['invite_code']}", flush=True)
-    print(f"  projector     : {base}/projector/{mid}", flush=True)
+    observer = await app[MEETINGS].issue_token(mid, "observer")
+    print(f"  projector     : {base}/projector/{mid}#token={observer}", flush=True)
+    print(f"  archive       : {base}/archive/{mid}  (transcript, search, report, downloads)", flush=True)
     return str(mid)
