@@ -8,6 +8,7 @@ from aiohttp import web
 
 from .config import Config
 from .playback import HallPlayback
+from .relay import AudioRelay
 from .service import Meetings
 from .transcription import Transcription
 
@@ -17,3 +18,4 @@ TRANSCRIPTION = web.AppKey("transcription", Transcription)
 AUDIO_SENDERS = web.AppKey("audio_senders", dict[tuple[str, str], Any])  # (meeting, channel) -> its audio_ws.Sender
 AUDIO_STREAMS = web.AppKey("audio_streams", dict[tuple[str, str, str], int])  # samples received per resumable stream
 PLAYBACK = web.AppKey("playback", HallPlayback)
+RELAY = web.AppKey("relay", AudioRelay)

@@ -27,7 +27,7 @@ import time
 from aiohttp import WSMsgType, web
 
 from . import events as ev
-from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, MEETINGS, PLAYBACK, TRANSCRIPTION
+from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, MEETINGS, PLAYBACK, RELAY, TRANSCRIPTION
 from .errors import json_error
 from .service import NotFound
 from .streaming import SAMPLE_RATE
@@ -90,6 +90,7 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
     # a remote speaker is heard in the hall even when transcription is off or still loading
     channel = transcription.channel(meeting_id, speaker) if transcription.recognizer is not None else None
     playback = request.app[PLAYBACK]
+    relay = request.app[RELAY]
     odd = b""
     captured_at: float | None = None
     acked = received
@@ -111,6 +112,8 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
                     channel.feed(samples, at=ends_at)
                 if speaker is not None:
                     playback.feed(speaker, samples)
+                if speaker is None or (meeting_id, "hall") not in senders:  # the hall carries remote voices too
+                    relay.publish(meeting_id, samples)
                 received += len(samples)
                 captured_at = None
                 if stream_id:
@@ -163,3 +166,27 @@ def _captured_at(text: str) -> tuple[float | None, str]:
         return None, ""  # out of range: take the audio as arriving now
     return time.time() - float(ago), ""
 
+
+
+async def listen_ws(request: web.Request) -> web.StreamResponse:
+    """The meeting's audio for a browser that asks to listen (see relay.py); any token of the meeting."""
+    meetings, relay = request.app[MEETINGS], request.app[RELAY]
+    meeting_id = request.match_info["id"]
+    if meetings.authenticate(request.query.get("token"), meeting_id) is None:
+        return json_error(401, "a valid ?token= of this meeting is needed to listen")
+    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4096)
+    await ws.prepare(request)
+    listener = relay.listen(meeting_id)
+
+    async def send() -> None:
+        while True:
+            await ws.send_bytes(await listener.queue.get())
+
+    sender = asyncio.create_task(send())
+    try:
+        async for _ in ws:
+            pass  # nothing is expected from a listener
+    finally:
+        relay.leave(meeting_id, listener)
+        sender.cancel()
+    return ws

@@ -10,11 +10,12 @@ from pathlib import Path
 from aiohttp import web
 
 from . import api, archive_api, audio_ws, live, models
-from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, CONFIG, MEETINGS, PLAYBACK, TRANSCRIPTION
+from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, CONFIG, MEETINGS, PLAYBACK, RELAY, TRANSCRIPTION
 from .config import Config
 from .errors import errors_as_json
 from .hub import Hub
 from .playback import HallPlayback
+from .relay import AudioRelay
 from .service import Meetings
 from .store import DB_NAME, Store
 from .streaming import Recognizer
@@ -50,6 +51,7 @@ def create_app(
     app[AUDIO_SENDERS] = {}
     app[AUDIO_STREAMS] = {}
     playback = app[PLAYBACK] = HallPlayback(config.audio)
+    app[RELAY] = AudioRelay()
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         await meetings.store.open()
@@ -83,6 +85,7 @@ def create_app(
     r.add_get("/api/meetings/{id}/events", api.get_events)
     r.add_get("/api/meetings/{id}/ws", live.meeting_ws)
     r.add_get("/api/meetings/{id}/audio", audio_ws.audio_ws)
+    r.add_get("/api/meetings/{id}/listen", audio_ws.listen_ws)
     r.add_get("/api/meetings/{id}/transcript.{fmt}", archive_api.transcript)
     r.add_get("/api/meetings/{id}/report.{fmt}", archive_api.chair_report)
     r.add_get("/api/search", archive_api.search)

@@ -293,3 +293,26 @@ async def test_chair_corrects_a_line_and_every_page_shows_the_correction(site: S
     record = await site.meetings.store.record(site.id)
     assert record is not None and record.segments[0]["original_text"] == "We need community net works."
     assert reader.errors == [] and chair.errors == []
+
+
+async def test_listening_to_the_hall_is_off_until_asked(site: Site, browser: Any) -> None:
+    import numpy as np
+
+    from assistant.appkeys import RELAY
+
+    ana = await site.join("Ana Costa", mode="remote")
+    page = await new_page(browser)
+    await page.goto(f"{site.url}/meeting/{site.id}#token={ana['token']}")
+    await page.locator("#conn.live").wait_for()
+    relay = site.server.app[RELAY]
+    assert not relay.listeners.get(site.id)  # nothing is sent to a page that did not ask
+    await page.get_by_role("button", name="Listen to the hall").click()
+    await page.get_by_role("button", name="Listening: stop").wait_for()
+    tone = (0.2 * np.sin(np.arange(8000) / 5)).astype(np.float32)
+    for _ in range(5):
+        relay.publish(site.id, tone)
+        await asyncio.sleep(0.1)
+    await page.wait_for_function("window.hallListener.frames >= 5")
+    await page.get_by_role("button", name="Listening: stop").click()
+    await page.get_by_role("button", name="Listen to the hall").wait_for()
+    assert page.errors == []

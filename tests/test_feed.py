@@ -159,3 +159,44 @@ def test_jitter_buffer_catches_up_by_skipping_pauses_never_speech() -> None:
     while jb.depth > jb.high:
         jb.pull(160)
     assert jb.stats.played + jb.stats.skipped == 6400 - jb.depth
+
+
+def test_relay_frames_are_mulaw_8k_and_a_slow_listener_only_loses_its_own_oldest_audio() -> None:
+    from assistant.relay import FRAME_SAMPLES, QUEUE_FRAMES, AudioRelay, from_mulaw, to_mulaw_8k
+
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    voice = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    back = from_mulaw(to_mulaw_8k(voice))
+    assert len(back) == SAMPLE_RATE // 2
+    assert np.abs(back - voice[::2]).max() < 0.03  # 8-bit µ-law: small error at speech levels
+    relay = AudioRelay()
+    fast, slow = relay.listen("m"), relay.listen("m")
+    for _ in range(30):  # 3 s of audio in 100 ms pieces
+        relay.publish("m", voice[:1600])
+        while not fast.queue.empty():
+            assert len(fast.queue.get_nowait()) == FRAME_SAMPLES
+    assert slow.queue.qsize() == QUEUE_FRAMES and slow.dropped == 30 - QUEUE_FRAMES and fast.dropped == 0
+
+
+async def test_listening_to_the_hall_over_the_websocket(aiohttp_client: AppClient, tmp_path: Path) -> None:
+    from test_transcription import ToneRecognizer, loud_windows
+
+    from assistant.relay import from_mulaw
+
+    client = await aiohttp_client(create_app(make_config(tmp_path / "data", asr={"enabled": True}),
+                                             recognizer=ToneRecognizer(), probabilities=loud_windows))
+    meeting = await open_meeting(client)
+    remote = await meeting.join("Rosa", mode="remote")
+    assert (await client.get(f"/api/meetings/{meeting.id}/listen?token=nope")).status == 401
+    ear = await client.ws_connect(f"/api/meetings/{meeting.id}/listen?token={remote['token']}")
+    hall = await client.ws_connect(f"/api/meetings/{meeting.id}/audio?token={meeting.chair_token}")
+    await hall.receive_json()
+    tone = (0.3 * np.sin(2 * np.pi * 300 * np.arange(SAMPLE_RATE // 2) / SAMPLE_RATE)).astype(np.float32)
+    await hall.send_bytes((tone * 32767).astype("<i2").tobytes())
+    heard = b""
+    while len(heard) < 4000:
+        msg = await ear.receive(timeout=5)
+        heard += msg.data
+    assert len(heard) == 4000 and np.abs(from_mulaw(heard) - tone[::2]).max() < 0.03
+    await hall.close()
+    await ear.close()
