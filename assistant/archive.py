@@ -70,7 +70,8 @@ def create(db: Database) -> None:
 
 
 def rebuild(db: Database) -> int:
-    """Empty the archive tables and project the whole event log again; returns the events read."""
+    """Empty the archive tables and project the whole event log again (the FTS triggers follow);
+    returns the events read."""
     with db.atomic():
         for name in TABLES:
             db.execute(f"delete from {name}")
@@ -85,7 +86,6 @@ def rebuild(db: Database) -> int:
             project(db, batch)
             count += len(batch)
             last = (batch[-1].meeting_id, batch[-1].seq)
-    db.table("segments_fts").rebuild_fts()
     return count
 
 

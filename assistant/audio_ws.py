@@ -137,11 +137,9 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
         me.released.set()
         if speaker is not None:
             playback.end(speaker)
-        if channel is None:
-            pass
-        elif stream_id and ws.close_code != 1000:
+        if channel is not None and stream_id and ws.close_code != 1000:
             transcription.end_later(meeting_id, speaker, RESUME_GRACE_S)  # it may come back: keep the sentence open
-        else:
+        elif channel is not None:
             await transcription.end(meeting_id, speaker)
     return ws
 

@@ -43,9 +43,12 @@ def clock(seconds: float) -> str:
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+def who(name: str, affiliation: str) -> str:
+    return f"{name} ({affiliation})" if affiliation else name
+
+
 def speaker_label(seg: dict[str, Any]) -> str:
-    name = seg.get("speaker_name") or "Unattributed"
-    return f"{name} ({seg['affiliation']})" if seg.get("affiliation") else name
+    return who(seg.get("speaker_name") or "Unattributed", seg.get("affiliation") or "")
 
 
 def item_title(record: Record, item: int) -> str:

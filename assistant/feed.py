@@ -79,10 +79,15 @@ class Backlog:
     def waiting(self) -> int:
         return sum(c.samples for c in self.unsent)
 
+    @property
+    def in_flight(self) -> int:
+        """Sent, not yet confirmed by the server."""
+        return sum(c.samples for c in self.unconfirmed)
+
     def add(self, chunk: Chunk) -> None:
         self.captured += chunk.samples
         self.unsent.append(chunk)
-        over = self.waiting + sum(c.samples for c in self.unconfirmed) - self.max_samples
+        over = self.waiting + self.in_flight - self.max_samples
         while over > 0 and self.unsent:  # the oldest unsent audio goes; what the server may have stays
             first = self.unsent[0]
             take = min(over, first.samples)
@@ -195,7 +200,7 @@ class Feed:
                     await self._session(ws)
                     if ws.close_code == 1000:
                         # a clean close: the server read every frame before it, so it has everything
-                        self.backlog.confirm(self.backlog.confirmed + sum(c.samples for c in self.backlog.unconfirmed))
+                        self.backlog.confirm(self.backlog.confirmed + self.backlog.in_flight)
                     continue
             except websockets.InvalidStatus as exc:
                 status = exc.response.status_code
@@ -207,7 +212,7 @@ class Feed:
                 reason = str(exc) or type(exc).__name__
             self.stats.reconnects += 1
             wait = retry * (0.75 + random.random() / 2)
-            waiting = (self.backlog.waiting + sum(c.samples for c in self.backlog.unconfirmed)) / SAMPLE_RATE
+            waiting = (self.backlog.waiting + self.backlog.in_flight) / SAMPLE_RATE
             log.warning("connection lost (%s); reconnecting in %.1f s with %.1f s of audio waiting", reason, wait, waiting)
             await asyncio.sleep(wait)
             retry = min(retry * 2, 10.0)

@@ -30,7 +30,7 @@ class HallPlayback:
     def __init__(self, config: AudioConfig) -> None:
         self.config = config
         self.rate = SAMPLE_RATE
-        self.buffer = JitterBuffer(self._samples(config.jitter_ms), self._samples(config.max_delay_ms))
+        self.buffer = self._new_buffer()
         self.stream: Any = None
         self.speaker: str | None = None
         self.error: str | None = None
@@ -38,8 +38,9 @@ class HallPlayback:
         self._lock = threading.Lock()
         self.delays: deque[float] = deque(maxlen=5000)  # seconds from arrival to the converter
 
-    def _samples(self, ms: int) -> int:
-        return int(self.rate * ms / 1000)
+    def _new_buffer(self) -> JitterBuffer:
+        """Sized in samples at the rate the device plays."""
+        return JitterBuffer(int(self.rate * self.config.jitter_ms / 1000), int(self.rate * self.config.max_delay_ms / 1000))
 
     @property
     def enabled(self) -> bool:
@@ -66,7 +67,7 @@ class HallPlayback:
 
     def _open(self, sd: Any, device: int, rate: int) -> Any:
         self.rate = rate
-        self.buffer = JitterBuffer(self._samples(self.config.jitter_ms), self._samples(self.config.max_delay_ms))
+        self.buffer = self._new_buffer()
         return sd.OutputStream(device=device, samplerate=rate, channels=1, dtype="float32",
                                blocksize=int(rate * BLOCK_S), latency="low", callback=self._callback)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import charts
 from .archive import Record
-from .exports import dated, html_page, item_title, md_escape, wall
+from .exports import dated, html_page, item_title, md_escape, wall, who
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,9 @@ def numbers(record: Record, now: float) -> Report:
     end = record.meeting.get("ended_at") or now
     turns = []
     for t in record.turns:
-        who = people[t["participant_id"]]
+        person = people[t["participant_id"]]
         stop = t["ended_at"] if t["ended_at"] is not None else end
-        turns.append(SpokenTurn(t["item"], who["name"], who["affiliation"], who["stakeholder_group"], who["mode"],
+        turns.append(SpokenTurn(t["item"], person["name"], person["affiliation"], person["stakeholder_group"], person["mode"],
                                 t["kind"], t["started_at"], max(0.0, stop - t["started_at"])))
 
     def shares(key: str) -> list[Share]:
@@ -123,10 +123,6 @@ def _pct(part: float, whole: float) -> str:
     return f"{100 * part / whole:.0f} %" if whole else "–"
 
 
-def _who(name: str, affiliation: str) -> str:
-    return f"{name} ({affiliation})" if affiliation else name
-
-
 # -- Markdown -----------------------------------------------------------------
 
 
@@ -155,22 +151,22 @@ def to_markdown(record: Record, now: float) -> str:
             out += ["Nobody took the floor.", ""]
         for n, t in enumerate(turns, 1):
             kind = "" if t.kind == "intervention" else f", {t.kind.replace('_', ' ')}"
-            out.append(f"{n}. **{md(_who(t.name, t.affiliation))}**: {md(t.group)}, {t.mode}{kind}; "
+            out.append(f"{n}. **{md(who(t.name, t.affiliation))}**: {md(t.group)}, {t.mode}{kind}; "
                        f"{duration(t.seconds)} from {wall(record, t.started_at).strftime('%H:%M')}")
         out.append("")
         if written:
             out += ["Remote written interventions:", ""]
             for wr in written:
                 when = f" at {wall(record, wr.answered_at).strftime('%H:%M')}" if wr.answered_at and wr.outcome == "answered" else ""
-                out.append(f"- **{md(_who(wr.name, wr.affiliation))}** ({wr.outcome}{when}): {md(' '.join(wr.text.split()))}")
+                out.append(f"- **{md(who(wr.name, wr.affiliation))}** ({wr.outcome}{when}): {md(' '.join(wr.text.split()))}")
             out.append("")
     out += ["## Annex: statements for the record", ""]
     if not r.statements:
         out += ["None were filed.", ""]
     for st in r.statements:
-        who = record.participants.get(st["participant_id"], {})
+        author = record.participants.get(st["participant_id"], {})
         out += [f"### {md(st['title'])}", "",
-                f"*{md(_who(who.get('name', ''), who.get('affiliation', '')))}, on {md(item_title(record, st['item']))}*", ""]
+                f"*{md(who(author.get('name', ''), author.get('affiliation', '')))}, on {md(item_title(record, st['item']))}*", ""]
         out += [md(para) for para in st["text"].split("\n") if para.strip()] + [""]
     return "\n".join(out)
 
@@ -205,20 +201,20 @@ def to_html(record: Record, now: float) -> str:
             body.append("<p>Nobody took the floor.</p>")
         else:
             body.append("<ol>" + "".join(
-                f"<li><strong>{e(_who(t.name, t.affiliation))}</strong>: {e(t.group)}, {e(t.mode)}"
+                f"<li><strong>{e(who(t.name, t.affiliation))}</strong>: {e(t.group)}, {e(t.mode)}"
                 f"{'' if t.kind == 'intervention' else ', ' + e(t.kind.replace('_', ' '))}; {duration(t.seconds)} from "
                 f"{wall(record, t.started_at).strftime('%H:%M')}</li>" for t in turns) + "</ol>")
         written = [w for w in r.written if w.item == item]
         if written:
             body.append("<p>Remote written interventions:</p><ul>" + "".join(
-                f"<li><strong>{e(_who(w.name, w.affiliation))}</strong> ({e(w.outcome)}): "
+                f"<li><strong>{e(who(w.name, w.affiliation))}</strong> ({e(w.outcome)}): "
                 f'<span style="white-space:pre-wrap">{e(w.text)}</span></li>' for w in written) + "</ul>")
     body.append("<h2>Annex: statements for the record</h2>")
     if not r.statements:
         body.append("<p>None were filed.</p>")
     for st in r.statements:
-        who = record.participants.get(st["participant_id"], {})
-        body.append(f"<h3>{e(st['title'])}</h3><p><em>{e(_who(who.get('name', ''), who.get('affiliation', '')))}, on "
+        author = record.participants.get(st["participant_id"], {})
+        body.append(f"<h3>{e(st['title'])}</h3><p><em>{e(who(author.get('name', ''), author.get('affiliation', '')))}, on "
                     f"{e(item_title(record, st['item']))}</em></p>"
                     f'<p style="white-space:pre-wrap">{e(st["text"])}</p>')
     return html_page(f"Chair's report: {record.meeting['title']}", "\n".join(body))

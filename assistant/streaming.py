@@ -20,6 +20,10 @@ SAMPLE_RATE = 16_000
 _SENTENCE_END = re.compile(r"[.?!…。？！]['\"”’)]*$")
 
 
+def word_key(text: str) -> str:
+    return re.sub(r"[^\w']", "", text.lower())
+
+
 @dataclass(frozen=True)
 class Word:
     start: float  # seconds on the channel's audio timeline
@@ -33,7 +37,7 @@ class Word:
     @property
     def key(self) -> str:
         """The word as compared between hypotheses: case and punctuation aside."""
-        return re.sub(r"[^\w']", "", self.text.lower())
+        return word_key(self.text)
 
 
 class Recognizer(Protocol):
@@ -62,7 +66,7 @@ def without_read_back(words: Sequence[Word], hotwords: str) -> list[Word]:
     (a name said in the room comes with a real one)."""
     if not hotwords:
         return list(words)
-    hot = {re.sub(r"[^\w']", "", t.lower()) for t in hotwords.split()}
+    hot = {word_key(t) for t in hotwords.split()}
     return [w for w in words if not (w.probability < READ_BACK_PROBABILITY and w.key in hot)]
 
 

@@ -171,7 +171,8 @@ class Channel:
             for part in parts:
                 for t, samples in part.speech:
                     self.transcriber.insert_audio(samples, t)
-                closing = part.ended or (final and last and part is parts[-1])
+                stream_ends = final and last and part is parts[-1]
+                closing = part.ended or stream_ends
                 if part.speech or closing:
                     # On a short buffer Whisper tends to read the hotwords back as speech: only bias longer ones.
                     bias = hotwords if self.transcriber.buffered_s >= HOTWORDS_MIN_S else ""
@@ -182,7 +183,7 @@ class Channel:
                     step.committed += self.transcriber.commit_tail()
                     step.partial = []
                     step.ended = True
-                if part.reset or (final and last and part is parts[-1]):
+                if part.reset or stream_ends:
                     step.committed += self.transcriber.finish()
         step.busy_s = time.perf_counter() - started
         return step

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from conftest import ADMIN, make_config
 from netcut import Proxy
 
 from assistant.appkeys import MEETINGS
+from assistant.config import Config
 from assistant.server import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -73,28 +75,47 @@ class Site:
         return [str(e.data["id"]) for e in stored]
 
 
-@pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    server = TestServer(create_app(make_config(tmp_path / "data")))
+@contextlib.asynccontextmanager
+async def running_site(config: Config) -> AsyncIterator[Site]:
+    """A real server with `config` on a free port, a meeting open on it."""
+    server = TestServer(create_app(config))
     await server.start_server()
-    async with aiohttp.ClientSession() as http:
-        s = Site(server, http)
-        await s.open_meeting()
-        yield s
-    await server.close()
+    try:
+        async with aiohttp.ClientSession() as http:
+            s = Site(server, http)
+            await s.open_meeting()
+            yield s
+    finally:
+        await server.close()
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
+@contextlib.asynccontextmanager
+async def chromium(*extra_args: str) -> AsyncIterator[Any]:
+    """Debian's Chromium, never a downloaded one, with the flags this machine needs."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
         b = await pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-gpu"],
+            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-gpu",
+                  *extra_args],
         )
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[Site]:
+    async with running_site(make_config(tmp_path / "data")) as s:
+        yield s
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    async with chromium() as b:
         yield b
-        await b.close()
 
 
 async def new_page(browser: Any, **options: Any) -> Any:

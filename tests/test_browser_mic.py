@@ -8,14 +8,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 from conftest import AUDIO, make_config
-from test_browser import CHROMIUM, Site, join_in_browser, new_page
+from test_browser import CHROMIUM, Site, chromium, join_in_browser, new_page, running_site
 
 from assistant.appkeys import TRANSCRIPTION
-from assistant.server import create_app
 
 pytestmark = [
     pytest.mark.slow,
@@ -27,31 +24,19 @@ pytestmark = [
 
 @pytest.fixture
 async def speaking_site(tmp_path: Path) -> AsyncIterator[Site]:
-    server = TestServer(create_app(make_config(tmp_path / "data", asr={"enabled": True})))
-    await server.start_server()
-    assert await server.app[TRANSCRIPTION].wait_loaded()
-    async with aiohttp.ClientSession() as http:
-        site = Site(server, http)
-        await site.open_meeting()
+    async with running_site(make_config(tmp_path / "data", asr={"enabled": True})) as site:
+        assert await site.server.app[TRANSCRIPTION].wait_loaded()
         yield site
-    await server.close()
 
 
 @pytest.fixture
 async def fake_mic_browser(tmp_path: Path) -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
     wav = tmp_path / "speech.wav"  # Chromium's fake capture reads WAV; the speech is read from ../shared, not copied
     subprocess.run(["sox", str(AUDIO / "jfk.flac"), "-r", "48000", "-c", "1", "-b", "16", "-e", "signed-integer",
                     "-t", "wavpcm", str(wav), "pad", "0.5", "3"], check=True)  # Chromium reads 16-bit PCM only
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--use-fake-ui-for-media-stream",
-                  "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}%noloop"],
-        )
+    async with chromium("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                        f"--use-file-for-fake-audio-capture={wav}%noloop") as browser:
         yield browser
-        await browser.close()
 
 
 async def test_remote_participant_speaks_and_is_transcribed_under_their_name(

@@ -24,14 +24,20 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
-function tokenFromPage() {
+function tokenFromPage(key = storeKey) {
+  // a token given once as #token= is kept on this device and taken out of the address bar
   const hash = new URLSearchParams(location.hash.slice(1));
   if (hash.get("token")) {
-    const saved = JSON.parse(localStorage.getItem(storeKey) || "{}");
-    if (saved.token !== hash.get("token")) localStorage.setItem(storeKey, JSON.stringify({token: hash.get("token")}));
-    history.replaceState(null, "", location.pathname);  // keep the token out of the address bar
+    const saved = JSON.parse(localStorage.getItem(key) || "{}");
+    if (saved.token !== hash.get("token")) localStorage.setItem(key, JSON.stringify({token: hash.get("token")}));
+    history.replaceState(null, "", location.pathname + location.search);
   }
-  return JSON.parse(localStorage.getItem(storeKey) || "{}");
+  return JSON.parse(localStorage.getItem(key) || "{}");
+}
+
+function wsUrl(path, token) {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  return `${proto}://${location.host}${path}?token=${encodeURIComponent(token)}`;
 }
 
 async function whoAmI(me) {
@@ -46,12 +52,7 @@ async function whoAmI(me) {
 
 function archiveHeaders() {
   // a private archive is read with a meeting token or the admin token, given once as #token=
-  const hash = new URLSearchParams(location.hash.slice(1));
-  if (hash.get("token")) {
-    localStorage.setItem("assistant:archive-token", hash.get("token"));
-    history.replaceState(null, "", location.pathname + location.search);
-  }
-  const token = localStorage.getItem("assistant:archive-token");
+  const {token} = tokenFromPage("assistant:archive");
   return token ? {Authorization: `Bearer ${token}`} : {};
 }
 
@@ -78,8 +79,7 @@ class MeetingClient {
     this.nextId = 1; this.retry = 500; this.connected = false; this.closedFor = "";
   }
   connect() {
-    const proto = location.protocol === "https:" ? "wss" : "ws";
-    let url = `${proto}://${location.host}/api/meetings/${meetingId}/ws?token=${encodeURIComponent(this.token)}`;
+    let url = wsUrl(`/api/meetings/${meetingId}/ws`, this.token);
     if (this.seq !== null) url += `&since=${this.seq}`;  // resume: only what was missed
     const ws = new WebSocket(url);
     this.ws = ws;
@@ -291,5 +291,5 @@ function setupAccessibility() {
 }
 
 window.Assistant = {$, el, meetingId, storeKey, tokenFromPage, MeetingClient, renderConnection, renderFloor,
-  renderQueue, renderTranscript, whoAmI, archiveHeaders, runSearch, renderCaption, setupJump, cue, setupAccessibility, fmtTime, fmtDuration, timeZone};
+  renderQueue, renderTranscript, whoAmI, archiveHeaders, runSearch, wsUrl, renderCaption, setupJump, cue, setupAccessibility, fmtTime, fmtDuration, timeZone};
 })();

@@ -31,8 +31,7 @@ class LiveMic {
         this.ws.send(e.data.pcm); this.sentBytes += e.data.pcm.byteLength;
       }
     };
-    const proto = location.protocol === "https:" ? "wss" : "ws";
-    this.ws = new WebSocket(`${proto}://${location.host}/api/meetings/${this.meetingId}/audio?token=${encodeURIComponent(this.token)}`);
+    this.ws = new WebSocket(window.Assistant.wsUrl(`/api/meetings/${this.meetingId}/audio`, this.token));
     this.ws.binaryType = "arraybuffer";
     this.ws.onmessage = (e) => { const m = JSON.parse(e.data); if (m.type === "error") this.set("error", m.error); };
     this.ws.onclose = (e) => {
@@ -72,8 +71,7 @@ class HallListener {
     this.on = true;
     this.ctx = this.ctx || new AudioContext();
     this.ctx.resume().catch(() => {});
-    const proto = location.protocol === "https:" ? "wss" : "ws";
-    this.ws = new WebSocket(`${proto}://${location.host}/api/meetings/${this.meetingId}/listen?token=${encodeURIComponent(this.token)}`);
+    this.ws = new WebSocket(window.Assistant.wsUrl(`/api/meetings/${this.meetingId}/listen`, this.token));
     this.ws.binaryType = "arraybuffer";
     this.next = 0;
     this.ws.onopen = () => this.onState("on");
