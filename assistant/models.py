@@ -21,12 +21,17 @@ from typing import Any
 import numpy as np
 
 from .config import AsrConfig
-from .streaming import Word
+from .streaming import SAMPLE_RATE, Word, join_words
 
 log = logging.getLogger(__name__)
 
 EMBEDDED = ("embedded:tiny.en", "embedded:base")
 _BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+WINDOW_SAMPLES = 30 * SAMPLE_RATE  # what Whisper's encoder hears at once
+MAX_TOKENS_PER_S = 8  # fast speech is about 5: more is a decoder stuck in a loop
+MAX_COMPRESSION_RATIO = 2.4  # Whisper's own threshold for repeated text
+PREPEND_PUNCTUATION = "\"'“¿([{-"
+APPEND_PUNCTUATION = "\"'.。,，!！?？:：”)]}、"
 
 
 class ModelError(RuntimeError):
@@ -89,22 +94,57 @@ class FasterWhisperRecognizer:
         self.name = name
 
     def transcribe(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str) -> list[Word]:
-        segments, _ = self.model.transcribe(
-            audio,
-            language=language if self.multilingual else "en",
-            initial_prompt=prompt or None,
-            hotwords=hotwords or None,
-            word_timestamps=True,
-            vad_filter=False,  # the gate already kept silence out
-            beam_size=self.beam_size,
-            temperature=[0.0, 0.4, 0.8],
-            condition_on_previous_text=False,
-        )
+        """One decoding of each 30 s window, greedy or beam, with word times from cross-attention.
+
+        faster-whisper's own `transcribe` is built for long files: after a window whose last
+        segment is unfinished, as it always is in a live buffer, it decodes a second window from
+        the last word on, one more encoder run (two thirds of the cost of a pass) to re-read the
+        words the first one already heard with less context. A live pass needs one window.
+        """
+        from faster_whisper.tokenizer import Tokenizer
+
+        m = self.model
+        tokenizer = Tokenizer(m.hf_tokenizer, m.model.is_multilingual, task="transcribe",
+                              language=(language or "en") if self.multilingual else "en")
+        previous = tokenizer.encode(" " + prompt.strip()) if prompt.strip() else []
         words: list[Word] = []
-        for segment in segments:
-            for w in segment.words or []:
-                words.append(Word(float(w.start), float(w.end), w.word, float(w.probability)))
+        for at in range(0, max(len(audio), 1), WINDOW_SAMPLES):
+            piece = audio[at : at + WINDOW_SAMPLES]
+            if len(piece) < SAMPLE_RATE // 10:
+                break
+            for w in self._window(piece, tokenizer, language, previous, hotwords):
+                words.append(w.shifted(at / SAMPLE_RATE))
+            previous = tokenizer.encode(join_words(words)) if words else previous
         return words
+
+    def _window(self, audio: np.ndarray, tokenizer: Any, language: str | None, previous: list[int],
+                hotwords: str) -> list[Word]:
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
+
+        m = self.model
+        features = m.feature_extractor(audio)
+        frames = features.shape[-1] - 1
+        encoded = m.encode(pad_or_trim(features[:, :frames]))  # Whisper hears 30 s, padded: shorter harms it
+        if self.multilingual and language is None:
+            found = m.model.detect_language(encoded)[0][0][0]  # like "<|de|>"
+            tokenizer.language = tokenizer.tokenizer.token_to_id(found)
+            tokenizer.language_code = found[2:-2]
+        prompt = m.get_prompt(tokenizer, previous, without_timestamps=True, hotwords=hotwords or None)
+        seconds = len(audio) / SAMPLE_RATE
+        result = m.model.generate(
+            encoded, [prompt], beam_size=self.beam_size,
+            max_length=min(m.max_length, len(prompt) + int(MAX_TOKENS_PER_S * seconds) + 16),
+            return_scores=True, suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+        )[0]
+        tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+        if not tokens or get_compression_ratio(tokenizer.decode(tokens)) > MAX_COMPRESSION_RATIO:
+            return []  # nothing, or a repetition loop: no hypothesis this time
+        segment: dict[str, Any] = {"seek": 0, "start": 0.0, "end": seconds, "tokens": tokens}
+        m.add_word_timestamps([[segment]], tokenizer, encoded, frames, PREPEND_PUNCTUATION, APPEND_PUNCTUATION,
+                              last_speech_timestamp=0.0)
+        return [Word(float(w["start"]), float(w["end"]), w["word"], float(w["probability"]))
+                for w in segment.get("words", [])]
 
     def transcribe_file(self, audio: np.ndarray, *, language: str | None, beam_size: int = 5) -> Any:
         """Offline transcription of a whole recording, with faster-whisper's own VAD."""

@@ -18,6 +18,7 @@ import numpy as np
 
 SAMPLE_RATE = 16_000
 _SENTENCE_END = re.compile(r"[.?!…。？！]['\"”’)]*$")
+_CLAUSE_END = re.compile(r"[,;:、，；：]['\"”’)]*$")
 
 
 def word_key(text: str) -> str:
@@ -129,7 +130,7 @@ class StreamingTranscriber:
     """One channel's audio buffer and committed transcript."""
 
     def __init__(
-        self, recognizer: Recognizer, *, trim_s: float = 12.0, prompt_chars: int = 200,
+        self, recognizer: Recognizer, *, trim_s: float = 8.0, prompt_chars: int = 200,
         confident: float | None = 0.8, margin_s: float = 0.3,
     ) -> None:
         self.recognizer = recognizer
@@ -203,15 +204,21 @@ class StreamingTranscriber:
         return tail
 
     def _trim(self) -> None:
-        """Cut the audio after the last committed sentence (or, if none, the last committed word)."""
+        """Cut the audio after committed words, so a pass stays short (its cost grows with the words
+        decoded) and settled audio cannot be re-heard differently. The cut is the last committed
+        sentence end, else the last committed clause end (comma, colon...), else the committed word
+        followed by the longest silence; the committed text goes on as the prompt."""
         inside = [w for w in self.committed if w.end > self.offset]
         if not inside:
             return
-        sentence_ends = [w for w in inside if ends_sentence(w)]
-        cut = sentence_ends[-1].end if sentence_ends else None
-        if cut is None and self.buffered_s > 2 * self.trim_s:
-            cut = inside[-1].end
-        if cut is None or cut <= self.offset:
+        cut = next((w.end for w in reversed(inside) if ends_sentence(w)), None)
+        if cut is None:
+            cut = next((w.end for w in reversed(inside) if _CLAUSE_END.search(w.text.strip())), None)
+        if cut is None:
+            after = [*inside[1:], *self.hypothesis.complete()]  # what follows each committed word
+            gaps = [((after[i].start if i < len(after) else self.end) - w.end, w.end) for i, w in enumerate(inside)]
+            cut = max(gaps)[1]
+        if cut <= self.offset:
             return
         drop = int((cut - self.offset) * SAMPLE_RATE)
         self.audio = self.audio[drop:]

@@ -1,13 +1,17 @@
 """Streaming benchmark: real speech at real-time pace through the audio websocket.
 
-Builds the evaluation stream of ../shared/audio/eval.tsv (the utterances joined
-with one second of silence), starts the real server with the given model,
-gives the floor to one speaker, streams the audio in 100 ms frames at real
-time to /api/meetings/{id}/audio while a websocket client listens, and prints
-for each model:
+Streams, from ../shared/audio: `eval` (eval.tsv, the utterances joined with one
+second of silence; one speaker holds the floor) and, with --session, the
+four-speaker sessions (sessions/*.segments.json: a scripted chair gives each
+speaker the floor at their turn's start, as a chair would). For each model and
+stream it starts the real server, streams the audio in 100 ms frames at real
+time to /api/meetings/{id}/audio while a websocket client listens, and prints:
 
 - WER of the committed transcript (stored segments) against the references,
-  and the same model's offline WER on the same audio (beam 5, VAD);
+  and the same model's offline WER on the same audio (beam 5, VAD), both after
+  Whisper's English normaliser;
+- for a session, attribution: the share of committed words that match the
+  reference and are stored under the speaker who said them;
 - committed-text latency p50/p95: from a word's end in the audio (word times
   from the offline pass, aligned to the committed words) to the moment the
   client received it as committed text (a caption's committed part or a segment);
@@ -16,6 +20,7 @@ for each model:
 - peak RSS of the server process.
 
     .venv/bin/python bench/stream.py --model embedded:tiny.en --model embedded:base
+    .venv/bin/python bench/stream.py --session synth_en_4spk_a --session synth_en_4spk_b
 """
 
 from __future__ import annotations
@@ -23,10 +28,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
-import re
+import json
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -34,27 +40,50 @@ import jiwer
 import numpy as np
 import psutil
 from common import ADMIN, percentile, start_server, wait_for_model
+from whisper_normalizer.english import EnglishTextNormalizer
 
 AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 
 SR = 16_000
 
 
+_NORMALIZER = EnglishTextNormalizer()
+
+
 def normalize(text: str) -> list[str]:
-    text = text.lower().replace("-", " ")
-    text = re.sub(r"[^\w' ]+", " ", text)
-    return [w.strip("'") for w in text.split() if w.strip("'")]
+    """Words as Whisper's English normaliser writes them (spelling, numbers, contractions)."""
+    return _NORMALIZER(text).split()
 
 
-def build_stream() -> tuple[np.ndarray, str]:
+@dataclass(frozen=True)
+class Turn:
+    speaker: str
+    start: float
+    end: float
+    text: str
+
+
+def eval_stream() -> tuple[np.ndarray, list[Turn]]:
+    """eval.tsv: one speaker, the utterances joined with one second of silence."""
     from faster_whisper.audio import decode_audio
 
-    pieces, refs = [], []
+    pieces, texts = [], []
     for line in (AUDIO / "eval.tsv").read_text().splitlines():
         audio_path, ref_path = line.split("\t")
         pieces += [decode_audio(str(AUDIO / audio_path)), np.zeros(SR, np.float32)]
-        refs.append((AUDIO / ref_path).read_text().strip())
-    return np.concatenate(pieces), " ".join(refs)
+        texts.append((AUDIO / ref_path).read_text().strip())
+    audio = np.concatenate(pieces)
+    return audio, [Turn("Speaker", 0.0, len(audio) / SR, " ".join(texts))]
+
+
+def session_stream(name: str) -> tuple[np.ndarray, list[Turn]]:
+    """A multi-speaker session with its exact turn times."""
+    from faster_whisper.audio import decode_audio
+
+    folder = AUDIO / "sessions"
+    turns = [Turn(t["spk"], float(t["start"]), float(t["end"]), t["text"])
+             for t in json.loads((folder / f"{name}.segments.json").read_text())]
+    return decode_audio(str(folder / f"{name}.flac")), turns
 
 
 def offline(model_spec: str, audio: np.ndarray, data_dir: Path) -> tuple[list[tuple[str, float]], str, float]:
@@ -74,7 +103,8 @@ def offline(model_spec: str, audio: np.ndarray, data_dir: Path) -> tuple[list[tu
     return words, " ".join(texts), time.perf_counter() - t0
 
 
-async def stream(model_spec: str, audio: np.ndarray, data_dir: Path, asr_extra: str = "") -> dict[str, object]:
+async def stream(model_spec: str, audio: np.ndarray, turns: list[Turn], data_dir: Path,
+                 asr_extra: str = "") -> dict[str, object]:
     proc, base = start_server(data_dir, f'[asr]\nmodel = "{model_spec}"\nlanguage = "en"\n{asr_extra}')
     server = psutil.Process(proc.pid)
     try:
@@ -84,16 +114,33 @@ async def stream(model_spec: str, audio: np.ndarray, data_dir: Path, asr_extra: 
             created = await (await http.post(f"{base}/api/meetings", json={"title": "Stream bench", "agenda": ["One"]},
                                              headers=auth)).json()
             mid = created["id"]
-            body = {"name": "Speaker", "group": "other", "mode": "onsite", "invite_code": created["invite_code"], "language": "en"}
-            speaker = await (await http.post(f"{base}/api/meetings/{mid}/participants", json=body)).json()
-            for op in ({"op": "request_floor"},):
-                await http.post(f"{base}/api/meetings/{mid}/commands", json=op, headers={"Authorization": f"Bearer {speaker['token']}"})
-            await http.post(f"{base}/api/meetings/{mid}/commands", json={"op": "give_floor"},
-                            headers={"Authorization": f"Bearer {created['chair_token']}"})
+            chair = {"Authorization": f"Bearer {created['chair_token']}"}
+            tokens, names = {}, {}  # speaker label -> token; participant id -> speaker label
+            for label in dict.fromkeys(t.speaker for t in turns):
+                body = {"name": label, "group": "other", "mode": "onsite", "invite_code": created["invite_code"],
+                        "language": "en"}
+                joined = await (await http.post(f"{base}/api/meetings/{mid}/participants", json=body)).json()
+                tokens[label], names[joined["participant_id"]] = joined["token"], label
+
+            async def command(headers: dict[str, str], op: str) -> None:
+                async with http.post(f"{base}/api/meetings/{mid}/commands", json={"op": op}, headers=headers) as r:
+                    assert r.status < 400, await r.text()
+
+            async def chair_script(start: float) -> None:
+                """Each speaker asks a second before their turn; the floor changes halfway through the gap."""
+                for i, turn in enumerate(turns):
+                    handover = 0.0 if i == 0 else (turns[i - 1].end + turn.start) / 2
+                    await asyncio.sleep(max(0.0, start + handover - 1.0 - time.perf_counter()))
+                    await command({"Authorization": f"Bearer {tokens[turn.speaker]}"}, "request_floor")
+                    await asyncio.sleep(max(0.0, start + handover - time.perf_counter()))
+                    if i:
+                        await command(chair, "end_turn")
+                    await command(chair, "give_floor")
+
             listener = await http.ws_connect(f"{base}/api/meetings/{mid}/ws?token={created['chair_token']}")
             await listener.receive_json()
 
-            stored: list[str] = []  # committed words in stored segments
+            stored: list[tuple[str, str]] = []  # committed words in stored segments, with their speaker
             committed_at: list[float] = []  # arrival time of the k-th committed word
             seen_at: list[float] = []  # first time k words were on screen (committed or partial)
             done = asyncio.Event()
@@ -108,7 +155,8 @@ async def stream(model_spec: str, audio: np.ndarray, data_dir: Path, asr_extra: 
                         return
                     now = time.perf_counter()
                     if msg.get("name") == "segment":
-                        stored.extend(normalize(msg["data"]["text"]))
+                        who = names.get(msg["data"]["speaker_id"], "(chair)")
+                        stored.extend((w, who) for w in normalize(msg["data"]["text"]))
                         committed = len(stored)
                         shown = committed
                     elif msg.get("type") == "caption":
@@ -127,12 +175,14 @@ async def stream(model_spec: str, audio: np.ndarray, data_dir: Path, asr_extra: 
             frame = SR // 10
             pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2")
             start = time.perf_counter()
+            script = asyncio.create_task(chair_script(start))
             for i, at in enumerate(range(0, len(pcm), frame)):
                 await ws.send_bytes(pcm[at:at + frame].tobytes())
                 peak_rss = max(peak_rss, server.memory_info().rss) if i % 10 == 0 else peak_rss
                 delay = start + (i + 1) * 0.1 - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
+            await script
             health = await (await http.get(f"{base}/api/health")).json()
             await ws.close()
             await asyncio.sleep(3)
@@ -152,6 +202,18 @@ async def stream(model_spec: str, audio: np.ndarray, data_dir: Path, asr_extra: 
             proc.wait()
 
 
+def attribution(stored: list[tuple[str, str]], turns: list[Turn]) -> tuple[int, int]:
+    """Committed words that match the reference, and of those, how many carry the right speaker."""
+    ref = [(w, t.speaker) for t in turns for w in normalize(t.text)]
+    matcher = difflib.SequenceMatcher(a=[w for w, _ in stored], b=[w for w, _ in ref], autojunk=False)
+    matched = right = 0
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            matched += 1
+            right += stored[block.a + k][1] == ref[block.b + k][1]
+    return matched, right
+
+
 def latencies(arrivals: list[float], hyp: list[str], ref_words: list[tuple[str, float]], start: float) -> list[float]:
     """Arrival of each hypothesis word minus the end of the offline word it aligns to."""
     matcher = difflib.SequenceMatcher(a=hyp, b=[w for w, _ in ref_words], autojunk=False)
@@ -167,28 +229,36 @@ def latencies(arrivals: list[float], hyp: list[str], ref_words: list[tuple[str, 
 async def main(args: argparse.Namespace) -> None:
     if not (AUDIO / "eval.tsv").exists():
         raise SystemExit(f"no evaluation audio in {AUDIO}")
-    audio, reference = build_stream()
-    ref = " ".join(normalize(reference))
-    print(f"evaluation stream: {len(audio) / SR:.1f} s, {len(ref.split())} reference words")
+    streams = [("eval", *eval_stream())] + [(name, *session_stream(name)) for name in args.session]
     for spec in args.model:
-        with tempfile.TemporaryDirectory() as tmp:
-            words, text, took = offline(spec, audio, Path(tmp))
-            offline_wer = jiwer.wer(ref, " ".join(normalize(text)))
-            extra = "".join(f"{k} = {v}\n" for k, v in (("beam_size", args.beam), ("step_s", args.step)) if v)
-            live = await stream(spec, audio, Path(tmp), extra)
-        stored: list[str] = live["stored"]  # type: ignore[assignment]
-        streaming_wer = jiwer.wer(ref, " ".join(stored))
-        committed = latencies(live["committed_at"], stored, words, live["start"])  # type: ignore[arg-type]
-        partial = [live["seen_at"][i] - (live["start"] + words[i][1])  # type: ignore[index, operator]
-                   for i in range(min(len(words), len(live["seen_at"])))]  # type: ignore[arg-type]
         print(f"\nmodel {spec}")
-        print(f"  WER streaming {100 * streaming_wer:.1f} %  offline {100 * offline_wer:.1f} %"
-              f"  (offline pass took {took:.1f} s)")
-        print(f"  committed latency p50 {percentile(committed, 50):.2f} s  p95 {percentile(committed, 95):.2f} s"
-              f"  ({len(committed)} words aligned)")
-        print(f"  partial latency p50 {percentile(partial, 50):.2f} s")
-        print(f"  real-time factor {live['rtf']:.2f}  lag at the end {live['lag_s']:.2f} s")
-        print(f"  server peak RSS {live['peak_rss'] / 2**20:.0f} MiB")  # type: ignore[operator]
+        for name, audio, turns in streams:
+            ref = " ".join(w for t in turns for w in normalize(t.text))
+            with tempfile.TemporaryDirectory() as tmp:
+                words, text, took = offline(spec, audio, Path(tmp))
+                offline_wer = jiwer.wer(ref, " ".join(normalize(text)))
+                extra = "".join(f"{k} = {v}\n" for k, v in (("beam_size", args.beam), ("step_s", args.step)) if v)
+                live = await stream(spec, audio, turns, Path(tmp), extra)
+            stored: list[tuple[str, str]] = live["stored"]  # type: ignore[assignment]
+            hyp = [w for w, _ in stored]
+            streaming_wer = jiwer.wer(ref, " ".join(hyp))
+            committed = latencies(live["committed_at"], hyp, words, live["start"])  # type: ignore[arg-type]
+            partial = [live["seen_at"][i] - (live["start"] + words[i][1])  # type: ignore[index, operator]
+                       for i in range(min(len(words), len(live["seen_at"])))]  # type: ignore[arg-type]
+            speakers = len({t.speaker for t in turns})
+            print(f"  stream {name}: {len(audio) / SR:.1f} s, {len(ref.split())} reference words, "
+                  f"{len(turns)} turns by {speakers} speaker{'s' if speakers > 1 else ''}")
+            print(f"    WER streaming {100 * streaming_wer:.1f} %  offline {100 * offline_wer:.1f} %"
+                  f"  (offline pass took {took:.1f} s)")
+            print(f"    committed latency p50 {percentile(committed, 50):.2f} s  p95 {percentile(committed, 95):.2f} s"
+                  f"  ({len(committed)} words aligned)")
+            print(f"    partial latency p50 {percentile(partial, 50):.2f} s")
+            if speakers > 1:
+                matched, right = attribution(stored, turns)
+                print(f"    attribution {100 * right / max(matched, 1):.1f} % of {matched} matched words "
+                      f"under the right speaker")
+            print(f"    real-time factor {live['rtf']:.2f}  lag at the end {live['lag_s']:.2f} s")
+            print(f"    server peak RSS {live['peak_rss'] / 2**20:.0f} MiB")  # type: ignore[operator]
 
 
 if __name__ == "__main__":
@@ -196,6 +266,8 @@ if __name__ == "__main__":
     parser.add_argument("--model", action="append", help="embedded:tiny.en (default), embedded:base, or any model")
     parser.add_argument("--beam", type=int, help="[asr] beam_size for the live pipeline (default: the config's)")
     parser.add_argument("--step", type=float, help="[asr] step_s for the live pipeline (default: the config's)")
+    parser.add_argument("--session", action="append", default=[],
+                        help="also stream sessions/NAME (synth_en_4spk_a, synth_en_4spk_b): speakers and floor changes")
     parsed = parser.parse_args()
     parsed.model = parsed.model or ["embedded:tiny.en"]
     asyncio.run(main(parsed))

@@ -17,12 +17,14 @@ class Scripted:
         self.words, self.flaky_tail = words, flaky_tail
         self.transcriber: StreamingTranscriber | None = None
         self.calls: list[tuple[float, str]] = []
+        self.heard_s: list[float] = []  # the length of audio of each pass
 
     def transcribe(self, audio, *, language, prompt, hotwords):
         assert self.transcriber is not None
         offset = self.transcriber.offset
         end = offset + len(audio) / SAMPLE_RATE
         self.calls.append((offset, prompt))
+        self.heard_s.append(end - offset)
         heard = [w for w in self.words if w.start >= offset - 0.05 and w.end <= end]
         if self.flaky_tail and heard:
             last = heard[-1]
@@ -78,6 +80,28 @@ def test_buffer_trimmed_after_committed_sentences_and_prompted() -> None:
     assert st.buffered_s < 8.0  # never grows with the whole stream
     assert any("sentence number 0 ends here." in prompt for _, prompt in rec.calls)
     assert join_words(st.committed).count("ends here.") == 8
+
+
+def test_a_run_on_sentence_is_cut_at_clauses_or_the_longest_pause() -> None:
+    """No full stop for half a minute (a licence read aloud, a long list): the buffer is still cut,
+    at a comma where there is one, else after the committed word followed by the longest silence;
+    a pass never hears more than about trim_s, and every word comes out once."""
+    words: list[Word] = []
+    t = 0.0
+    for i in range(40):
+        text = f" word{i}," if i % 7 == 6 else f" word{i}"
+        gap = 0.35 if i % 5 == 4 else 0.05  # a longer breath after every fifth word
+        words.append(Word(t, t + 0.35, text))
+        t += 0.35 + gap
+    st, rec, _, _ = stream(words, t + 1, trim_s=4.0, confident=None)
+    assert max(rec.heard_s) < 4.0 + 2.0  # trim_s, plus the words not yet agreed on
+    assert [w.text for w in st.committed] == [w.text for w in words]
+    cuts = sorted({offset for offset, _ in rec.calls if offset > 0})
+    ends = {round(w.end, 3): w for w in words}
+    for cut in cuts:
+        word = ends[round(cut, 3)]  # always right after a word, never inside one
+        i = words.index(word)
+        assert word.text.endswith(",") or (i % 5 == 4)
 
 
 def test_hypothesis_buffer_drops_repeated_ngram() -> None:

