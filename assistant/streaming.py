@@ -71,6 +71,18 @@ def without_read_back(words: Sequence[Word], hotwords: str) -> list[Word]:
     return [w for w in words if not (w.probability < READ_BACK_PROBABILITY and w.key in hot)]
 
 
+def without_loop(words: Sequence[Word], shortest: int = 3) -> list[Word]:
+    """Cut a decoder loop: where a run of `shortest` or more words comes again at once ("the first
+    time I have been working on the first time I have been working on"), keep it once. People do
+    repeat a word or two; Whisper stuck in a loop repeats whole phrases."""
+    keys = [w.key for w in words]
+    for i in range(len(keys)):
+        for n in range(shortest, (len(keys) - i) // 2 + 1):
+            if keys[i : i + n] == keys[i + n : i + 2 * n]:
+                return list(words[: i + n])
+    return list(words)
+
+
 class HypothesisBuffer:
     """Commits the longest prefix on which the last two hypotheses agree."""
 
@@ -91,9 +103,11 @@ class HypothesisBuffer:
                     del self.new[:n]
                     break
 
-    def flush(self) -> list[Word]:
+    def flush(self, before: float = float("inf")) -> list[Word]:
+        """Commit the agreed prefix, up to words ending by `before`: a word at the very end of the
+        audio may be cut off mid-way ("wood" of "woodcutters") the same way twice."""
         commit: list[Word] = []
-        while self.new and self.buffer and self.new[0].key == self.buffer[0].key:
+        while self.new and self.buffer and self.new[0].key == self.buffer[0].key and self.new[0].end <= before:
             word = self.new.pop(0)
             self.buffer.pop(0)
             commit.append(word)
@@ -131,10 +145,11 @@ class StreamingTranscriber:
 
     def __init__(
         self, recognizer: Recognizer, *, trim_s: float = 8.0, prompt_chars: int = 200,
-        confident: float | None = 0.8, margin_s: float = 0.3,
+        confident: float | None = 0.8, margin_s: float = 0.3, guard_s: float = 0.2, min_audio_s: float = 1.0,
     ) -> None:
         self.recognizer = recognizer
-        self.confident, self.margin_s = confident, margin_s
+        self.confident, self.margin_s, self.guard_s = confident, margin_s, guard_s
+        self.min_audio_s = min_audio_s
         self.trim_s = trim_s
         self.prompt_chars = prompt_chars
         self.audio = np.zeros(0, dtype=np.float32)
@@ -159,13 +174,16 @@ class StreamingTranscriber:
         before = [w for w in self.committed if w.end <= self.offset + 0.01]
         return join_words(before)[-self.prompt_chars :]
 
-    def process(self, *, language: str | None = None, hotwords: str = "") -> Update:
-        if len(self.audio) == 0:
-            return Update([], [])
+    def process(self, *, language: str | None = None, hotwords: str = "", force: bool = False) -> Update:
+        """A pass over the buffer. A fresh buffer shorter than min_audio_s is not heard until the
+        utterance ends (`force`): on a fraction of a second Whisper invents words, the same ones
+        on two passes in a row, which agreement would then commit."""
+        if len(self.audio) == 0 or (self.buffered_s < self.min_audio_s and not force):
+            return Update([], self.hypothesis.complete())
         words = self.recognizer.transcribe(self.audio, language=language, prompt=self.prompt(), hotwords=hotwords)
-        words = without_read_back(words, hotwords)
+        words = without_loop(without_read_back(words, hotwords))
         self.hypothesis.insert(words, self.offset)
-        new = self.hypothesis.flush()
+        new = self.hypothesis.flush(before=self.end - self.guard_s)
         if self.confident is not None:
             new += self.hypothesis.commit_confident(self.confident, self.end - self.margin_s)
         self.committed.extend(new)

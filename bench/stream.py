@@ -45,6 +45,7 @@ from whisper_normalizer.english import EnglishTextNormalizer
 AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 
 SR = 16_000
+PEOPLE = [("Ana Costa", "Brazil"), ("Brian Okafor", "Nigeria"), ("Chen Wei", "China"), ("Dina Haddad", "Lebanon")]
 
 
 _NORMALIZER = EnglishTextNormalizer()
@@ -111,14 +112,15 @@ async def stream(model_spec: str, audio: np.ndarray, turns: list[Turn], data_dir
         async with aiohttp.ClientSession() as http:
             await wait_for_model(http, base)
             auth = {"Authorization": f"Bearer {ADMIN}"}
-            created = await (await http.post(f"{base}/api/meetings", json={"title": "Stream bench", "agenda": ["One"]},
+            created = await (await http.post(f"{base}/api/meetings", json={"title": "Stream bench", "agenda": ["General debate"]},
                                              headers=auth)).json()
             mid = created["id"]
             chair = {"Authorization": f"Bearer {created['chair_token']}"}
             tokens, names = {}, {}  # speaker label -> token; participant id -> speaker label
-            for label in dict.fromkeys(t.speaker for t in turns):
-                body = {"name": label, "group": "other", "mode": "onsite", "invite_code": created["invite_code"],
-                        "language": "en"}
+            for n, label in enumerate(dict.fromkeys(t.speaker for t in turns)):
+                name, country = PEOPLE[n % len(PEOPLE)]  # names and affiliations bias recognition as in a meeting
+                body = {"name": name, "affiliation": country, "group": "government", "mode": "onsite",
+                        "invite_code": created["invite_code"], "language": "en"}
                 joined = await (await http.post(f"{base}/api/meetings/{mid}/participants", json=body)).json()
                 tokens[label], names[joined["participant_id"]] = joined["token"], label
 
@@ -202,6 +204,14 @@ async def stream(model_spec: str, audio: np.ndarray, turns: list[Turn], data_dir
             proc.wait()
 
 
+def errors(ref: str, hyp: str) -> str:
+    """The substitutions, deletions and insertions, as reference -> hypothesis."""
+    out = jiwer.process_words(ref, hyp)
+    r, h = out.references[0], out.hypotheses[0]
+    return "; ".join(f"{' '.join(r[c.ref_start_idx:c.ref_end_idx])!r} -> {' '.join(h[c.hyp_start_idx:c.hyp_end_idx])!r}"
+                     for c in out.alignments[0] if c.type != "equal")
+
+
 def attribution(stored: list[tuple[str, str]], turns: list[Turn]) -> tuple[int, int]:
     """Committed words that match the reference, and of those, how many carry the right speaker."""
     ref = [(w, t.speaker) for t in turns for w in normalize(t.text)]
@@ -253,6 +263,9 @@ async def main(args: argparse.Namespace) -> None:
             print(f"    committed latency p50 {percentile(committed, 50):.2f} s  p95 {percentile(committed, 95):.2f} s"
                   f"  ({len(committed)} words aligned)")
             print(f"    partial latency p50 {percentile(partial, 50):.2f} s")
+            if args.errors:
+                print(f"    errors: {errors(ref, ' '.join(hyp))}")
+                print(f"    offline errors: {errors(ref, ' '.join(normalize(text)))}")
             if speakers > 1:
                 matched, right = attribution(stored, turns)
                 print(f"    attribution {100 * right / max(matched, 1):.1f} % of {matched} matched words "
@@ -266,6 +279,7 @@ if __name__ == "__main__":
     parser.add_argument("--model", action="append", help="embedded:tiny.en (default), embedded:base, or any model")
     parser.add_argument("--beam", type=int, help="[asr] beam_size for the live pipeline (default: the config's)")
     parser.add_argument("--step", type=float, help="[asr] step_s for the live pipeline (default: the config's)")
+    parser.add_argument("--errors", action="store_true", help="print each stream's word errors, live and offline")
     parser.add_argument("--session", action="append", default=[],
                         help="also stream sessions/NAME (synth_en_4spk_a, synth_en_4spk_b): speakers and floor changes")
     parsed = parser.parse_args()

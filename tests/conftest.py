@@ -91,3 +91,16 @@ async def receive_until(ws: Any, predicate: Callable[[dict[str, Any]], bool], ti
 
 def replace_section(config: Config, section: str, **values: Any) -> Config:
     return dataclasses.replace(config, **{section: dataclasses.replace(getattr(config, section), **values)})
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """WER after Whisper's English normaliser: how the real-model tests judge a transcript, so that
+    one misheard word (tiny.en, a busy machine) does not fail them and a broken pipeline does."""
+    import jiwer
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    normalize = EnglishTextNormalizer()
+    return float(jiwer.wer(normalize(reference), normalize(hypothesis) or "-"))
+
+
+JFK_WORDS = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AUDIO, make_config
+from conftest import AUDIO, JFK_WORDS, make_config, word_error_rate
 from test_browser import CHROMIUM, Site, chromium, join_in_browser, new_page, running_site
 
 from assistant.appkeys import TRANSCRIPTION
@@ -50,14 +51,20 @@ async def test_remote_participant_speaks_and_is_transcribed_under_their_name(
     await site.command(site.chair_token, op="give_floor")
     await page.get_by_text("You are live").wait_for(timeout=10_000)
     assert await page.locator("#level").evaluate("(m) => new Promise((ok) => setTimeout(() => ok(m.value), 3000))") > 0
-    line = page.locator("#transcript .line", has_text="for your country")
-    await line.wait_for(timeout=40_000)
-    assert await line.locator(".who").inner_text() == "John Kennedy"
-    state = await site.meetings.state(site.id)
-    said = " ".join(s["text"] for s in state.transcript).lower()
-    # the first second goes through the browser's echo cancelling and gain control as they settle
-    assert "your country can do for you" in said and "ask what you can do" in said, said
+    said = ""
+    for _ in range(400):  # the last words are committed at the pause after them, a few seconds in
+        state = await site.meetings.state(site.id)
+        said = " ".join(s["text"] for s in state.transcript)
+        if word_error_rate(JFK_WORDS, said) <= 0.2:
+            break
+        await asyncio.sleep(0.1)
+    # the first second goes through the browser's echo cancelling and gain control as they settle,
+    # and tiny.en may mishear a word: the speech must be there, nearly all of it, under his name
+    assert word_error_rate(JFK_WORDS, said) <= 0.2, said
     assert {(s["speaker_name"], s["source"]) for s in state.transcript} == {("John Kennedy", "remote")}
+    lines = page.locator("#transcript .line")
+    await lines.nth(len(state.transcript) - 1).wait_for()
+    assert set(await lines.locator(".who").all_inner_texts()) == {"John Kennedy"}
 
     await site.command(site.chair_token, op="end_turn")
     await page.locator("#live").wait_for(state="hidden")

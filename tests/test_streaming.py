@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.streaming import SAMPLE_RATE, HypothesisBuffer, StreamingTranscriber, Word, join_words
+from assistant.streaming import (
+    SAMPLE_RATE,
+    HypothesisBuffer,
+    StreamingTranscriber,
+    Word,
+    join_words,
+    without_loop,
+)
 from assistant.vad import WINDOW, SpeechGate
 
 
@@ -102,6 +109,36 @@ def test_a_run_on_sentence_is_cut_at_clauses_or_the_longest_pause() -> None:
         word = ends[round(cut, 3)]  # always right after a word, never inside one
         i = words.index(word)
         assert word.text.endswith(",") or (i % 5 == 4)
+
+
+def test_a_decoder_loop_is_kept_once_but_spoken_repetition_is_not_touched() -> None:
+    looped = sentence("this is the first time I have been here the first time I have been here the first", 0)
+    assert join_words(without_loop(looped)) == "this is the first time I have been here"
+    spoken = sentence("no no we said no, no and no again", 0)
+    assert without_loop(spoken) == spoken
+
+
+def test_a_word_cut_off_at_the_end_of_the_audio_is_not_committed_on_agreement() -> None:
+    """Two passes both end inside "woodcutters" and both hear "wood": that is not agreement on a word."""
+    hb = HypothesisBuffer()
+    hb.insert([Word(0, 0.4, " the"), Word(0.5, 0.98, " wood")], 0)
+    assert hb.flush(before=0.8) == []
+    hb.insert([Word(0, 0.4, " the"), Word(0.5, 0.99, " wood")], 0)
+    assert [w.key for w in hb.flush(before=0.8)] == ["the"]
+    hb.insert([Word(0.5, 1.4, " woodcutters"), Word(1.45, 1.6, " of")], 0)
+    assert hb.flush(before=1.6) == []  # "woodcutters" now waits for a second hearing like any word
+    assert [w.key for w in hb.complete()] == ["woodcutters", "of"]
+
+
+def test_a_fresh_fraction_of_a_second_is_not_heard_until_the_utterance_ends() -> None:
+    words = sentence("hitherto,", 0.05, dur=0.6)
+    rec = Scripted(words)
+    st = StreamingTranscriber(rec, min_audio_s=1.0)
+    rec.transcriber = st
+    st.insert_audio(np.zeros(int(0.7 * SAMPLE_RATE), np.float32))
+    assert st.process().committed == [] and rec.calls == []
+    st.process(force=True)  # the pause came: now it is heard
+    assert len(rec.calls) == 1 and [w.key for w in st.commit_tail()] == ["hitherto"]
 
 
 def test_hypothesis_buffer_drops_repeated_ngram() -> None:

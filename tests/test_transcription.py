@@ -8,11 +8,10 @@ model on real speech.
 from __future__ import annotations
 
 import asyncio
-import re
 
 import numpy as np
 import pytest
-from conftest import AUDIO, Meeting, make_config, open_meeting, receive_until
+from conftest import AUDIO, JFK_WORDS, Meeting, make_config, open_meeting, receive_until, word_error_rate
 
 from assistant.server import create_app
 from assistant.streaming import SAMPLE_RATE, Word
@@ -181,7 +180,6 @@ async def test_real_model_on_real_speech(aiohttp_client, tmp_path) -> None:
         await asyncio.sleep(0.1)
     snap = await (await client.get(f"/api/meetings/{meeting.id}")).json()
     segments = snap["transcript"]
-    text = " ".join(re.sub(r"[^\w' ]", " ", " ".join(s["text"] for s in segments).lower()).split())
-    for words in ("fellow americans", "your country can do for you", "can do for your country"):
-        assert words in text, text
+    text = " ".join(s["text"] for s in segments)
+    assert word_error_rate(JFK_WORDS, text) <= 0.2, text  # 22 words: at most 4 misheard, dropped or added
     assert {s["speaker_name"] for s in segments} == {"John Kennedy"}
