@@ -106,7 +106,7 @@ class FasterWhisperRecognizer:
         m = self.model
         tokenizer = Tokenizer(m.hf_tokenizer, m.model.is_multilingual, task="transcribe",
                               language=(language or "en") if self.multilingual else "en")
-        previous = tokenizer.encode(" " + prompt.strip()) if prompt.strip() else []
+        previous = _prompt_tokens(tokenizer, prompt)
         words: list[Word] = []
         for at in range(0, max(len(audio), 1), WINDOW_SAMPLES):
             piece = audio[at : at + WINDOW_SAMPLES]
@@ -114,7 +114,7 @@ class FasterWhisperRecognizer:
                 break
             for w in self._window(piece, tokenizer, language, previous, hotwords):
                 words.append(w.shifted(at / SAMPLE_RATE))
-            previous = tokenizer.encode(join_words(words)) if words else previous
+            previous = _prompt_tokens(tokenizer, join_words(words)) or previous
         return words
 
     def _window(self, audio: np.ndarray, tokenizer: Any, language: str | None, previous: list[int],
@@ -155,6 +155,11 @@ class FasterWhisperRecognizer:
             vad_filter=True,
             word_timestamps=True,
         )
+
+
+def _prompt_tokens(tokenizer: Any, text: str) -> list[int]:
+    """Earlier text as Whisper's prompt, encoded as it would follow a word (leading space)."""
+    return list(tokenizer.encode(" " + text.strip())) if text.strip() else []
 
 
 def load(config: AsrConfig, cache_dir: Path) -> FasterWhisperRecognizer:

@@ -45,10 +45,6 @@ class Gated:
     def ended(self) -> bool:
         return any(part.ended for part in self.parts)
 
-    @property
-    def reset(self) -> bool:
-        return any(part.reset for part in self.parts)
-
 
 class SpeechGate:
     def __init__(

@@ -42,6 +42,9 @@ import psutil
 from common import ADMIN, percentile, start_server, wait_for_model
 from whisper_normalizer.english import EnglishTextNormalizer
 
+from assistant.config import AsrConfig
+from assistant.models import FasterWhisperRecognizer, load
+
 AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 
 SR = 16_000
@@ -87,12 +90,8 @@ def session_stream(name: str) -> tuple[np.ndarray, list[Turn]]:
     return decode_audio(str(folder / f"{name}.flac")), turns
 
 
-def offline(model_spec: str, audio: np.ndarray, data_dir: Path) -> tuple[list[tuple[str, float]], str, float]:
+def offline(rec: FasterWhisperRecognizer, audio: np.ndarray) -> tuple[list[tuple[str, float]], str, float]:
     """Words with end times, text, and seconds taken, from the same model offline."""
-    from assistant.config import AsrConfig
-    from assistant.models import load
-
-    rec = load(AsrConfig(model=model_spec), data_dir / "models")
     t0 = time.perf_counter()
     segments, _ = rec.transcribe_file(audio, language="en")
     words, texts = [], []
@@ -212,66 +211,63 @@ def errors(ref: str, hyp: str) -> str:
                      for c in out.alignments[0] if c.type != "equal")
 
 
+def matched(a: list[str], b: list[str]) -> list[tuple[int, int]]:
+    """Index pairs of the words of `a` and `b` that align (the same word in the same place)."""
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    return [(block.a + k, block.b + k) for block in matcher.get_matching_blocks() for k in range(block.size)]
+
+
 def attribution(stored: list[tuple[str, str]], turns: list[Turn]) -> tuple[int, int]:
     """Committed words that match the reference, and of those, how many carry the right speaker."""
     ref = [(w, t.speaker) for t in turns for w in normalize(t.text)]
-    matcher = difflib.SequenceMatcher(a=[w for w, _ in stored], b=[w for w, _ in ref], autojunk=False)
-    matched = right = 0
-    for block in matcher.get_matching_blocks():
-        for k in range(block.size):
-            matched += 1
-            right += stored[block.a + k][1] == ref[block.b + k][1]
-    return matched, right
+    pairs = matched([w for w, _ in stored], [w for w, _ in ref])
+    return len(pairs), sum(stored[i][1] == ref[j][1] for i, j in pairs)
 
 
 def latencies(arrivals: list[float], hyp: list[str], ref_words: list[tuple[str, float]], start: float) -> list[float]:
     """Arrival of each hypothesis word minus the end of the offline word it aligns to."""
-    matcher = difflib.SequenceMatcher(a=hyp, b=[w for w, _ in ref_words], autojunk=False)
-    out = []
-    for block in matcher.get_matching_blocks():
-        for k in range(block.size):
-            i, j = block.a + k, block.b + k
-            if i < len(arrivals):
-                out.append(arrivals[i] - (start + ref_words[j][1]))
-    return out
+    return [arrivals[i] - (start + ref_words[j][1]) for i, j in matched(hyp, [w for w, _ in ref_words])
+            if i < len(arrivals)]
 
 
 async def main(args: argparse.Namespace) -> None:
     if not (AUDIO / "eval.tsv").exists():
         raise SystemExit(f"no evaluation audio in {AUDIO}")
     streams = [("eval", *eval_stream())] + [(name, *session_stream(name)) for name in args.session]
+    extra = "".join(f"{k} = {v}\n" for k, v in (("beam_size", args.beam), ("step_s", args.step)) if v)
     for spec in args.model:
         print(f"\nmodel {spec}")
-        for name, audio, turns in streams:
-            ref = " ".join(w for t in turns for w in normalize(t.text))
-            with tempfile.TemporaryDirectory() as tmp:
-                words, text, took = offline(spec, audio, Path(tmp))
+        with tempfile.TemporaryDirectory() as models:
+            rec = load(AsrConfig(model=spec), Path(models))  # once per model, for every stream's offline pass
+            for name, audio, turns in streams:
+                ref = " ".join(w for t in turns for w in normalize(t.text))
+                words, text, took = offline(rec, audio)
                 offline_wer = jiwer.wer(ref, " ".join(normalize(text)))
-                extra = "".join(f"{k} = {v}\n" for k, v in (("beam_size", args.beam), ("step_s", args.step)) if v)
-                live = await stream(spec, audio, turns, Path(tmp), extra)
-            stored: list[tuple[str, str]] = live["stored"]  # type: ignore[assignment]
-            hyp = [w for w, _ in stored]
-            streaming_wer = jiwer.wer(ref, " ".join(hyp))
-            committed = latencies(live["committed_at"], hyp, words, live["start"])  # type: ignore[arg-type]
-            partial = [live["seen_at"][i] - (live["start"] + words[i][1])  # type: ignore[index, operator]
-                       for i in range(min(len(words), len(live["seen_at"])))]  # type: ignore[arg-type]
-            speakers = len({t.speaker for t in turns})
-            print(f"  stream {name}: {len(audio) / SR:.1f} s, {len(ref.split())} reference words, "
-                  f"{len(turns)} turns by {speakers} speaker{'s' if speakers > 1 else ''}")
-            print(f"    WER streaming {100 * streaming_wer:.1f} %  offline {100 * offline_wer:.1f} %"
-                  f"  (offline pass took {took:.1f} s)")
-            print(f"    committed latency p50 {percentile(committed, 50):.2f} s  p95 {percentile(committed, 95):.2f} s"
-                  f"  ({len(committed)} words aligned)")
-            print(f"    partial latency p50 {percentile(partial, 50):.2f} s")
-            if args.errors:
-                print(f"    errors: {errors(ref, ' '.join(hyp))}")
-                print(f"    offline errors: {errors(ref, ' '.join(normalize(text)))}")
-            if speakers > 1:
-                matched, right = attribution(stored, turns)
-                print(f"    attribution {100 * right / max(matched, 1):.1f} % of {matched} matched words "
-                      f"under the right speaker")
-            print(f"    real-time factor {live['rtf']:.2f}  lag at the end {live['lag_s']:.2f} s")
-            print(f"    server peak RSS {live['peak_rss'] / 2**20:.0f} MiB")  # type: ignore[operator]
+                with tempfile.TemporaryDirectory() as tmp:
+                    live = await stream(spec, audio, turns, Path(tmp), extra)
+                stored: list[tuple[str, str]] = live["stored"]  # type: ignore[assignment]
+                hyp = [w for w, _ in stored]
+                streaming_wer = jiwer.wer(ref, " ".join(hyp))
+                committed = latencies(live["committed_at"], hyp, words, live["start"])  # type: ignore[arg-type]
+                partial = [live["seen_at"][i] - (live["start"] + words[i][1])  # type: ignore[index, operator]
+                           for i in range(min(len(words), len(live["seen_at"])))]  # type: ignore[arg-type]
+                speakers = len({t.speaker for t in turns})
+                print(f"  stream {name}: {len(audio) / SR:.1f} s, {len(ref.split())} reference words, "
+                      f"{len(turns)} turns by {speakers} speaker{'s' if speakers > 1 else ''}")
+                print(f"    WER streaming {100 * streaming_wer:.1f} %  offline {100 * offline_wer:.1f} %"
+                      f"  (offline pass took {took:.1f} s)")
+                print(f"    committed latency p50 {percentile(committed, 50):.2f} s  p95 {percentile(committed, 95):.2f} s"
+                      f"  ({len(committed)} words aligned)")
+                print(f"    partial latency p50 {percentile(partial, 50):.2f} s")
+                if args.errors:
+                    print(f"    errors: {errors(ref, ' '.join(hyp))}")
+                    print(f"    offline errors: {errors(ref, ' '.join(normalize(text)))}")
+                if speakers > 1:
+                    heard, right = attribution(stored, turns)
+                    print(f"    attribution {100 * right / max(heard, 1):.1f} % of {heard} matched words "
+                          f"under the right speaker")
+                print(f"    real-time factor {live['rtf']:.2f}  lag at the end {live['lag_s']:.2f} s")
+                print(f"    server peak RSS {live['peak_rss'] / 2**20:.0f} MiB")  # type: ignore[operator]
 
 
 if __name__ == "__main__":
