@@ -94,10 +94,17 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
     odd = b""
     captured_at: float | None = None
     acked = received
+    said_goodbye = False  # the sender closed the socket itself, rather than vanishing
     try:
         await ws.send_str(ev.dumps({"type": "ready", "stream": stream_id, "samples": received,
                                     "transcribing": channel is not None}))
-        async for msg in ws:
+        while True:
+            msg = await ws.receive()
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                # only a close frame from the sender is a goodbye: aiohttp may report a connection
+                # that ended without one with code 1000 as well (its end-of-stream path)
+                said_goodbye = msg.type == WSMsgType.CLOSE and ws.close_code == 1000
+                break
             if msg.type == WSMsgType.BINARY:
                 if speaker is not None and (state.floor is None or state.floor.participant_id != speaker):
                     await ws.send_str(ev.dumps({"type": "error", "error": "your turn has ended; audio is no longer accepted"}))
@@ -125,8 +132,6 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
                 captured_at, problem = _captured_at(msg.data)
                 if problem:
                     await ws.send_str(ev.dumps({"type": "error", "error": problem}))
-            elif msg.type == WSMsgType.ERROR:
-                break
     finally:
         if senders.get(key) is me:
             del senders[key]
@@ -137,7 +142,7 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
         me.released.set()
         if speaker is not None:
             playback.end(speaker)
-        if channel is not None and stream_id and ws.close_code != 1000:
+        if channel is not None and stream_id and not said_goodbye:
             transcription.end_later(meeting_id, speaker, RESUME_GRACE_S)  # it may come back: keep the sentence open
         elif channel is not None:
             await transcription.end(meeting_id, speaker)

@@ -60,6 +60,7 @@ def ends_sentence(word: Word) -> bool:
 
 
 READ_BACK_PROBABILITY = 0.05
+HEARD_PROBABILITY = 0.5  # a word this likely, heard on one pass and missing on the next, was skipped
 
 
 def without_read_back(words: Sequence[Word], hotwords: str) -> list[Word]:
@@ -157,6 +158,7 @@ class StreamingTranscriber:
         self.end = 0.0  # timeline position just past the last sample received
         self.hypothesis = HypothesisBuffer()
         self.committed: list[Word] = []
+        self._misleading = ""  # a prompt that made the recognizer skip words: passes go without it
 
     @property
     def buffered_s(self) -> float:
@@ -180,8 +182,18 @@ class StreamingTranscriber:
         on two passes in a row, which agreement would then commit."""
         if len(self.audio) == 0 or (self.buffered_s < self.min_audio_s and not force):
             return Update([], self.hypothesis.complete())
-        words = self.recognizer.transcribe(self.audio, language=language, prompt=self.prompt(), hotwords=hotwords)
-        words = without_loop(without_read_back(words, hotwords))
+        prompt = self.prompt()
+        if prompt == self._misleading:
+            prompt = ""
+        words = self._hear(language, prompt, hotwords)
+        if prompt and self._reach(words) < self._heard_until():
+            # Whisper may take the prompt for the start of the audio and go on after it, skipping
+            # what it heard on the last pass ("...can do for you" then "Ask what you can do for
+            # your country" heard as "country."): hear the buffer again without it, and do without
+            # it until the buffer is trimmed and the prompt changes.
+            again = self._hear(language, "", "")
+            if self._reach(again) > self._reach(words):
+                words, self._misleading = again, prompt
         self.hypothesis.insert(words, self.offset)
         new = self.hypothesis.flush(before=self.end - self.guard_s)
         if self.confident is not None:
@@ -190,6 +202,21 @@ class StreamingTranscriber:
         if self.buffered_s > self.trim_s:
             self._trim()
         return Update(new, self.hypothesis.complete())
+
+    def _hear(self, language: str | None, prompt: str, hotwords: str) -> list[Word]:
+        words = self.recognizer.transcribe(self.audio, language=language, prompt=prompt, hotwords=hotwords)
+        return without_loop(without_read_back(words, hotwords))
+
+    def _reach(self, words: Sequence[Word]) -> float:
+        """Where a hypothesis's new words end on the timeline (where the committed ones end if none)."""
+        fresh = [w.end + self.offset for w in words if w.start + self.offset > self.hypothesis.last_committed_time - 0.1]
+        return max(fresh, default=self.hypothesis.last_committed_time)
+
+    def _heard_until(self) -> float:
+        """The start of the last word the previous pass heard with some confidence: a new pass that
+        ends before it has skipped words."""
+        heard = [w.start for w in self.hypothesis.buffer if w.probability >= HEARD_PROBABILITY]
+        return max(heard, default=0.0)
 
     def _tail(self) -> list[Word]:
         """The unstable tail, less a last word or two invented after the speech: past its end

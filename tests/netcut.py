@@ -36,10 +36,14 @@ class Proxy:
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
-    def cut(self) -> None:
+    def cut(self, graceful: bool = False) -> None:
+        """Drop every link: abruptly, or `graceful`ly (a half-close, as some proxies do)."""
         self.up = False
         for w in self.links:
-            w.transport.abort()
+            if graceful:
+                w.write_eof()
+            else:
+                w.transport.abort()
         self.links.clear()
 
     async def close(self) -> None:

@@ -7,13 +7,14 @@ import re
 import sys
 from pathlib import Path
 
+import aiohttp
 import jiwer
 import numpy as np
 import pytest
 from conftest import AUDIO, AppClient, make_config, open_meeting
 from netcut import Proxy
 
-from assistant.appkeys import AUDIO_STREAMS, TRANSCRIPTION
+from assistant.appkeys import AUDIO_SENDERS, AUDIO_STREAMS, TRANSCRIPTION
 from assistant.feed import Backlog, Chunk, FeedError, audio_url
 from assistant.jitter import JitterBuffer
 from assistant.server import create_app
@@ -101,6 +102,43 @@ async def test_audio_stream_resume_protocol(aiohttp_client: AppClient, tmp_path:
     await ws.close()
 
 
+async def test_a_stream_that_vanishes_keeps_its_sentence_open_and_only_a_close_frame_ends_it(
+    aiohttp_client: AppClient, tmp_path: Path
+) -> None:
+    """A connection that ends without a close frame (here a proxy half-closes it) is not a goodbye,
+    whatever close code the server library reports for it: the channel stays open for the stream to
+    come back; a sender that closes the socket itself ends the channel at once."""
+    from test_transcription import ToneRecognizer, loud_windows
+
+    client = await aiohttp_client(create_app(make_config(tmp_path / "data", asr={"enabled": True}),
+                                             recognizer=ToneRecognizer(), probabilities=loud_windows))
+    transcription = client.app[TRANSCRIPTION]
+    meeting = await open_meeting(client)
+    path = f"/api/meetings/{meeting.id}/audio?token={meeting.chair_token}&stream=hall-stream-2"
+    proxy = Proxy(client.server.port or 0)
+    base = await proxy.start()
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(base + path)
+        assert (await ws.receive_json(timeout=5))["samples"] == 0
+        await ws.send_bytes(bytes(2 * SAMPLE_RATE))
+        assert await ws.receive_json(timeout=5) == {"type": "received", "samples": SAMPLE_RATE}
+        channel = transcription.channels[(meeting.id, "hall")]
+        proxy.cut(graceful=True)
+        for _ in range(50):
+            if (meeting.id, "hall") in client.app[AUDIO_SENDERS]:
+                await asyncio.sleep(0.05)
+        assert (meeting.id, "hall") not in client.app[AUDIO_SENDERS]  # the server saw it go
+        assert not channel.closed and (meeting.id, "hall") in transcription._ending
+        again = await client.ws_connect(path)  # it comes back: the same channel goes on
+        assert (await again.receive_json(timeout=5))["samples"] == SAMPLE_RATE
+        assert transcription.channels[(meeting.id, "hall")] is channel and not transcription._ending
+        await again.close()  # a goodbye: the last words are committed and the channel ends
+        assert channel.closed and channel.task is not None
+        await asyncio.wait_for(channel.task, timeout=5)
+        assert (meeting.id, "hall") not in transcription.channels
+    await proxy.close()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not (AUDIO / "jfk.flac").exists(), reason="shared audio not present")
 async def test_feed_file_through_a_network_cut_loses_no_speech(aiohttp_client: AppClient, tmp_path: Path) -> None:
@@ -140,11 +178,10 @@ async def test_feed_file_through_a_network_cut_loses_no_speech(aiohttp_client: A
     snap = await (await client.get(f"/api/meetings/{meeting.id}")).json()
     said = " ".join(re.sub(r"[^\w' ]", " ", " ".join(s["text"] for s in snap["transcript"]).lower()).split())
     reference = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
-    # 2.5 s of lost audio would delete six or seven words; the tiny model may still mishear one or two
+    # 2.5 s of lost audio would delete six or seven words, audio heard twice would insert as many;
+    # the tiny model may still mishear one or two ("watch" for "what", "am I" for "my")
     errors = jiwer.process_words(reference, said)
-    assert errors.deletions <= 1 and errors.substitutions <= 2, said
-    for words in ("fellow americans", "not what your country can do", "do for your country"):
-        assert words in said, said
+    assert errors.deletions <= 1 and errors.insertions <= 2 and errors.substitutions <= 2, said
 
 
 def test_jitter_buffer_catches_up_by_skipping_pauses_never_speech() -> None:

@@ -141,6 +141,33 @@ def test_a_fresh_fraction_of_a_second_is_not_heard_until_the_utterance_ends() ->
     assert len(rec.calls) == 1 and [w.key for w in st.commit_tail()] == ["hitherto"]
 
 
+class SkipsAfterPrompt(Scripted):
+    """Once the prompt holds "you.", hears only the last word (as Whisper, taking the prompt for the
+    start of the audio, can go on after it); without a prompt it hears everything."""
+
+    def transcribe(self, audio, *, language, prompt, hotwords):
+        heard = super().transcribe(audio, language=language, prompt=prompt, hotwords=hotwords)
+        if prompt.endswith("you."):
+            return [Word(0.0, 0.0, heard[-1].text, 0.0)] if heard else []
+        return heard
+
+
+def test_words_a_pass_skips_because_of_the_prompt_are_heard_again_without_it() -> None:
+    words = sentence("ask not what your country can do for you.", 0.0) + sentence("ask what you can do for your country.", 4.0)
+    rec = SkipsAfterPrompt(words)
+    st = StreamingTranscriber(rec, trim_s=4.0, confident=None)
+    rec.transcriber = st
+    step = int(0.5 * SAMPLE_RATE)
+    for _ in range(15):
+        st.insert_audio(np.zeros(step, np.float32))
+        st.process()
+    st.process(force=True)
+    st.finish()
+    assert join_words(st.committed) == "ask not what your country can do for you. ask what you can do for your country."
+    retries = [i for i, (_, prompt) in enumerate(rec.calls) if not prompt and i and rec.calls[i - 1][1]]
+    assert len(retries) == 1  # the prompt that misled is left out until it changes: one pass is heard twice
+
+
 def test_hypothesis_buffer_drops_repeated_ngram() -> None:
     hb = HypothesisBuffer()
     hb.insert([Word(0, 0.5, " hello"), Word(0.5, 1.0, " world")], 0)
