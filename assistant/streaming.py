@@ -36,6 +36,10 @@ class Word:
         return Word(self.start + offset, self.end + offset, self.text, self.probability)
 
     @property
+    def middle(self) -> float:
+        return (self.start + self.end) / 2
+
+    @property
     def key(self) -> str:
         """The word as compared between hypotheses: case and punctuation aside."""
         return word_key(self.text)
@@ -95,7 +99,9 @@ class HypothesisBuffer:
 
     def insert(self, words: Sequence[Word], offset: float) -> None:
         new = [w.shifted(offset) for w in words]
-        self.new = [w for w in new if w.start > self.last_committed_time - 0.1]
+        # Past what is committed: starting after it, or mostly after it (word times move a little
+        # between passes, and a start that drifts back must not lose the word).
+        self.new = [w for w in new if w.start > self.last_committed_time - 0.1 or w.middle > self.last_committed_time]
         # The recognizer may repeat the last committed words at the start: drop such an n-gram.
         if self.new and self.committed_in_buffer and abs(self.new[0].start - self.last_committed_time) < 1.0:
             tail = self.committed_in_buffer

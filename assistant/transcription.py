@@ -223,7 +223,7 @@ class Channel:
         """Whoever held the floor when `word` was said; the chair when nobody did."""
         if self.participant_id is not None:
             return self.participant_id
-        return state.holder_at(self.wall((word.start + word.end) / 2 + CLICK_LAG_S)) or state.chair_id()
+        return state.holder_at(self.wall(word.middle + CLICK_LAG_S)) or state.chair_id()
 
     def _is_duplicate(self, state: MeetingState, speaker: str | None) -> bool:
         """Hall audio of a remote speaker whose own channel carries their voice."""

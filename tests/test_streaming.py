@@ -178,6 +178,19 @@ def test_hypothesis_buffer_drops_repeated_ngram() -> None:
     assert [w.key for w in hb.new] == ["again"]
 
 
+def test_a_word_heard_as_starting_a_little_earlier_is_kept_if_most_of_it_is_new() -> None:
+    """Word times from cross-attention move by a tenth of a second or two between passes: a new word
+    whose start drifts into the last committed word ("form" after "fine and") is kept when its
+    middle is past the committed audio; a committed word heard again a little later is not."""
+    hb = HypothesisBuffer()
+    for _ in range(2):
+        hb.insert([Word(0.0, 0.3, " fine"), Word(0.3, 0.63, " and")], 0)
+        hb.flush()
+    assert hb.last_committed_time == 0.63
+    hb.insert([Word(0.1, 0.32, " fine"), Word(0.4, 0.7, " and"), Word(0.5, 0.9, " form")], 0)
+    assert [w.key for w in hb.new] == ["form"]
+
+
 def loudness(audio: np.ndarray) -> np.ndarray:
     return (np.abs(audio.reshape(-1, WINDOW)).mean(axis=1) > 0.05).astype(np.float32)
 
