@@ -8,7 +8,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-import secrets
 import signal
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from .appkeys import MEETINGS, TRANSCRIPTION
 from .config import Config, ConfigError, load, with_overrides
 from .exports import WRITERS
 from .server import create_app
+from .tokens import new_token
 
 log = logging.getLogger("assistant")
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--config", type=Path, help="config.toml ([server] data_dir)")
     fe = sub.add_parser("feed", help="send the hall's audio to a server (the hall uplink)")
     fe.add_argument("url", help="the meeting's chair or join link, or ws://host:port/api/meetings/ID/audio")
-    fe.add_argument("--token", required=True, help="a feed, chair or moderator token of the meeting")
+    fe.add_argument("--token", required=True, help="a feed, chair or moderator token of the meeting (write --token=T if T begins with -)")
     src = fe.add_mutually_exclusive_group(required=True)
     src.add_argument("--device", help="capture this input device (index or name; `assistant devices` lists them)")
     src.add_argument("--file", type=Path, help="replay this recording at real time")
@@ -130,7 +130,7 @@ async def serve_forever(
 ) -> int:
     generated = not config.server.admin_token
     if generated:
-        token = secrets.token_urlsafe(24)
+        token = new_token(24)
         config = dataclasses.replace(config, server=dataclasses.replace(config.server, admin_token=token))
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)

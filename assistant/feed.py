@@ -15,7 +15,6 @@ import json
 import logging
 import random
 import re
-import secrets
 import time
 from collections import deque
 from collections.abc import AsyncIterator
@@ -27,6 +26,7 @@ import websockets
 import websockets.protocol
 
 from .streaming import SAMPLE_RATE
+from .tokens import new_token
 
 log = logging.getLogger("assistant.feed")
 LATE_S = 0.5  # audio sent this long after capture says when it was captured
@@ -146,7 +146,7 @@ class Feed:
     def __init__(self, url: str, token: str, *, buffer_s: float = 300.0) -> None:
         self.url = audio_url(url)
         self.token = token
-        self.stream = secrets.token_urlsafe(12)
+        self.stream = new_token(12)
         self.backlog = Backlog(int(buffer_s * SAMPLE_RATE))
         self.stats = FeedStats()
         self._more = asyncio.Event()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from .config import Config
 from .hub import Hub
 from .meeting import MeetingState
 from .store import Grant, Store
+from .tokens import new_token
 
 
 class NotFound(LookupError):
@@ -76,7 +76,7 @@ class Meetings:
         return bool(token and admin and hmac.compare_digest(token.encode(), admin.encode()))
 
     async def _grant(self, meeting_id: str, participant_id: str | None, role: str) -> tuple[str, Grant]:
-        token = secrets.token_urlsafe(24)
+        token = new_token(24)
         grant = Grant(token_hash(token), meeting_id, participant_id, role, self.clock())
         return token, grant
 
@@ -93,8 +93,8 @@ class Meetings:
         chair_name: str = "Chair",
     ) -> Created:
         q, m = self.config.queue, self.config.meeting
-        meeting_id = secrets.token_urlsafe(6)
-        invite_code = secrets.token_urlsafe(9)
+        meeting_id = new_token(6)
+        invite_code = new_token(9)
         now = self.clock()
         state = MeetingState(meeting_id)
         drafts = cmd.create(

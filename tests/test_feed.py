@@ -237,3 +237,11 @@ async def test_listening_to_the_hall_over_the_websocket(aiohttp_client: AppClien
     assert len(heard) == 4000 and np.abs(from_mulaw(heard) - tone[::2]).max() < 0.03
     await hall.close()
     await ear.close()
+
+
+def test_tokens_and_ids_never_begin_with_a_dash() -> None:
+    """A token beginning with "-" is read as an option: `assistant feed URL --token -x3...` fails."""
+    from assistant.tokens import new_token
+
+    assert not any(new_token(6).startswith("-") for _ in range(3000))  # 1 in 64 would, drawn plainly
+    assert len(new_token(24)) == 32
