@@ -67,13 +67,14 @@ READ_BACK_PROBABILITY = 0.05
 HEARD_PROBABILITY = 0.5  # a word this likely, heard on one pass and missing on the next, was skipped
 
 
-def without_read_back(words: Sequence[Word], hotwords: str) -> list[Word]:
-    """Drop hotwords Whisper reads back as speech: such words come with a probability near zero
-    (a name said in the room comes with a real one)."""
-    if not hotwords:
+def without_read_back(words: Sequence[Word], context: str) -> list[Word]:
+    """Drop words of the context (hotwords, the prompt) that Whisper reads back as speech: such words
+    come with a probability near zero (a name said in the room comes with a real one). On a fraction
+    of a second after a pause, Whisper can read back a whole earlier sentence of the prompt."""
+    if not context:
         return list(words)
-    hot = {word_key(t) for t in hotwords.split()}
-    return [w for w in words if not (w.probability < READ_BACK_PROBABILITY and w.key in hot)]
+    said = {word_key(t) for t in context.split()}
+    return [w for w in words if not (w.probability < READ_BACK_PROBABILITY and w.key in said)]
 
 
 def without_loop(words: Sequence[Word], shortest: int = 3) -> list[Word]:
@@ -211,7 +212,7 @@ class StreamingTranscriber:
 
     def _hear(self, language: str | None, prompt: str, hotwords: str) -> list[Word]:
         words = self.recognizer.transcribe(self.audio, language=language, prompt=prompt, hotwords=hotwords)
-        return without_loop(without_read_back(words, hotwords))
+        return without_loop(without_read_back(words, f"{prompt} {hotwords}".strip()))
 
     def _reach(self, words: Sequence[Word]) -> float:
         """Where a hypothesis's new words end on the timeline (where the committed ones end if none)."""

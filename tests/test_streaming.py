@@ -230,6 +230,31 @@ def test_hotwords_read_back_with_no_confidence_are_dropped() -> None:
     assert without_read_back(heard, "") == heard
 
 
+class ReadsBackThePrompt(Scripted):
+    """On a short buffer, reads an earlier sentence of the prompt back with no confidence."""
+
+    def transcribe(self, audio, *, language, prompt, hotwords):
+        heard = super().transcribe(audio, language=language, prompt=prompt, hotwords=hotwords)
+        if prompt and len(audio) < SAMPLE_RATE:
+            end = len(audio) / SAMPLE_RATE
+            return [Word(0.0, end, " Concord,", 0.01)] + [Word(end, end, " " + t, 0.0) for t in ["return", "to", "its", "place"]]
+        return heard
+
+
+def test_an_earlier_sentence_of_the_prompt_read_back_on_a_fraction_of_a_second_is_dropped() -> None:
+    words = sentence("concord return to its place.", 0.0) + sentence("permission is hereby granted.", 4.0)
+    rec = ReadsBackThePrompt(words)
+    st = StreamingTranscriber(rec, confident=None)
+    rec.transcriber = st
+    st.insert_audio(np.zeros(int(2.5 * SAMPLE_RATE), np.float32))
+    st.process(force=True)
+    st.finish()  # a long pause
+    st.insert_audio(np.zeros(int(0.8 * SAMPLE_RATE), np.float32), at=4.0)  # a breath: the utterance ends
+    st.process(force=True)
+    assert st.commit_tail() == []
+    assert join_words(st.committed) == "concord return to its place."
+
+
 def test_sure_words_well_inside_the_audio_commit_without_waiting_for_agreement() -> None:
     we, welcome = Word(0.0, 0.3, " we", 0.97), Word(0.3, 0.9, " welcome", 0.9)
     kiribati, here = Word(0.9, 1.7, " Kiribati", 0.4), Word(1.7, 2.1, " here.", 0.99)
