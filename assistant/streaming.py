@@ -98,11 +98,15 @@ class HypothesisBuffer:
         self.committed_in_buffer: list[Word] = []
         self.last_committed_time = 0.0
 
+    def past_committed(self, words: Sequence[Word], offset: float) -> list[Word]:
+        """`words` on the timeline, less those already committed: a word is new when it starts after
+        the committed ones or mostly after them (word times move a little between passes, and a
+        start that drifts back must not lose the word)."""
+        lct = self.last_committed_time
+        return [w for w in (w.shifted(offset) for w in words) if w.start > lct - 0.1 or w.middle > lct]
+
     def insert(self, words: Sequence[Word], offset: float) -> None:
-        new = [w.shifted(offset) for w in words]
-        # Past what is committed: starting after it, or mostly after it (word times move a little
-        # between passes, and a start that drifts back must not lose the word).
-        self.new = [w for w in new if w.start > self.last_committed_time - 0.1 or w.middle > self.last_committed_time]
+        self.new = self.past_committed(words, offset)
         # The recognizer may repeat the last committed words at the start: drop such an n-gram.
         if self.new and self.committed_in_buffer and abs(self.new[0].start - self.last_committed_time) < 1.0:
             tail = self.committed_in_buffer
@@ -216,8 +220,8 @@ class StreamingTranscriber:
 
     def _reach(self, words: Sequence[Word]) -> float:
         """Where a hypothesis's new words end on the timeline (where the committed ones end if none)."""
-        fresh = [w.end + self.offset for w in words if w.start + self.offset > self.hypothesis.last_committed_time - 0.1]
-        return max(fresh, default=self.hypothesis.last_committed_time)
+        fresh = self.hypothesis.past_committed(words, self.offset)
+        return max((w.end for w in fresh), default=self.hypothesis.last_committed_time)
 
     def _heard_until(self) -> float:
         """The start of the last word the previous pass heard with some confidence: a new pass that
