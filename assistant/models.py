@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 EMBEDDED = ("embedded:tiny.en", "embedded:base")
 _BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 WINDOW_SAMPLES = 30 * SAMPLE_RATE  # what Whisper's encoder hears at once
+FRAMES_PER_S = 100  # log-mel frames
+ENCODER_MARGIN_S = 3.0  # silence after the audio in a shortened window: without it, the decoder runs on
 MAX_TOKENS_PER_S = 8  # fast speech is about 5: more is a decoder stuck in a loop
 MAX_COMPRESSION_RATIO = 2.4  # Whisper's own threshold for repeated text
 PREPEND_PUNCTUATION = "\"'“¿([{-"
@@ -87,10 +89,12 @@ def assemble_base(cache_dir: Path, *, importer: Callable[[str], Any] = importlib
 class FasterWhisperRecognizer:
     """faster-whisper behind the `Recognizer` protocol, with word timestamps."""
 
-    def __init__(self, model: Any, *, multilingual: bool, beam_size: int = 1, name: str = "") -> None:
+    def __init__(self, model: Any, *, multilingual: bool, beam_size: int = 1, encoder_s: float = 30.0,
+                 name: str = "") -> None:
         self.model = model
         self.multilingual = multilingual
         self.beam_size = beam_size
+        self.encoder_s = encoder_s
         self.name = name
 
     def transcribe(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str) -> list[Word]:
@@ -125,7 +129,7 @@ class FasterWhisperRecognizer:
         m = self.model
         features = m.feature_extractor(audio)
         frames = features.shape[-1] - 1
-        encoded = m.encode(pad_or_trim(features[:, :frames]))  # Whisper hears 30 s, padded: shorter harms it
+        encoded = m.encode(pad_or_trim(features[:, :frames], self._encoder_frames(frames)))
         if self.multilingual and language is None:
             found = m.model.detect_language(encoded)[0][0][0]  # like "<|de|>"
             tokenizer.language = tokenizer.tokenizer.token_to_id(found)
@@ -145,6 +149,15 @@ class FasterWhisperRecognizer:
                               last_speech_timestamp=0.0)
         return [Word(float(w["start"]), float(w["end"]), w["word"], float(w["probability"]))
                 for w in segment.get("words", [])]
+
+    def _encoder_frames(self, frames: int) -> int:
+        """How much the encoder hears: Whisper was trained on 30 s windows, padded with silence, and
+        the encoder costs the same for 2 s of speech as for 30. A live pass pads its few seconds
+        to `encoder_s` (and always 3 s past the speech): on a CPU the encoder is most of a pass, and
+        a 10 s window costs a third of a 30 s one at the same accuracy (bench/stream.py)."""
+        wanted = max(self.encoder_s, frames / FRAMES_PER_S + ENCODER_MARGIN_S)
+        n = min(WINDOW_SAMPLES // SAMPLE_RATE * FRAMES_PER_S, int(wanted * FRAMES_PER_S))
+        return n + n % 2  # the encoder's convolution halves the frames
 
     def transcribe_file(self, audio: np.ndarray, *, language: str | None, beam_size: int = 5) -> Any:
         """Offline transcription of a whole recording, with faster-whisper's own VAD."""
@@ -179,7 +192,8 @@ def load(config: AsrConfig, cache_dir: Path) -> FasterWhisperRecognizer:
         raise ModelError(f"cannot load the Whisper model {config.model!r} ({path}): {exc}") from exc
     multilingual = bool(getattr(model.model, "is_multilingual", not config.model.endswith(".en")))
     log.info("loaded Whisper model %s on %s (%s)", config.model, device, compute_type)
-    return FasterWhisperRecognizer(model, multilingual=multilingual, beam_size=config.beam_size, name=config.model)
+    return FasterWhisperRecognizer(model, multilingual=multilingual, beam_size=config.beam_size,
+                                   encoder_s=config.encoder_s, name=config.model)
 
 
 def _has_cuda() -> bool:

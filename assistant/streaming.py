@@ -77,6 +77,19 @@ def without_read_back(words: Sequence[Word], context: str) -> list[Word]:
     return [w for w in words if not (w.probability < READ_BACK_PROBABILITY and w.key in said)]
 
 
+def with_punctuation_attached(words: Sequence[Word]) -> list[Word]:
+    """A "word" of punctuation alone (" ..." at the end of a buffer) belongs to the word before it:
+    on its own it would be committed, counted and spaced as a word."""
+    out: list[Word] = []
+    for w in words:
+        if w.key:
+            out.append(w)
+        elif out:
+            last = out[-1]
+            out[-1] = Word(last.start, max(last.end, w.end), last.text + w.text.strip(), last.probability)
+    return out
+
+
 def without_loop(words: Sequence[Word], shortest: int = 3) -> list[Word]:
     """Cut a decoder loop: where a run of `shortest` or more words comes again at once ("the first
     time I have been working on the first time I have been working on"), keep it once. People do
@@ -216,7 +229,7 @@ class StreamingTranscriber:
 
     def _hear(self, language: str | None, prompt: str, hotwords: str) -> list[Word]:
         words = self.recognizer.transcribe(self.audio, language=language, prompt=prompt, hotwords=hotwords)
-        return without_loop(without_read_back(words, f"{prompt} {hotwords}".strip()))
+        return without_loop(with_punctuation_attached(without_read_back(words, f"{prompt} {hotwords}".strip())))
 
     def _reach(self, words: Sequence[Word]) -> float:
         """Where a hypothesis's new words end on the timeline (where the committed ones end if none)."""

@@ -3,7 +3,9 @@
 Streams, from ../shared/audio: `eval` (eval.tsv, the utterances joined with one
 second of silence; one speaker holds the floor) and, with --session, the
 four-speaker sessions (sessions/*.segments.json: a scripted chair gives each
-speaker the floor at their turn's start, as a chair would). For each model and
+speaker the floor at their turn's start, as a chair would) and, with --folder,
+every clip of a folder joined with short pauses (many short utterances: more
+words, so a steadier WER, pooled over all streams at the end). For each model and
 stream it starts the real server, streams the audio in 100 ms frames at real
 time to /api/meetings/{id}/audio while a websocket client listens, and prints:
 
@@ -21,6 +23,7 @@ time to /api/meetings/{id}/audio while a websocket client listens, and prints:
 
     .venv/bin/python bench/stream.py --model embedded:tiny.en --model embedded:base
     .venv/bin/python bench/stream.py --session synth_en_4spk_a --session synth_en_4spk_b
+    .venv/bin/python bench/stream.py --folder read_en/ljspeech --folder read_en/hifitts_6097
 """
 
 from __future__ import annotations
@@ -77,6 +80,24 @@ def eval_stream() -> tuple[np.ndarray, list[Turn]]:
         pieces += [decode_audio(str(AUDIO / audio_path)), np.zeros(SR, np.float32)]
         texts.append((AUDIO / ref_path).read_text().strip())
     audio = np.concatenate(pieces)
+    return audio, [Turn("Speaker", 0.0, len(audio) / SR, " ".join(texts))]
+
+
+def folder_stream(name: str) -> tuple[np.ndarray, list[Turn]]:
+    """Every clip of a folder (read_en/ljspeech...), in name order, joined with pauses of 0.3 to 1.5 s
+    as in conversation (the same pauses every run): many short utterances, more words to score."""
+    import random
+
+    from faster_whisper.audio import decode_audio
+
+    pauses = random.Random(7)
+    pieces, texts = [], []
+    for clip in sorted(p for p in (AUDIO / name).iterdir() if p.suffix in (".flac", ".wav")):
+        pieces += [decode_audio(str(clip)), np.zeros(int(SR * pauses.uniform(0.3, 1.5)), np.float32)]
+        texts.append(clip.with_suffix(".txt").read_text().strip())
+    if not pieces:
+        raise SystemExit(f"no audio in {AUDIO / name}")
+    audio = np.concatenate([*pieces, np.zeros(SR, np.float32)])
     return audio, [Turn("Speaker", 0.0, len(audio) / SR, " ".join(texts))]
 
 
@@ -234,11 +255,14 @@ async def main(args: argparse.Namespace) -> None:
     if not (AUDIO / "eval.tsv").exists():
         raise SystemExit(f"no evaluation audio in {AUDIO}")
     streams = [("eval", *eval_stream())] + [(name, *session_stream(name)) for name in args.session]
-    extra = "".join(f"{k} = {v}\n" for k, v in (("beam_size", args.beam), ("step_s", args.step)) if v)
+    streams += [(name, *folder_stream(name)) for name in args.folder]
+    extra = "".join(f"{k} = {v}\n" for k, v in (("beam_size", args.beam), ("step_s", args.step),
+                                                  ("encoder_s", args.encoder)) if v)
     for spec in args.model:
         print(f"\nmodel {spec}")
         with tempfile.TemporaryDirectory() as models:
             rec = load(AsrConfig(model=spec), Path(models))  # once per model, for every stream's offline pass
+            pooled = {"words": 0, "streaming": 0, "offline": 0}
             for name, audio, turns in streams:
                 ref = " ".join(w for t in turns for w in normalize(t.text))
                 words, text, took = offline(rec, audio)
@@ -268,6 +292,15 @@ async def main(args: argparse.Namespace) -> None:
                           f"under the right speaker")
                 print(f"    real-time factor {live['rtf']:.2f}  lag at the end {live['lag_s']:.2f} s")
                 print(f"    server peak RSS {live['peak_rss'] / 2**20:.0f} MiB")  # type: ignore[operator]
+                n = len(ref.split())
+                pooled["words"] += n
+                pooled["streaming"] += round(streaming_wer * n)
+                pooled["offline"] += round(offline_wer * n)
+            if len(streams) > 1:
+                n = max(pooled["words"], 1)
+                print(f"  pooled over {len(streams)} streams, {pooled['words']} words: WER streaming "
+                      f"{100 * pooled['streaming'] / n:.1f} % ({pooled['streaming']} errors)  offline "
+                      f"{100 * pooled['offline'] / n:.1f} % ({pooled['offline']})")
 
 
 if __name__ == "__main__":
@@ -275,9 +308,12 @@ if __name__ == "__main__":
     parser.add_argument("--model", action="append", help="embedded:tiny.en (default), embedded:base, or any model")
     parser.add_argument("--beam", type=int, help="[asr] beam_size for the live pipeline (default: the config's)")
     parser.add_argument("--step", type=float, help="[asr] step_s for the live pipeline (default: the config's)")
+    parser.add_argument("--encoder", type=float, help="[asr] encoder_s for the live pipeline (default: the config's)")
     parser.add_argument("--errors", action="store_true", help="print each stream's word errors, live and offline")
     parser.add_argument("--session", action="append", default=[],
                         help="also stream sessions/NAME (synth_en_4spk_a, synth_en_4spk_b): speakers and floor changes")
+    parser.add_argument("--folder", action="append", default=[],
+                        help="also stream every clip in FOLDER (read_en/ljspeech, read_en/hifitts_6097) with pauses")
     parsed = parser.parse_args()
     parsed.model = parsed.model or ["embedded:tiny.en"]
     asyncio.run(main(parsed))

@@ -10,7 +10,7 @@ import pytest
 from conftest import AUDIO
 
 from assistant.config import AsrConfig
-from assistant.models import ModelError, assemble_base, load, resolve
+from assistant.models import FasterWhisperRecognizer, ModelError, assemble_base, load, resolve
 from assistant.streaming import SAMPLE_RATE
 
 
@@ -63,6 +63,15 @@ def test_model_names_and_missing_packages() -> None:
     assert resolve("/models/my-whisper", Path("/nonexistent")) == "/models/my-whisper"
 
 
+def test_a_live_pass_pads_its_audio_to_the_encoder_window_not_always_to_30_s() -> None:
+    """The encoder hears at least encoder_s, and 3 s of silence past the speech, never over 30 s."""
+    short = FasterWhisperRecognizer(None, multilingual=False, encoder_s=10)
+    assert short._encoder_frames(650) == 1000  # 6.5 s of speech: a 10 s window
+    assert short._encoder_frames(1201) == 1502  # 12 s: 15 s, an even number of frames
+    assert short._encoder_frames(2900) == 3000  # never more than Whisper's 30 s
+    assert FasterWhisperRecognizer(None, multilingual=False, encoder_s=30)._encoder_frames(650) == 3000
+
+
 def clip(name: str, start_s: float, end_s: float) -> np.ndarray:
     from faster_whisper.audio import decode_audio
 
@@ -84,7 +93,7 @@ def test_one_live_pass_runs_the_encoder_once(tmp_path: Path) -> None:
     text = "".join(w.text for w in words).lower()
     assert "my fellow americans" in text and "ask not" in text, text
     assert "thank you" not in text and "kennedy" not in text
-    assert len(encodes) == 1
+    assert encodes == [(80, 1000)]  # once, on a 10 s window (AsrConfig.encoder_s)
     ends = [w.end for w in words]
     assert ends == sorted(ends) and 0 < ends[-1] <= len(audio) / SAMPLE_RATE + 0.1
 

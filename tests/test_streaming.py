@@ -10,6 +10,7 @@ from assistant.streaming import (
     StreamingTranscriber,
     Word,
     join_words,
+    with_punctuation_attached,
     without_loop,
 )
 from assistant.vad import WINDOW, SpeechGate
@@ -116,6 +117,12 @@ def test_a_decoder_loop_is_kept_once_but_spoken_repetition_is_not_touched() -> N
     assert join_words(without_loop(looped)) == "this is the first time I have been here"
     spoken = sentence("no no we said no, no and no again", 0)
     assert without_loop(spoken) == spoken
+
+
+def test_punctuation_heard_as_a_word_goes_with_the_word_before_it() -> None:
+    heard = [Word(0, 0.1, " ..."), Word(0, 0.4, " the"), Word(0.4, 0.5, " ..."), Word(0.5, 0.9, " end"), Word(0.9, 1, "!")]
+    kept = with_punctuation_attached(heard)
+    assert [(w.text, w.end) for w in kept] == [(" the...", 0.5), (" end!", 1)]
 
 
 def test_a_word_cut_off_at_the_end_of_the_audio_is_not_committed_on_agreement() -> None:
