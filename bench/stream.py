@@ -273,8 +273,9 @@ async def main(args: argparse.Namespace) -> None:
                 hyp = [w for w, _ in stored]
                 streaming_wer = jiwer.wer(ref, " ".join(hyp))
                 committed = latencies(live["committed_at"], hyp, words, live["start"])  # type: ignore[arg-type]
-                partial = [live["seen_at"][i] - (live["start"] + words[i][1])  # type: ignore[index, operator]
-                           for i in range(min(len(words), len(live["seen_at"])))]  # type: ignore[arg-type]
+                # the k-th word on screen is taken for the k-th committed word, aligned like those: an
+                # inserted word must not shift every later one onto the wrong reference word
+                partial = latencies(live["seen_at"], hyp, words, live["start"])  # type: ignore[arg-type]
                 speakers = len({t.speaker for t in turns})
                 print(f"  stream {name}: {len(audio) / SR:.1f} s, {len(ref.split())} reference words, "
                       f"{len(turns)} turns by {speakers} speaker{'s' if speakers > 1 else ''}")
