@@ -37,6 +37,7 @@ def test_defaults_without_a_file() -> None:
         ({"meeting": {"timezone": "Moon/Base"}}, "IANA time zone"),
         ({"meeting": {"groups": ["a", "a"]}}, "without repeats"),
         ({"asr": {"compute_type": "int4"}}, "asr.compute_type has value 'int4'"),
+        ({"asr": {"encoder_s": 60}}, "asr.encoder_s has value 60.0; allowed: 5 to 30 seconds"),
         ({"limits": {"client_queue": 1}}, "limits.client_queue has value 1; allowed: 10 to 1000000"),
     ],
 )
