@@ -35,6 +35,7 @@ import json
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,17 +71,22 @@ class Turn:
     text: str
 
 
-def eval_stream() -> tuple[np.ndarray, list[Turn]]:
-    """eval.tsv: one speaker, the utterances joined with one second of silence."""
+def joined(clips: list[tuple[Path, Path]], pause_s: Callable[[], float]) -> tuple[np.ndarray, list[Turn]]:
+    """One speaker's stream: the (audio, reference) clips in order, each followed by a pause."""
     from faster_whisper.audio import decode_audio
 
     pieces, texts = [], []
-    for line in (AUDIO / "eval.tsv").read_text().splitlines():
-        audio_path, ref_path = line.split("\t")
-        pieces += [decode_audio(str(AUDIO / audio_path)), np.zeros(SR, np.float32)]
-        texts.append((AUDIO / ref_path).read_text().strip())
+    for audio_path, ref_path in clips:
+        pieces += [decode_audio(str(audio_path)), np.zeros(int(SR * pause_s()), np.float32)]
+        texts.append(ref_path.read_text().strip())
     audio = np.concatenate(pieces)
     return audio, [Turn("Speaker", 0.0, len(audio) / SR, " ".join(texts))]
+
+
+def eval_stream() -> tuple[np.ndarray, list[Turn]]:
+    """eval.tsv: one speaker, the utterances joined with one second of silence."""
+    pairs = [line.split("\t") for line in (AUDIO / "eval.tsv").read_text().splitlines()]
+    return joined([(AUDIO / a, AUDIO / r) for a, r in pairs], lambda: 1.0)
 
 
 def folder_stream(name: str) -> tuple[np.ndarray, list[Turn]]:
@@ -88,17 +94,13 @@ def folder_stream(name: str) -> tuple[np.ndarray, list[Turn]]:
     as in conversation (the same pauses every run): many short utterances, more words to score."""
     import random
 
-    from faster_whisper.audio import decode_audio
-
-    pauses = random.Random(7)
-    pieces, texts = [], []
-    for clip in sorted(p for p in (AUDIO / name).iterdir() if p.suffix in (".flac", ".wav")):
-        pieces += [decode_audio(str(clip)), np.zeros(int(SR * pauses.uniform(0.3, 1.5)), np.float32)]
-        texts.append(clip.with_suffix(".txt").read_text().strip())
-    if not pieces:
+    clips = sorted(p for p in (AUDIO / name).iterdir() if p.suffix in (".flac", ".wav"))
+    if not clips:
         raise SystemExit(f"no audio in {AUDIO / name}")
-    audio = np.concatenate([*pieces, np.zeros(SR, np.float32)])
-    return audio, [Turn("Speaker", 0.0, len(audio) / SR, " ".join(texts))]
+    pauses = random.Random(7)
+    audio, turns = joined([(c, c.with_suffix(".txt")) for c in clips], lambda: pauses.uniform(0.3, 1.5))
+    audio = np.concatenate([audio, np.zeros(SR, np.float32)])
+    return audio, [Turn("Speaker", 0.0, len(audio) / SR, turns[0].text)]
 
 
 def session_stream(name: str) -> tuple[np.ndarray, list[Turn]]:
