@@ -29,7 +29,7 @@ from typing import Any
 import jiwer
 import numpy as np
 from common import percentile
-from stream import SR, Turn, errors, eval_stream, folder_stream, latencies, normalize, offline, session_stream
+from stream import SR, add_stream_options, chosen_streams, errors, latencies, normalize, offline
 
 from assistant.config import AsrConfig
 from assistant.models import load
@@ -68,9 +68,7 @@ def count(ref: str, hyp: str) -> int:
 
 
 def main(args: argparse.Namespace) -> None:
-    streams: list[tuple[str, np.ndarray, list[Turn]]] = [("eval", *eval_stream())] if not args.no_eval else []
-    streams += [(name, *session_stream(name)) for name in args.session]
-    streams += [(name, *folder_stream(name)) for name in args.folder]
+    streams = chosen_streams(args, with_eval=not args.no_eval)
     overrides = {k: v for k, v in (("beam_size", args.beam), ("step_s", args.step), ("encoder_s", args.encoder)) if v}
     config = AsrConfig(model=args.model, language="en", **overrides)  # type: ignore[arg-type]
     with tempfile.TemporaryDirectory() as models:
@@ -102,12 +100,7 @@ def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="embedded:tiny.en", help="embedded:tiny.en (default), embedded:base, ...")
-    parser.add_argument("--beam", type=int, help="[asr] beam_size (default: the config's)")
-    parser.add_argument("--step", type=float, help="[asr] step_s (default: the config's)")
-    parser.add_argument("--encoder", type=float, help="[asr] encoder_s (default: the config's)")
+    add_stream_options(parser)
     parser.add_argument("--shift", type=float, default=0.0, help="seconds added to the first step (default 0)")
-    parser.add_argument("--errors", action="store_true", help="print each stream's word errors")
     parser.add_argument("--no-eval", action="store_true", help="leave out the eval stream")
-    parser.add_argument("--session", action="append", default=[], help="also replay sessions/NAME")
-    parser.add_argument("--folder", action="append", default=[], help="also replay every clip in FOLDER")
     main(parser.parse_args())

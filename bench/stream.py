@@ -113,6 +113,25 @@ def session_stream(name: str) -> tuple[np.ndarray, list[Turn]]:
     return decode_audio(str(folder / f"{name}.flac")), turns
 
 
+def chosen_streams(args: argparse.Namespace, with_eval: bool = True) -> list[tuple[str, np.ndarray, list[Turn]]]:
+    """The eval stream, then those named by --session and --folder."""
+    streams = [("eval", *eval_stream())] if with_eval else []
+    streams += [(name, *session_stream(name)) for name in args.session]
+    return streams + [(name, *folder_stream(name)) for name in args.folder]
+
+
+def add_stream_options(parser: argparse.ArgumentParser) -> None:
+    """The options bench/stream.py and bench/replay.py share: the live pipeline's settings and the streams."""
+    parser.add_argument("--beam", type=int, help="[asr] beam_size for the live pipeline (default: the config's)")
+    parser.add_argument("--step", type=float, help="[asr] step_s for the live pipeline (default: the config's)")
+    parser.add_argument("--encoder", type=float, help="[asr] encoder_s for the live pipeline (default: the config's)")
+    parser.add_argument("--errors", action="store_true", help="print each stream's word errors, live and offline")
+    parser.add_argument("--session", action="append", default=[],
+                        help="also stream sessions/NAME (synth_en_4spk_a, synth_en_4spk_b): speakers and floor changes")
+    parser.add_argument("--folder", action="append", default=[],
+                        help="also stream every clip in FOLDER (read_en/ljspeech, read_en/hifitts_6097) with pauses")
+
+
 def offline(rec: FasterWhisperRecognizer, audio: np.ndarray) -> tuple[list[tuple[str, float]], str, float]:
     """Words with end times, text, and seconds taken, from the same model offline."""
     t0 = time.perf_counter()
@@ -256,8 +275,7 @@ def latencies(arrivals: list[float], hyp: list[str], ref_words: list[tuple[str, 
 async def main(args: argparse.Namespace) -> None:
     if not (AUDIO / "eval.tsv").exists():
         raise SystemExit(f"no evaluation audio in {AUDIO}")
-    streams = [("eval", *eval_stream())] + [(name, *session_stream(name)) for name in args.session]
-    streams += [(name, *folder_stream(name)) for name in args.folder]
+    streams = chosen_streams(args)
     extra = "".join(f"{k} = {v}\n" for k, v in (("beam_size", args.beam), ("step_s", args.step),
                                                   ("encoder_s", args.encoder)) if v)
     for spec in args.model:
@@ -309,14 +327,7 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", help="embedded:tiny.en (default), embedded:base, or any model")
-    parser.add_argument("--beam", type=int, help="[asr] beam_size for the live pipeline (default: the config's)")
-    parser.add_argument("--step", type=float, help="[asr] step_s for the live pipeline (default: the config's)")
-    parser.add_argument("--encoder", type=float, help="[asr] encoder_s for the live pipeline (default: the config's)")
-    parser.add_argument("--errors", action="store_true", help="print each stream's word errors, live and offline")
-    parser.add_argument("--session", action="append", default=[],
-                        help="also stream sessions/NAME (synth_en_4spk_a, synth_en_4spk_b): speakers and floor changes")
-    parser.add_argument("--folder", action="append", default=[],
-                        help="also stream every clip in FOLDER (read_en/ljspeech, read_en/hifitts_6097) with pauses")
+    add_stream_options(parser)
     parsed = parser.parse_args()
     parsed.model = parsed.model or ["embedded:tiny.en"]
     asyncio.run(main(parsed))
