@@ -64,6 +64,7 @@ def ends_sentence(word: Word) -> bool:
 
 
 READ_BACK_PROBABILITY = 0.05
+SPOKEN_S = 0.25  # less speech than this past the committed words, at the end of an utterance, is no word
 HEARD_PROBABILITY = 0.5  # a word this likely, heard on one pass and missing on the next, was skipped
 
 
@@ -200,11 +201,19 @@ class StreamingTranscriber:
         before = [w for w in self.committed if w.end <= self.offset + 0.01]
         return join_words(before)[-self.prompt_chars :]
 
-    def process(self, *, language: str | None = None, hotwords: str = "", force: bool = False) -> Update:
+    def process(self, *, language: str | None = None, hotwords: str = "", force: bool = False,
+                voiced_until: float | None = None) -> Update:
         """A pass over the buffer. A fresh buffer shorter than min_audio_s is not heard until the
         utterance ends (`force`): on a fraction of a second Whisper invents words, the same ones
-        on two passes in a row, which agreement would then commit."""
+        on two passes in a row, which agreement would then commit. Nor is one, at the end of an
+        utterance, with next to no speech past the committed words (`voiced_until`: where the
+        VAD last heard speech): the quiet a trim left after a sentence, where Whisper invents a
+        phrase ("you can't do that.", "the end.") with nothing to hear."""
         if len(self.audio) == 0 or (self.buffered_s < self.min_audio_s and not force):
+            return Update([], self.hypothesis.complete())
+        if voiced_until is not None and self.buffered_s < self.min_audio_s and (
+            voiced_until - max(self.offset, self.hypothesis.last_committed_time) < SPOKEN_S
+        ):
             return Update([], self.hypothesis.complete())
         prompt = self.prompt()
         if prompt == self._misleading:

@@ -176,7 +176,9 @@ class Channel:
                 if part.speech or closing:
                     # On a short buffer Whisper tends to read the hotwords back as speech: only bias longer ones.
                     bias = hotwords if self.transcriber.buffered_s >= HOTWORDS_MIN_S else ""
-                    update = self.transcriber.process(language=language, hotwords=bias, force=closing)
+                    voiced = part.voiced_until if part.ended else self.gate.voiced_until
+                    update = self.transcriber.process(language=language, hotwords=bias, force=closing,
+                                                      voiced_until=voiced if closing else None)
                     step.committed += update.committed
                     step.partial = update.partial
                 if closing:  # a pause: the rest of the utterance is committed now

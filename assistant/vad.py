@@ -28,6 +28,7 @@ class Part:
     speech: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (timeline start, samples)
     ended: bool = False  # a pause ended the utterance here: commit what is pending before the next part
     reset: bool = False  # and the pause went on: the next speech starts afresh (no shared context)
+    voiced_until: float | None = None  # where an ended utterance last sounded like speech, before the pause
 
 
 @dataclass
@@ -71,6 +72,7 @@ class SpeechGate:
         self._held: list[tuple[float, np.ndarray]] | None = None
         self.in_speech = False
         self._silent_windows = 0
+        self.voiced_until = 0.0  # timeline end of the last window heard as speech
 
     @property
     def position(self) -> float:
@@ -89,6 +91,8 @@ class SpeechGate:
             start = self._time
             self._time += WINDOW / SAMPLE_RATE
             part = out.parts[-1]
+            if p >= self.threshold:
+                self.voiced_until = self._time
             if self.in_speech:
                 part.speech.append((start, window))
                 if p < self.neg_threshold:
@@ -96,6 +100,7 @@ class SpeechGate:
                     if self._silent_windows >= self.min_silence_windows:
                         self.in_speech = False
                         part.ended = True
+                        part.voiced_until = self.voiced_until
                         out.parts.append(Part())
                         self._held = []
                 else:

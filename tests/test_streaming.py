@@ -148,6 +148,35 @@ def test_a_fresh_fraction_of_a_second_is_not_heard_until_the_utterance_ends() ->
     assert len(rec.calls) == 1 and [w.key for w in st.commit_tail()] == ["hitherto"]
 
 
+class InventsOnQuiet(Scripted):
+    """On under a second with no words in it, invents a phrase, as Whisper does on a pause."""
+
+    def transcribe(self, audio, *, language, prompt, hotwords):
+        heard = super().transcribe(audio, language=language, prompt=prompt, hotwords=hotwords)
+        if heard or len(audio) >= SAMPLE_RATE:
+            return heard
+        return [Word(0.0, 0.0, t, 0.05) for t in (" you", " can't", " do", " that.")]
+
+
+def test_the_quiet_a_trim_leaves_after_a_sentence_is_not_heard_when_the_utterance_ends() -> None:
+    def after_the_sentence(voiced_until: float) -> tuple[Scripted, StreamingTranscriber]:
+        rec = InventsOnQuiet(sentence("foam flew from his lips.", 0.0, dur=0.35))
+        st = StreamingTranscriber(rec, trim_s=2.2, confident=None)
+        rec.transcriber = st
+        for _ in range(5):
+            st.insert_audio(np.zeros(SAMPLE_RATE // 2, np.float32))
+            st.process()
+        assert join_words(st.committed) == "foam flew from his lips."
+        assert st.offset == 1.7 and st.buffered_s < 1.0  # trimmed after "lips.": what is left is the pause
+        st.process(force=True, voiced_until=voiced_until)
+        return rec, st
+
+    rec, st = after_the_sentence(voiced_until=1.8)  # the VAD heard speech until just after "lips."
+    assert len(rec.calls) == 4 and st.commit_tail() == []
+    rec, st = after_the_sentence(voiced_until=2.3)  # it heard more: a short word after the sentence
+    assert len(rec.calls) == 5
+
+
 class SkipsAfterPrompt(Scripted):
     """Once the prompt holds "you.", hears only the last word (as Whisper, taking the prompt for the
     start of the audio, can go on after it); without a prompt it hears everything."""
@@ -214,6 +243,15 @@ def test_gate_passes_speech_with_preroll_and_ends_on_silence() -> None:
     out = gate.push(silence)
     assert out.ended
     assert gate.push(silence).speech == []
+
+
+def test_gate_says_where_an_ended_utterance_last_sounded_like_speech() -> None:
+    gate = SpeechGate(loudness, min_silence_s=0.5, pad_s=0.1)
+    speech = np.full(WINDOW * 20, 0.3, np.float32)
+    out = gate.push(np.concatenate([speech, np.zeros(SAMPLE_RATE, np.float32)]))
+    ended = next(p for p in out.parts if p.ended)
+    assert abs(ended.voiced_until - 20 * WINDOW / SAMPLE_RATE) < 1e-6  # the end of the speech, not of the pause after it
+    assert ended.speech[-1][0] > ended.voiced_until  # the pause itself still goes to the recognizer
 
 
 def test_gate_splits_a_push_where_one_utterance_ends_and_the_next_begins() -> None:
