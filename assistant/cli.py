@@ -15,11 +15,11 @@ from pathlib import Path
 from aiohttp import web
 
 from . import __version__
-from .appkeys import MEETINGS, TRANSCRIPTION
+from .archive.exports import WRITERS
 from .config import Config, ConfigError, load, with_overrides
-from .exports import WRITERS
-from .server import create_app
-from .tokens import new_token
+from .core.tokens import new_token
+from .http.app import create_app
+from .http.appkeys import MEETINGS, TRANSCRIPTION
 
 log = logging.getLogger("assistant")
 
@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _feed(args: argparse.Namespace) -> int:
-    from .audio import AudioError, from_device, from_file
-    from .feed import Feed, FeedError
+    from .audio.sources import AudioError, from_device, from_file
+    from .audio.uplink import Feed, FeedError
 
     try:
         feed = Feed(args.url, args.token, buffer_s=args.buffer_s)
@@ -109,8 +109,8 @@ async def _feed(args: argparse.Namespace) -> int:
 
 
 def _archive(config: Config, args: argparse.Namespace) -> int:
-    from . import archive_cli
-    from .archive import SearchError
+    from .archive import cli as archive_cli
+    from .archive.tables import SearchError
 
     try:
         if args.command == "export":
@@ -169,8 +169,8 @@ async def serve_forever(
 
 
 def _transcribe(config: Config, args: argparse.Namespace) -> int:
-    from .models import ModelError
-    from .offline import transcribe
+    from .speech.offline import transcribe
+    from .speech.whisper import ModelError
 
     if not args.file.is_file():
         print(f"assistant: {args.file} does not exist", file=sys.stderr)
@@ -190,7 +190,7 @@ def _display_host(host: str) -> str:
 
 async def _hall(app: web.Application, meeting_id: str, device: str | None, replay: Path | None) -> None:
     """Feed a device or a recording into the meeting's hall channel."""
-    from .audio import AudioError, from_device, from_file
+    from .audio.sources import AudioError, from_device, from_file
 
     transcription = app[TRANSCRIPTION]
     await transcription.wait_loaded()
@@ -208,7 +208,7 @@ async def _hall(app: web.Application, meeting_id: str, device: str | None, repla
 
 async def _demo_show(app: web.Application, meeting_id: str) -> None:
     """Replay the bundled recording while a scripted chair gives the floor to its speakers."""
-    from . import commands as cmd
+    from .core import commands as cmd
 
     meetings = app[MEETINGS]
     script = json.loads((DEMO_DIR / "script.json").read_text())
@@ -248,7 +248,7 @@ async def _demo_show(app: web.Application, meeting_id: str) -> None:
 
 
 def _devices() -> int:
-    from .audio import AudioError, list_devices
+    from .audio.sources import AudioError, list_devices
 
     for kind, use in (("input", "the hall microphone: serve --audio-device, feed --device"),
                       ("output", "the hall PA: [audio] output_device")):

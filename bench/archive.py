@@ -23,8 +23,12 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from assistant import archive, report
-from assistant.commands import (
+from assistant.archive import report
+from assistant.archive import tables as archive
+from assistant.archive.exports import WRITERS
+from assistant.archive.store import DB_NAME, Store
+from assistant.config import parse
+from assistant.core.commands import (
     Actor,
     CorrectSegment,
     EndTurn,
@@ -33,11 +37,8 @@ from assistant.commands import (
     NextItem,
     RequestFloor,
 )
-from assistant.config import parse
-from assistant.exports import WRITERS
-from assistant.hub import Hub
-from assistant.service import Meetings
-from assistant.store import DB_NAME, Store
+from assistant.service.hub import Hub
+from assistant.service.meetings import Meetings
 
 WORDS = ["access", "connectivity", "community", "networks", "rural", "women", "youth", "capacity", "building", "infrastructure", "spectrum", "policy", "regulation", "data", "protection", "privacy", "cybersecurity", "trust", "multistakeholder", "governance", "internet", "development", "affordability", "digital", "divide", "inclusion", "languages", "content", "platform", "accountability", "human", "rights", "the", "of", "and", "to", "in", "for", "a", "we", "our", "this", "that", "with", "on", "is", "are", "be", "as", "support", "welcome", "note"]
 GROUPS = ("government", "civil society", "private sector", "technical community", "intergovernmental organisation")

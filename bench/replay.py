@@ -32,9 +32,9 @@ from common import percentile
 from stream import SR, add_stream_options, chosen_streams, errors, latencies, normalize, offline
 
 from assistant.config import AsrConfig
-from assistant.models import load
-from assistant.transcription import Channel
-from assistant.vad import SileroProbabilities
+from assistant.speech.transcription import Channel
+from assistant.speech.vad import SileroProbabilities
+from assistant.speech.whisper import load
 
 
 def replay(rec: Any, config: AsrConfig, audio: np.ndarray, shift: float) -> tuple[str, list[str], list[float], float]:

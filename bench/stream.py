@@ -47,7 +47,7 @@ from common import ADMIN, percentile, start_server, wait_for_model
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from assistant.config import AsrConfig
-from assistant.models import FasterWhisperRecognizer, load
+from assistant.speech.whisper import FasterWhisperRecognizer, load
 
 AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 

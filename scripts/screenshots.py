@@ -18,9 +18,9 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from playwright.async_api import async_playwright
 
-from assistant.appkeys import MEETINGS
 from assistant.config import parse
-from assistant.server import create_app
+from assistant.http.app import create_app
+from assistant.http.appkeys import MEETINGS
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 ADMIN = "screenshot-admin-token-0123456789"

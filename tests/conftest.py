@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from assistant.config import Config, parse
-from assistant.server import create_app
+from assistant.http.app import create_app
 
 ADMIN = "test-admin-token-0123456789"
 AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"

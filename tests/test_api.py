@@ -128,7 +128,7 @@ async def test_unknown_meeting_and_route(client) -> None:
 async def test_private_archive_needs_a_token(aiohttp_client, tmp_path) -> None:
     from conftest import make_config
 
-    from assistant.server import create_app
+    from assistant.http.app import create_app
 
     client = await aiohttp_client(create_app(make_config(tmp_path / "data", server={"public_archive": False})))
     meeting = await open_meeting(client)

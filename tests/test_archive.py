@@ -19,11 +19,12 @@ from aiohttp.test_utils import TestClient
 from conftest import AppClient, Meeting, make_config, open_meeting
 from sqlite_utils import Database
 
-from assistant import archive, report
-from assistant.appkeys import MEETINGS
+from assistant.archive import report
+from assistant.archive import tables as archive
+from assistant.archive.store import DB_NAME
 from assistant.cli import main
-from assistant.server import create_app
-from assistant.store import DB_NAME
+from assistant.http.app import create_app
+from assistant.http.appkeys import MEETINGS
 
 
 class Clock:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import AUDIO
 
-from assistant.audio import AudioError, from_file
+from assistant.audio.sources import AudioError, from_file
 from assistant.cli import main
 
 

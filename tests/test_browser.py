@@ -16,9 +16,9 @@ from aiohttp.test_utils import TestServer
 from conftest import ADMIN, make_config
 from netcut import Proxy
 
-from assistant.appkeys import MEETINGS
 from assistant.config import Config
-from assistant.server import create_app
+from assistant.http.app import create_app
+from assistant.http.appkeys import MEETINGS
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
@@ -319,7 +319,7 @@ async def test_chair_corrects_a_line_and_every_page_shows_the_correction(site: S
 async def test_listening_to_the_hall_is_off_until_asked(site: Site, browser: Any) -> None:
     import numpy as np
 
-    from assistant.appkeys import RELAY
+    from assistant.http.appkeys import RELAY
 
     ana = await site.join("Ana Costa", mode="remote")
     page = await new_page(browser)

@@ -13,7 +13,7 @@ import pytest
 from conftest import AUDIO, JFK_WORDS, make_config, word_error_rate
 from test_browser import CHROMIUM, Site, chromium, join_in_browser, new_page, running_site
 
-from assistant.appkeys import TRANSCRIPTION
+from assistant.http.appkeys import TRANSCRIPTION
 
 pytestmark = [
     pytest.mark.slow,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.fairqueue import ItemStats, Policy, Waiting, overtaken_by, pick, project
+from assistant.core.fairqueue import ItemStats, Policy, Waiting, overtaken_by, pick, project
 
 BALANCED = Policy("balanced", alternate_after=2, max_overtakes=3)
 PATIENT = Policy("balanced", alternate_after=2, max_overtakes=10_000)

@@ -14,11 +14,11 @@ import pytest
 from conftest import AUDIO, AppClient, make_config, open_meeting
 from netcut import Proxy
 
-from assistant.appkeys import AUDIO_SENDERS, AUDIO_STREAMS, TRANSCRIPTION
-from assistant.feed import Backlog, Chunk, FeedError, audio_url
-from assistant.jitter import JitterBuffer
-from assistant.server import create_app
-from assistant.streaming import SAMPLE_RATE
+from assistant.audio.jitter import JitterBuffer
+from assistant.audio.uplink import Backlog, Chunk, FeedError, audio_url
+from assistant.http.app import create_app
+from assistant.http.appkeys import AUDIO_SENDERS, AUDIO_STREAMS, TRANSCRIPTION
+from assistant.speech.streaming import SAMPLE_RATE
 
 
 def chunk(n: int, value: int = 1) -> Chunk:
@@ -200,7 +200,7 @@ def test_jitter_buffer_catches_up_by_skipping_pauses_never_speech() -> None:
 
 
 def test_relay_frames_are_mulaw_8k_and_a_slow_listener_only_loses_its_own_oldest_audio() -> None:
-    from assistant.relay import FRAME_SAMPLES, QUEUE_FRAMES, AudioRelay, from_mulaw, to_mulaw_8k
+    from assistant.audio.listening import FRAME_SAMPLES, QUEUE_FRAMES, AudioRelay, from_mulaw, to_mulaw_8k
 
     t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
     voice = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
@@ -219,7 +219,7 @@ def test_relay_frames_are_mulaw_8k_and_a_slow_listener_only_loses_its_own_oldest
 async def test_listening_to_the_hall_over_the_websocket(aiohttp_client: AppClient, tmp_path: Path) -> None:
     from test_transcription import ToneRecognizer, loud_windows
 
-    from assistant.relay import from_mulaw
+    from assistant.audio.listening import from_mulaw
 
     client = await aiohttp_client(create_app(make_config(tmp_path / "data", asr={"enabled": True}),
                                              recognizer=ToneRecognizer(), probabilities=loud_windows))
@@ -242,7 +242,7 @@ async def test_listening_to_the_hall_over_the_websocket(aiohttp_client: AppClien
 
 def test_tokens_and_ids_never_begin_with_a_dash() -> None:
     """A token beginning with "-" is read as an option: `assistant feed URL --token -x3...` fails."""
-    from assistant.tokens import new_token
+    from assistant.core.tokens import new_token
 
     assert not any(new_token(6).startswith("-") for _ in range(3000))  # 1 in 64 would, drawn plainly
     assert len(new_token(24)) == 32

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from assistant import commands as cmd
-from assistant import events as ev
 from assistant.config import LimitsConfig
-from assistant.meeting import MeetingState
+from assistant.core import commands as cmd
+from assistant.core import events as ev
+from assistant.core.meeting import MeetingState
 
 GROUPS = ("government", "civil society", "other")
 

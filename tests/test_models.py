@@ -10,8 +10,8 @@ import pytest
 from conftest import AUDIO
 
 from assistant.config import AsrConfig
-from assistant.models import FasterWhisperRecognizer, ModelError, assemble_base, load, resolve
-from assistant.streaming import SAMPLE_RATE
+from assistant.speech.streaming import SAMPLE_RATE
+from assistant.speech.whisper import FasterWhisperRecognizer, ModelError, assemble_base, load, resolve
 
 
 def fake_packages(tmp_path: Path, part1: bytes, part2: bytes):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.streaming import (
+from assistant.speech.streaming import (
     SAMPLE_RATE,
     HypothesisBuffer,
     StreamingTranscriber,
@@ -13,7 +13,7 @@ from assistant.streaming import (
     with_punctuation_attached,
     without_loop,
 )
-from assistant.vad import WINDOW, SpeechGate
+from assistant.speech.vad import WINDOW, SpeechGate
 
 
 class Scripted:
@@ -266,7 +266,7 @@ def test_gate_splits_a_push_where_one_utterance_ends_and_the_next_begins() -> No
 
 
 def test_hotwords_read_back_with_no_confidence_are_dropped() -> None:
-    from assistant.streaming import without_read_back
+    from assistant.speech.streaming import without_read_back
 
     heard = [Word(0.0, 0.4, " Thank", 0.9), Word(0.4, 0.7, " you,", 0.95), Word(0.7, 1.1, " Brazil.", 0.8),
              Word(1.2, 1.5, " Speaker", 0.0)]

@@ -11,8 +11,8 @@ import srt
 import webvtt
 from conftest import AUDIO
 
+from assistant.archive.subtitles import Line, to_json, to_srt, to_vtt
 from assistant.cli import main
-from assistant.subtitles import Line, to_json, to_srt, to_vtt
 
 LINES = [
     Line(0.0, 2.5, "Good morning, everyone.", "Amina Diallo"),

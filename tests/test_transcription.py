@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from conftest import AUDIO, JFK_WORDS, Meeting, make_config, open_meeting, receive_until, word_error_rate
 
-from assistant.server import create_app
-from assistant.streaming import SAMPLE_RATE, Word
-from assistant.vad import WINDOW
+from assistant.http.app import create_app
+from assistant.speech.streaming import SAMPLE_RATE, Word
+from assistant.speech.vad import WINDOW
 
 VOCAB = ["good", "morning", "everyone.", "thank", "you", "chair.", "we", "support", "this", "proposal."]
 
@@ -163,7 +163,7 @@ async def test_real_model_on_real_speech(aiohttp_client, tmp_path) -> None:
 
     config = make_config(tmp_path / "data", asr={"enabled": True})
     client = await aiohttp_client(create_app(config))
-    from assistant.appkeys import TRANSCRIPTION
+    from assistant.http.appkeys import TRANSCRIPTION
 
     assert await client.app[TRANSCRIPTION].wait_loaded()
     meeting: Meeting = await open_meeting(client)

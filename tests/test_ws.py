@@ -11,8 +11,8 @@ import aiohttp
 from aiohttp import WSMsgType
 from conftest import Meeting, make_config, open_meeting, receive_until
 
-from assistant.appkeys import MEETINGS
-from assistant.server import create_app
+from assistant.http.app import create_app
+from assistant.http.appkeys import MEETINGS
 
 
 async def test_snapshot_then_live_events_to_every_client(meeting: Meeting) -> None:

@@ -8,12 +8,12 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from . import report
+from ..archive import report
+from ..archive.exports import CONTENT_TYPES, WRITERS
+from ..archive.tables import Record, SearchError
 from .api import bearer, check_readable
 from .appkeys import CONFIG, MEETINGS
-from .archive import Record, SearchError
 from .errors import json_error
-from .exports import CONTENT_TYPES, WRITERS
 
 REPORTS: dict[str, Callable[[Record, float], str]] = {"md": report.to_markdown, "html": report.to_html}
 

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from .commands import CommandError
-from .service import Forbidden, NotFound
+from ..core.commands import CommandError
+from ..service.meetings import Forbidden, NotFound
 
 log = logging.getLogger(__name__)
 

@@ -15,12 +15,12 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from . import commands as cmd
-from . import events as ev
+from ..core import commands as cmd
+from ..core import events as ev
+from ..service.hub import Subscriber
+from ..service.meetings import Meetings, NotFound
 from .appkeys import CONFIG, MEETINGS
 from .errors import json_error
-from .hub import Subscriber
-from .service import Meetings, NotFound
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..config import LimitsConfig
 from . import events as ev
-from .config import LimitsConfig
 from .fairqueue import KINDS, MODES
 from .meeting import MANAGERS, MeetingState, floor_data
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import charts
-from .archive import Record
 from .exports import dated, html_page, item_title, md_escape, wall, who
+from .tables import Record
 
 
 @dataclass(frozen=True)

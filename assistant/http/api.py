@@ -6,13 +6,13 @@ from typing import Any
 
 from aiohttp import web
 
-from . import commands as cmd
+from ..archive.store import Grant
+from ..config import POLICIES, _is_timezone
+from ..core import commands as cmd
+from ..core.fairqueue import MODES
+from ..core.meeting import MANAGERS
 from .appkeys import CONFIG, MEETINGS, PLAYBACK, TRANSCRIPTION
-from .config import POLICIES, _is_timezone
 from .errors import json_error
-from .fairqueue import MODES
-from .meeting import MANAGERS
-from .store import Grant
 
 JOIN_ROLES = ("participant", "observer")
 ISSUED_ROLES = ("moderator", "observer", "feed")

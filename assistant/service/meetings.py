@@ -16,13 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import commands as cmd
-from . import events as ev
-from .config import Config
+from ..archive.store import Grant, Store
+from ..config import Config
+from ..core import commands as cmd
+from ..core import events as ev
+from ..core.meeting import MeetingState
+from ..core.tokens import new_token
 from .hub import Hub
-from .meeting import MeetingState
-from .store import Grant, Store
-from .tokens import new_token
 
 
 class NotFound(LookupError):

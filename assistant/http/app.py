@@ -9,22 +9,23 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import api, archive_api, audio_ws, live, models
+from ..archive.store import DB_NAME, Store
+from ..audio.listening import AudioRelay
+from ..audio.playback import HallPlayback
+from ..config import Config
+from ..service.hub import Hub
+from ..service.meetings import Meetings
+from ..speech import whisper
+from ..speech.streaming import Recognizer
+from ..speech.transcription import Transcription
+from ..speech.vad import ProbabilityFn, SileroProbabilities
+from . import api, archive_handlers, audio_ws, meeting_ws
 from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, CONFIG, MEETINGS, PLAYBACK, RELAY, TRANSCRIPTION
-from .config import Config
 from .errors import errors_as_json
-from .hub import Hub
-from .playback import HallPlayback
-from .relay import AudioRelay
-from .service import Meetings
-from .store import DB_NAME, Store
-from .streaming import Recognizer
-from .transcription import Transcription
-from .vad import ProbabilityFn, SileroProbabilities
 
 log = logging.getLogger(__name__)
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 PAGES = {"join": "join.html", "meeting": "meeting.html", "chair": "chair.html", "projector": "projector.html",
          "archive": "record.html"}
 
@@ -60,7 +61,7 @@ def create_app(
         loading = None
         if config.asr.enabled:
             loading = asyncio.create_task(
-                transcription.load(lambda: models.load(config.asr, config.server.data_dir / "models"))
+                transcription.load(lambda: whisper.load(config.asr, config.server.data_dir / "models"))
             )
         yield
         if loading is not None:
@@ -83,12 +84,12 @@ def create_app(
     r.add_post("/api/meetings/{id}/commands", api.post_command)
     r.add_get("/api/meetings/{id}/me", api.whoami)
     r.add_get("/api/meetings/{id}/events", api.get_events)
-    r.add_get("/api/meetings/{id}/ws", live.meeting_ws)
+    r.add_get("/api/meetings/{id}/ws", meeting_ws.meeting_ws)
     r.add_get("/api/meetings/{id}/audio", audio_ws.audio_ws)
     r.add_get("/api/meetings/{id}/listen", audio_ws.listen_ws)
-    r.add_get("/api/meetings/{id}/transcript.{fmt}", archive_api.transcript)
-    r.add_get("/api/meetings/{id}/report.{fmt}", archive_api.chair_report)
-    r.add_get("/api/search", archive_api.search)
+    r.add_get("/api/meetings/{id}/transcript.{fmt}", archive_handlers.transcript)
+    r.add_get("/api/meetings/{id}/report.{fmt}", archive_handlers.chair_report)
+    r.add_get("/api/search", archive_handlers.search)
     r.add_get("/api/health", api.health)
     r.add_get("/", _page("archive.html"))
     r.add_get("/archive", _page("archive.html"))

@@ -25,8 +25,8 @@ import numpy as np
 import websockets
 import websockets.protocol
 
-from .streaming import SAMPLE_RATE
-from .tokens import new_token
+from ..core.tokens import new_token
+from ..speech.streaming import SAMPLE_RATE
 
 log = logging.getLogger("assistant.feed")
 LATE_S = 0.5  # audio sent this long after capture says when it was captured

@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from .config import Config, decoding_language
-from .models import load
+from ..archive.subtitles import FORMATS, Line
+from ..config import Config, decoding_language
 from .streaming import SAMPLE_RATE
-from .subtitles import FORMATS, Line
+from .whisper import load
 
 
 def transcribe(config: Config, source: Path, out: Path | None, fmt: str, progress: TextIO = sys.stderr) -> Path:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from . import archive, report
-from .config import Config
+from ..config import Config
+from . import report
+from . import tables as archive
 from .exports import WRITERS, clock
 from .store import DB_NAME
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from .audio import AudioError, load_sounddevice, resolve_device
-from .config import AudioConfig
+from ..config import AudioConfig
+from ..speech.streaming import SAMPLE_RATE
 from .jitter import JitterBuffer
-from .streaming import SAMPLE_RATE
+from .sources import AudioError, load_sounddevice, resolve_device
 
 log = logging.getLogger(__name__)
 BLOCK_S = 0.01

@@ -6,11 +6,11 @@ from typing import Any
 
 from aiohttp import web
 
-from .config import Config
-from .playback import HallPlayback
-from .relay import AudioRelay
-from .service import Meetings
-from .transcription import Transcription
+from ..audio.listening import AudioRelay
+from ..audio.playback import HallPlayback
+from ..config import Config
+from ..service.meetings import Meetings
+from ..speech.transcription import Transcription
 
 CONFIG = web.AppKey("config", Config)
 MEETINGS = web.AppKey("meetings", Meetings)

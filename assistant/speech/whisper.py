@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import AsrConfig
+from ..config import AsrConfig
 from .streaming import SAMPLE_RATE, Word, join_words
 
 log = logging.getLogger(__name__)

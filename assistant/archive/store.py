@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
-from . import archive
-from . import events as ev
+from ..core import events as ev
+from . import tables as archive
 
 T = TypeVar("T")
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .archive import Record
 from .subtitles import Line, to_srt, to_vtt
+from .tables import Record
 
 CONTENT_TYPES = {
     "json": "application/json",

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from . import events as ev
+from ..core import events as ev
 
 TABLES = ("agenda_items", "participants", "requests", "turns", "segments", "corrections", "statements")
 

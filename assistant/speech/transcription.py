@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from .config import AsrConfig, decoding_language
-from .meeting import MeetingState
-from .service import Meetings
+from ..config import AsrConfig, decoding_language
+from ..core.meeting import MeetingState
+from ..service.meetings import Meetings
 from .streaming import SAMPLE_RATE, Recognizer, StreamingTranscriber, Word, ends_sentence, join_words
 from .vad import ProbabilityFn, SileroProbabilities, SpeechGate
 

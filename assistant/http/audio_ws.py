@@ -26,12 +26,12 @@ import time
 
 from aiohttp import WSMsgType, web
 
-from . import events as ev
+from ..core import events as ev
+from ..service.meetings import NotFound
+from ..speech.streaming import SAMPLE_RATE
+from ..speech.transcription import pcm_to_float
 from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, MEETINGS, PLAYBACK, RELAY, TRANSCRIPTION
 from .errors import json_error
-from .service import NotFound
-from .streaming import SAMPLE_RATE
-from .transcription import pcm_to_float
 
 HALL_ROLES = ("chair", "moderator", "feed")
 CLOSE_NOT_YOUR_TURN = 4003
