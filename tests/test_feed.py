@@ -14,11 +14,12 @@ import pytest
 from conftest import AUDIO, AppClient, make_config, open_meeting
 from netcut import Proxy
 
+from assistant.audio.backlog import Backlog, Chunk
 from assistant.audio.jitter import JitterBuffer
-from assistant.audio.uplink import Backlog, Chunk, FeedError, audio_url
+from assistant.audio.pcm import SAMPLE_RATE
+from assistant.audio.uplink import FeedError, audio_url
 from assistant.http.app import create_app
 from assistant.http.appkeys import AUDIO_SENDERS, AUDIO_STREAMS, TRANSCRIPTION
-from assistant.speech.streaming import SAMPLE_RATE
 
 
 def chunk(n: int, value: int = 1) -> Chunk:

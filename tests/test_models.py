@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import AUDIO
 
+from assistant.audio.pcm import SAMPLE_RATE
 from assistant.config import AsrConfig
-from assistant.speech.streaming import SAMPLE_RATE
 from assistant.speech.whisper import FasterWhisperRecognizer, ModelError, assemble_base, load, resolve
 
 

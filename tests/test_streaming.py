@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from assistant.speech.gate import WINDOW, SpeechGate
 from assistant.speech.streaming import (
     SAMPLE_RATE,
     HypothesisBuffer,
@@ -13,7 +14,6 @@ from assistant.speech.streaming import (
     with_punctuation_attached,
     without_loop,
 )
-from assistant.speech.vad import WINDOW, SpeechGate
 
 
 class Scripted:

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from conftest import AUDIO, JFK_WORDS, Meeting, make_config, open_meeting, receive_until, word_error_rate
 
+from assistant.audio.pcm import SAMPLE_RATE
 from assistant.http.app import create_app
-from assistant.speech.streaming import SAMPLE_RATE, Word
-from assistant.speech.vad import WINDOW
+from assistant.speech.gate import WINDOW
+from assistant.speech.streaming import Word
 
 VOCAB = ["good", "morning", "everyone.", "thank", "you", "chair.", "we", "support", "this", "proposal."]
 

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from ..config import AudioConfig
-from ..speech.streaming import SAMPLE_RATE
 from .jitter import JitterBuffer
+from .pcm import SAMPLE_RATE
 from .sources import AudioError, load_sounddevice, resolve_device
 
 log = logging.getLogger(__name__)

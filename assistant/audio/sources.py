@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..speech.streaming import SAMPLE_RATE
+from .pcm import SAMPLE_RATE
 
 CHUNK_S = 0.1
 

@@ -11,12 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from ..config import LimitsConfig
 from . import events as ev
 from .fairqueue import KINDS, MODES
 from .meeting import MANAGERS, MeetingState, floor_data
+
+
+class Limits(Protocol):
+    """The size limits a command is checked against (`[limits]` in config.toml)."""
+
+    @property
+    def max_name_chars(self) -> int: ...
+    @property
+    def max_text_chars(self) -> int: ...
+    @property
+    def max_statement_chars(self) -> int: ...
+    @property
+    def max_title_chars(self) -> int: ...
 
 
 class CommandError(ValueError):
@@ -144,7 +156,7 @@ CHAIR_OPS = (EndMeeting,)
 class Fields:
     """Reads and checks the fields of one JSON object, naming any that are wrong."""
 
-    def __init__(self, raw: Mapping[str, Any], what: str, limits: LimitsConfig) -> None:
+    def __init__(self, raw: Mapping[str, Any], what: str, limits: Limits) -> None:
         self.raw, self.what, self.limits = raw, what, limits
 
     def text(self, key: str, max_chars: int, *, required: bool = True, default: str = "") -> str:
@@ -197,7 +209,7 @@ class Fields:
         return value
 
 
-def parse(message: Any, limits: LimitsConfig, groups: tuple[str, ...]) -> Command:
+def parse(message: Any, limits: Limits, groups: tuple[str, ...]) -> Command:
     if not isinstance(message, Mapping):
         raise CommandError('a command must be a JSON object with an "op"')
     op = message.get("op")

@@ -15,7 +15,6 @@ from typing import Any
 from . import events as ev
 from .fairqueue import ItemStats, Placed, Policy, Waiting, overtaken_by, project
 
-ROLES = ("chair", "moderator", "participant", "observer")
 MANAGERS = ("chair", "moderator")  # roles that run the queue
 
 
@@ -261,6 +260,10 @@ class MeetingState:
             if turn.started_at <= at:
                 return turn.participant_id if turn.ended_at is None or at < turn.ended_at else None
         return None
+
+    def next_speakers(self, n: int) -> list[str]:
+        """The participants of the first `n` entries of the queue, in order."""
+        return [entry["participant_id"] for entry in self.queue[:n]]
 
     def waiting(self) -> list[Request]:
         return [r for r in self.requests.values() if r.state == "waiting" and r.item == self.current_item]

@@ -16,9 +16,10 @@ from ..config import Config
 from ..service.hub import Hub
 from ..service.meetings import Meetings
 from ..speech import whisper
+from ..speech.gate import ProbabilityFn
 from ..speech.streaming import Recognizer
 from ..speech.transcription import Transcription
-from ..speech.vad import ProbabilityFn, SileroProbabilities
+from ..speech.vad import SileroProbabilities
 from . import api, archive_handlers, audio_ws, meeting_ws
 from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, CONFIG, MEETINGS, PLAYBACK, RELAY, TRANSCRIPTION
 from .errors import errors_as_json

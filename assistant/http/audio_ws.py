@@ -26,10 +26,9 @@ import time
 
 from aiohttp import WSMsgType, web
 
+from ..audio.pcm import SAMPLE_RATE, pcm_to_float
 from ..core import events as ev
 from ..service.meetings import NotFound
-from ..speech.streaming import SAMPLE_RATE
-from ..speech.transcription import pcm_to_float
 from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, MEETINGS, PLAYBACK, RELAY, TRANSCRIPTION
 from .errors import json_error
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TextIO
 
 from ..archive.subtitles import FORMATS, Line
+from ..audio.pcm import SAMPLE_RATE
 from ..config import Config, decoding_language
-from .streaming import SAMPLE_RATE
 from .whisper import load
 
 

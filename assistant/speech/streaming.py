@@ -16,7 +16,8 @@ from typing import Protocol
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from ..audio.pcm import SAMPLE_RATE
+
 _SENTENCE_END = re.compile(r"[.?!…。？！]['\"”’)]*$")
 _CLAUSE_END = re.compile(r"[,;:、，；：]['\"”’)]*$")
 

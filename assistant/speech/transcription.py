@@ -17,31 +17,35 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from ..audio.pcm import SAMPLE_RATE
 from ..config import AsrConfig, decoding_language
 from ..core.meeting import MeetingState
-from ..service.meetings import Meetings
-from .streaming import SAMPLE_RATE, Recognizer, StreamingTranscriber, Word, ends_sentence, join_words
-from .vad import ProbabilityFn, SileroProbabilities, SpeechGate
+from .gate import ProbabilityFn, SpeechGate
+from .streaming import Recognizer, StreamingTranscriber, Word, ends_sentence, join_words
+from .vad import SileroProbabilities
 
 log = logging.getLogger(__name__)
+
+
+class MeetingSink(Protocol):
+    """Where a channel reads the meeting from and sends what it heard (the service's `Meetings`)."""
+
+    async def state(self, meeting_id: str) -> MeetingState: ...
+    async def record_segments(self, meeting_id: str, segments: Sequence[dict[str, Any]]) -> object: ...
+    def publish_live(self, meeting_id: str, message: dict[str, Any]) -> None: ...
 
 HALL = "hall"
 MAX_SEGMENT_S = 20.0
 CLICK_LAG_S = 0.25  # the chair's click usually lags the new speaker's first words
 HOTWORDS_MIN_S = 2.0  # below this, Whisper tends to read the hotwords back as speech
 CATCH_UP_S = 2.0  # audio that piled up is transcribed in pieces of this size
-
-
-def pcm_to_float(pcm: bytes) -> np.ndarray:
-    """PCM s16le mono to float32 in [-1, 1]."""
-    return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
 
 
 @dataclass
@@ -68,7 +72,7 @@ class Channel:
         participant_id: str | None,  # None: the hall channel
         recognizer: Recognizer,
         probabilities: ProbabilityFn,
-        meetings: Meetings,
+        meetings: MeetingSink,
         executor: ThreadPoolExecutor,
         config: AsrConfig,
         is_live: Callable[[str, str], bool],
@@ -203,7 +207,7 @@ class Channel:
         if state.agenda:
             terms.append(state.agenda[min(state.current_item, len(state.agenda) - 1)])
         likely = [speaker] if speaker is not None else []
-        likely += [e["participant_id"] for e in state.queue[:3]]
+        likely += state.next_speakers(3)
         for pid in likely:
             p = state.participants.get(pid or "")
             if p is not None and p.role != "chair":
@@ -301,7 +305,7 @@ class Transcription:
     """The model (loaded once, run on its own thread) and the live channels."""
 
     def __init__(
-        self, config: AsrConfig, meetings: Meetings, recognizer: Recognizer | None = None,
+        self, config: AsrConfig, meetings: MeetingSink, recognizer: Recognizer | None = None,
         probabilities: Callable[[], ProbabilityFn] = SileroProbabilities,
     ) -> None:
         self.config = config

@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from ..audio.pcm import SAMPLE_RATE
 from ..config import AsrConfig
-from .streaming import SAMPLE_RATE, Word, join_words
+from .streaming import Word, join_words
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,123 @@
+"""The voice activity gate: only speech reaches Whisper, and pauses end utterances.
+
+`SpeechGate` is pure: it takes audio and a function that gives one speech
+probability per 512-sample window (Silero VAD in the product, anything in
+tests) and says which audio to pass on and when an utterance has ended.
+Silence never reaches the recognizer, so it cannot invent words in pauses.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..audio.pcm import SAMPLE_RATE
+
+WINDOW = 512  # samples: 32 ms at 16 kHz, Silero's window
+
+ProbabilityFn = Callable[[np.ndarray], np.ndarray]  # windows (n*512 samples) -> n probabilities
+
+
+@dataclass
+class Part:
+    """Speech of one utterance within a push."""
+
+    speech: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (timeline start, samples)
+    ended: bool = False  # a pause ended the utterance here: commit what is pending before the next part
+    reset: bool = False  # and the pause went on: the next speech starts afresh (no shared context)
+    voiced_until: float | None = None  # where an ended utterance last sounded like speech, before the pause
+
+
+@dataclass
+class Gated:
+    """What the gate lets through for one push, split where utterances end: a long push may hold
+    the end of one utterance and the start of the next, which must not be transcribed together."""
+
+    parts: list[Part] = field(default_factory=lambda: [Part()])
+
+    @property
+    def speech(self) -> list[tuple[float, np.ndarray]]:
+        return [w for part in self.parts for w in part.speech]
+
+    @property
+    def ended(self) -> bool:
+        return any(part.ended for part in self.parts)
+
+
+class SpeechGate:
+    def __init__(
+        self,
+        probabilities: ProbabilityFn,
+        *,
+        threshold: float = 0.5,
+        neg_threshold: float = 0.35,
+        min_silence_s: float = 0.6,
+        pad_s: float = 0.4,
+        max_gap_s: float = 1.5,
+    ) -> None:
+        self.probabilities = probabilities
+        self.threshold, self.neg_threshold = threshold, neg_threshold
+        self.min_silence_windows = max(1, int(min_silence_s * SAMPLE_RATE / WINDOW))
+        self.pad_windows = max(0, int(pad_s * SAMPLE_RATE / WINDOW))
+        self._carry = np.zeros(0, dtype=np.float32)
+        self._time = 0.0  # timeline position of the next full window
+        self._preroll: deque[tuple[float, np.ndarray]] = deque(maxlen=self.pad_windows or 1)
+        # After a pause ends an utterance, the quiet that follows is held for up to max_gap_s: if
+        # speech resumes within it, it is passed on whole, so the recognizer hears the new words
+        # with the last ones as context on one unbroken timeline; if not, the next speech resets.
+        self.max_gap_windows = max(0, int(max_gap_s * SAMPLE_RATE / WINDOW))
+        self._held: list[tuple[float, np.ndarray]] | None = None
+        self.in_speech = False
+        self._silent_windows = 0
+        self.voiced_until = 0.0  # timeline end of the last window heard as speech
+
+    def push(self, samples: np.ndarray) -> Gated:
+        audio = np.concatenate([self._carry, samples.astype(np.float32, copy=False)])
+        whole = len(audio) // WINDOW * WINDOW
+        self._carry = audio[whole:]
+        out = Gated()
+        if whole == 0:
+            return out
+        windows = audio[:whole].reshape(-1, WINDOW)
+        probs = self.probabilities(audio[:whole])
+        for window, p in zip(windows, probs, strict=True):
+            start = self._time
+            self._time += WINDOW / SAMPLE_RATE
+            part = out.parts[-1]
+            if p >= self.threshold:
+                self.voiced_until = self._time
+            if self.in_speech:
+                part.speech.append((start, window))
+                if p < self.neg_threshold:
+                    self._silent_windows += 1
+                    if self._silent_windows >= self.min_silence_windows:
+                        self.in_speech = False
+                        part.ended = True
+                        part.voiced_until = self.voiced_until
+                        out.parts.append(Part())
+                        self._held = []
+                else:
+                    self._silent_windows = 0
+            elif p >= self.threshold:
+                self.in_speech = True
+                self._silent_windows = 0
+                if self._held is not None:  # a short pause: the quiet goes along, the timeline unbroken
+                    part.speech.extend(self._held)
+                else:
+                    part.speech.extend(self._preroll if self.pad_windows else [])
+                self._held = None
+                self._preroll.clear()
+                part.speech.append((start, window))
+            else:
+                if self._held is not None:
+                    self._held.append((start, window))
+                    if len(self._held) > self.max_gap_windows:  # a long pause: start afresh
+                        self._held = None
+                        part.reset = True
+                        out.parts.append(Part())
+                if self.pad_windows:
+                    self._preroll.append((start, window))
+        return out
