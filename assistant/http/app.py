@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -37,8 +38,10 @@ def create_app(
     store: Store | None = None,
     recognizer: Recognizer | None = None,
     probabilities: Callable[[], ProbabilityFn] | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> web.Application:
-    """The application; tests may pass a scripted recognizer instead of the real model."""
+    """The application; tests may pass a scripted recognizer instead of the real model, and a clock
+    of their own (wall-clock seconds since the epoch) that they advance instead of sleeping."""
     limits = config.limits
     app = web.Application(
         middlewares=[errors_as_json],
@@ -46,9 +49,9 @@ def create_app(
     )
     app[CONFIG] = config
     store = store or Store(config.server.data_dir / DB_NAME)
-    meetings = app[MEETINGS] = Meetings(config, store, Hub(limits.client_queue))
+    meetings = app[MEETINGS] = Meetings(config, store, Hub(limits.client_queue), clock=clock)
     transcription = app[TRANSCRIPTION] = Transcription(
-        config.asr, meetings, recognizer, probabilities or SileroProbabilities
+        config.asr, meetings, recognizer, probabilities or SileroProbabilities, clock=clock
     )
     app[AUDIO_SENDERS] = {}
     app[AUDIO_STREAMS] = {}

@@ -307,8 +307,11 @@ class Transcription:
     def __init__(
         self, config: AsrConfig, meetings: MeetingSink, recognizer: Recognizer | None = None,
         probabilities: Callable[[], ProbabilityFn] = SileroProbabilities,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
+        self.clock = clock
         self.meetings = meetings
         self.recognizer = recognizer
         self.probabilities = probabilities
@@ -348,7 +351,7 @@ class Transcription:
             chan = Channel(
                 meeting_id=meeting_id, participant_id=participant_id, recognizer=self.recognizer,
                 probabilities=self.probabilities(), meetings=self.meetings, executor=self.executor,
-                config=self.config, is_live=self.is_live,
+                config=self.config, is_live=self.is_live, clock=self.clock,
             )
             chan.start()
             self.channels[key] = chan
