@@ -46,6 +46,8 @@ class Request:
     asked_at: float
     state: str = "waiting"  # waiting | speaking | done | withdrawn | dropped
     overtakes: int = 0
+    turns_before: int = 0  # turns given in the meeting when it was asked
+    ahead: int = 0  # requests waiting in its item when it was asked
     ended_at: float | None = None
     end_reason: str = ""
 
@@ -134,6 +136,8 @@ class MeetingState:
             item=d["item"],
             arrival=seq,
             asked_at=at,
+            turns_before=len(self.turns),
+            ahead=sum(1 for r in self.requests.values() if r.state == "waiting" and r.item == d["item"]),
         )
 
     def _on_request_withdrawn(self, d: dict[str, Any], at: float, seq: int) -> None:
@@ -162,7 +166,7 @@ class MeetingState:
 
     def _on_item_changed(self, d: dict[str, Any], at: float, seq: int) -> None:
         self.current_item = d["item"]
-        self.stats = ItemStats()
+        self.stats = self.stats.next_item()
         self.pins.clear()
         self.list_closed = False
 
@@ -275,6 +279,8 @@ class MeetingState:
             group=who.group,
             arrival=req.arrival,
             overtakes=req.overtakes,
+            waited=len(self.turns) - req.turns_before,
+            ahead=req.ahead,
         )
 
     def projected(self) -> list[Placed]:

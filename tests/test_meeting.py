@@ -53,7 +53,7 @@ def test_request_floor_publishes_queue_with_reasons() -> None:
     out = log.do(ana, "request_floor", kind="intervention")
     assert [e.name for e in out] == ["floor_requested", "queue_changed"]
     entry = out[-1].data["queue"][0]
-    assert entry["name"] == "Ana" and entry["reason"] == "first time speaking on this item, in order of arrival"
+    assert entry["name"] == "Ana" and entry["reason"] == "no turn yet in this meeting"
     assert {"request_id", "participant_id", "name", "group", "mode", "kind", "reason"} <= set(entry)
 
 
@@ -156,6 +156,20 @@ def test_overtakes_are_counted_when_the_chair_gives_out_of_order() -> None:
     log.do(log.chair, "give_floor", request_id=rid_b)
     waiting = log.state.waiting()
     assert waiting[0].overtakes == 1
+
+
+def test_fold_keeps_what_the_balanced_policy_needs() -> None:
+    """Turns waited and requests ahead on asking, per request; turns per speaker across items."""
+    log = Log()
+    a, b, c = (log.join(n, "government", "onsite") for n in "ABC")
+    log.do(a, "request_floor")
+    log.do(b, "request_floor")
+    log.do(log.chair, "give_floor")
+    log.do(c, "request_floor")
+    waited = {w.participant_id: (w.waited, w.ahead) for w in map(log.state._waiting, log.state.waiting())}
+    assert waited == {b.participant_id: (1, 1), c.participant_id: (0, 1)}
+    log.do(log.chair, "next_item")
+    assert log.state.stats.turns(a.participant_id) == (0, 1)
 
 
 def test_parse_errors_say_what_to_fix() -> None:
