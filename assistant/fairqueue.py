@@ -10,9 +10,10 @@ Policy `balanced` (DESIGN section 3), among requests waiting in one item:
 2. the chair's pins, each at its position;
 3. replies to the current speaker, in arrival order;
 4. interventions:
-   a. an intervention that has waited its limit goes first: the limit is
+   a. an intervention at its waiting limit goes first: the limit is
       `wait_factor` times the number of requests waiting when it asked (at
-      least `min_wait` turns), so it scales with the list;
+      least `min_wait` turns), so it scales with the list; when several near
+      their limits together, the earliest starts early enough for the rest;
    b. then fewer turns already taken on this item, then fewer in the meeting
       (a garrulous speaker waits behind everyone who has spoken less);
    c. then onsite/remote alternation: after `alternate_after` consecutive
@@ -238,7 +239,14 @@ class _Balanced:
         self.taken: set[str] = set()
         # rule a: by the position at which each reaches its limit
         self.bound = {w.request_id: wait_bound(w, policy) for w in interventions}
-        self.deadlines = deque(sorted(interventions, key=lambda w: (self.bound[w.request_id] - w.waited, w.arrival)))
+        by_deadline = sorted(interventions, key=lambda w: (self.bound[w.request_id] - w.waited, w.arrival))
+        # the position by which each must start so that those due after it still meet their limit
+        self.latest: dict[str, int] = {}
+        after: int | None = None
+        for w in reversed(by_deadline):
+            due = self.bound[w.request_id] - w.waited
+            after = self.latest[w.request_id] = due if after is None else min(due, after - 1)
+        self.deadlines = deque(by_deadline)
         # rules b-e: classes of equal turn counts, lowest first; per class, (mode, group) -> arrivals
         self.classes: dict[tuple[int, int], dict[tuple[str, str], deque[Waiting]]] = {}
         self.count: dict[tuple[int, int], int] = {}  # class -> requests left
@@ -266,10 +274,10 @@ class _Balanced:
         while self.deadlines and self.deadlines[0].request_id in self.taken:
             self.deadlines.popleft()
         head = self.deadlines[0] if self.deadlines else None
-        if head is not None and self.bound[head.request_id] - head.waited <= position:
+        if head is not None and self.latest[head.request_id] <= position:
             self._take(head, "limit")
             bound = self.bound[head.request_id]
-            return head, f"waiting limit reached: {bound} turns ({head.ahead} waiting when asked)"
+            return head, f"waiting limit: {bound} turns ({head.ahead} waiting when asked)"
         return self._by_class()
 
     def observe(self, w: Waiting, *, pinned: bool) -> None:

@@ -120,10 +120,10 @@ def test_waiting_limit_scales_with_the_list() -> None:
 def test_a_request_at_its_limit_goes_before_those_with_fewer_turns() -> None:
     # g has spoken 3 times; it asked with 3 waiting (limit 6 turns) and has waited 4
     stats = ItemStats(interventions={"p-g": 3}, meeting_interventions={"p-g": 3})
-    queue = [w("g", 1, waited=4, ahead=3)] + [w(f"n{i}", 2 + i) for i in range(5)]
+    queue = [w("g", 1, waited=4, ahead=3)] + [w(f"n{i}", 2 + i, ahead=1 + i) for i in range(5)]
     placed = project(queue, stats, BALANCED)
     assert ids(placed) == ["n0", "n1", "g", "n2", "n3", "n4"]
-    assert placed[2].reason == "waiting limit reached: 6 turns (3 waiting when asked)"
+    assert placed[2].reason == "waiting limit: 6 turns (3 waiting when asked)"
     assert placed[3].reason == "no turn yet in this meeting; in order of arrival"
 
 
@@ -133,7 +133,10 @@ def test_a_long_list_gives_a_long_limit() -> None:
     placed = project(queue, stats, BALANCED)
     assert ids(placed)[-1] == "g"  # 40 first-time speakers fit inside its 60-turn limit
     queue = [w("g", 1, waited=4, ahead=10)] + [w(f"n{i}", 2 + i, ahead=1 + i) for i in range(40)]
-    assert ids(project(queue, stats, BALANCED)).index("g") == 20 - 4  # limit 20 turns, 4 already waited
+    # limit 20 turns, 4 already waited: due at position 16, where n7's limit falls too, so g is placed
+    # one earlier (the limits are laid out once, before n7 is placed by its turns)
+    placed = project(queue, stats, BALANCED)
+    assert ids(placed).index("g") == 15 and placed[15].reason == "waiting limit: 20 turns (10 waiting when asked)"
 
 
 def test_fifo_is_arrival_order() -> None:
@@ -272,7 +275,7 @@ def test_fewer_turns_never_wait_behind_more_except_by_a_stated_rule(raw, stats, 
     for i, ahead in enumerate(placed):
         for behind in placed[i + 1:]:
             if stats.turns(ahead.request.participant_id) > stats.turns(behind.request.participant_id):
-                assert ahead.reason == PINNED or ahead.reason.startswith("waiting limit reached"), (ahead, behind)
+                assert PINNED in (ahead.reason, behind.reason) or ahead.reason.startswith("waiting limit:"), (ahead, behind)
 
 
 @given(requests, stats_strategy, st.one_of(balanced_policies, st.just(Policy("fifo"))), pin_maps)
@@ -345,7 +348,7 @@ def test_live_meeting_respects_the_waiting_limit(script, policy) -> None:
         due = [x for x in waiting.values() if x.kind == "intervention" and x.waited >= wait_bound(x, policy)]
         if due and chosen.kind == "intervention":
             first = min(due, key=lambda x: (wait_bound(x, policy) - x.waited, x.arrival))
-            assert chosen == first and reason.startswith("waiting limit reached"), (chosen, due)
+            assert chosen == first and reason.startswith("waiting limit:"), (chosen, due)
         del waiting[chosen.request_id]
         waiting = {rid: dataclasses.replace(x, waited=x.waited + 1) for rid, x in waiting.items()}
         stats = stats.after_turn(chosen.kind, chosen.participant_id, chosen.mode).with_time(chosen.group, step[1])
