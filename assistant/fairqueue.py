@@ -238,25 +238,37 @@ class _Balanced:
         self.left = len(free)
         self.taken: set[str] = set()
         # rule a: by the position at which each reaches its limit
-        self.bound = {w.request_id: wait_bound(w, policy) for w in interventions}
-        by_deadline = sorted(interventions, key=lambda w: (self.bound[w.request_id] - w.waited, w.arrival))
-        # the position by which each must start so that those due after it still meet their limit
-        self.latest: dict[str, int] = {}
-        after: int | None = None
-        for w in reversed(by_deadline):
-            due = self.bound[w.request_id] - w.waited
-            after = self.latest[w.request_id] = due if after is None else min(due, after - 1)
-        self.deadlines = deque(by_deadline)
+        self.bound: dict[str, int] = {}
+        dues: list[tuple[int, int, Waiting]] = []
         # rules b-e: classes of equal turn counts, lowest first; per class, (mode, group) -> arrivals
         self.classes: dict[tuple[int, int], dict[tuple[str, str], deque[Waiting]]] = {}
         self.count: dict[tuple[int, int], int] = {}  # class -> requests left
         self.live: dict[tuple[tuple[int, int], str, str], int] = {}  # (class, mode, group) -> requests left
         self.cls: dict[str, tuple[int, int]] = {}  # request -> its class
+        on_item, in_meeting = stats.interventions, stats.meeting_interventions
         for w in interventions:
-            c = self.cls[w.request_id] = stats.turns(w.participant_id)
-            self.classes.setdefault(c, {}).setdefault((w.mode, w.group), deque()).append(w)
-            self.count[c] = self.count.get(c, 0) + 1
-            self.live[c, w.mode, w.group] = self.live.get((c, w.mode, w.group), 0) + 1
+            bound = self.bound[w.request_id] = max(policy.min_wait, math.ceil(policy.wait_factor * w.ahead))
+            dues.append((bound - w.waited, w.arrival, w))
+            item = on_item.get(w.participant_id, 0)
+            c = self.cls[w.request_id] = (item, max(item, in_meeting.get(w.participant_id, 0)))
+            lanes = self.classes.get(c)
+            if lanes is None:
+                lanes = self.classes[c] = {}
+                self.count[c] = 0
+            lane = lanes.get((w.mode, w.group))
+            if lane is None:
+                lane = lanes[w.mode, w.group] = deque()
+                self.live[c, w.mode, w.group] = 0
+            lane.append(w)
+            self.count[c] += 1
+            self.live[c, w.mode, w.group] += 1
+        dues.sort(key=lambda d: (d[0], d[1]))
+        # the position by which each must start so that those due after it still meet their limit
+        self.latest: dict[str, int] = {}
+        after: int | None = None
+        for due, _, w in reversed(dues):
+            after = self.latest[w.request_id] = due if after is None else min(due, after - 1)
+        self.deadlines = deque(w for _, _, w in dues)
         self.order = sorted(self.classes)
         self.at = 0  # index in self.order of the lowest class with requests left
         self.streak_mode, self.streak_len = stats.streak_mode, stats.streak_len
@@ -291,19 +303,28 @@ class _Balanced:
         while self.count[self.order[self.at]] == 0:
             self.at += 1
         c = self.order[self.at]
-        heads: list[tuple[tuple[int, float, int], Waiting]] = []
+        alternate = self.streak_mode if self.streak_len >= self.policy.alternate_after else None
+        group_time, taken = self.group_time, self.taken
+        best: tuple[tuple[bool, float, int], Waiting] | None = None
+        rival: tuple[bool, float, int] | None = None  # the next head's key
         for arrivals in self.classes[c].values():
-            while arrivals and arrivals[0].request_id in self.taken:
+            while arrivals and arrivals[0].request_id in taken:
                 arrivals.popleft()
             if arrivals:
-                heads.append((self._key(arrivals[0]), arrivals[0]))
-        heads.sort(key=lambda h: h[0])
-        key, w = heads[0]
+                head = arrivals[0]
+                k = (head.mode == alternate, group_time.get(head.group, 0.0), head.arrival)
+                if best is None or k < best[0]:
+                    rival = best[0] if best is not None else None
+                    best = (k, head)
+                elif rival is None or k < rival:
+                    rival = k
+        assert best is not None
+        key, w = best
         # the runner-up is the next head, or the next arrival of the same mode and group (same key but arrival)
         rule = "arrival"
-        rivals = len(heads) > 1 or self.live[c, w.mode, w.group] > 1
-        if len(heads) > 1 and self.live[c, w.mode, w.group] == 1:
-            rival = heads[1][0]
+        same_deque = self.live[c, w.mode, w.group] > 1
+        rivals = rival is not None or same_deque
+        if rival is not None and not same_deque:
             rule = "alternation" if rival[0] != key[0] else "group" if rival[1] != key[1] else "arrival"
         reason = self._class_label(c)
         if self.lowest_placed is not None and self.lowest_placed < c:
@@ -325,10 +346,6 @@ class _Balanced:
                 reason += ", after later requests moved up by " + " and ".join(later)
         self._take(w, rule)
         return w, reason
-
-    def _key(self, w: Waiting) -> tuple[int, float, int]:
-        alternate = int(self.streak_len >= self.policy.alternate_after and w.mode == self.streak_mode)
-        return alternate, self.group_time.get(w.group, 0.0), w.arrival
 
     def _take(self, w: Waiting, rule: str) -> None:
         c = self.cls[w.request_id]
