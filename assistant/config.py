@@ -22,7 +22,7 @@ DEFAULT_GROUPS = (
     "intergovernmental organisation",
     "other",
 )
-POLICIES = ("balanced", "fifo")
+POLICIES = ("balanced", "fifo", "balanced_v1")
 
 
 class ConfigError(ValueError):

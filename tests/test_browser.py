@@ -72,7 +72,7 @@ class Site:
                 "affiliation": who.affiliation, "source": "hall", "language": "en", "item": state.current_item,
             })
         stored = await self.meetings.record_segments(self.id, segments)
-        return [str(e.data["id"]) for e in stored]
+        return [e.fact.id for e in stored]
 
 
 @contextlib.asynccontextmanager

@@ -51,6 +51,8 @@ class Request:
     arrival: int  # the seq of the request_added event
     asked_at: float
     reply_to: str | None = None
+    turns_before: int = 0  # turns given in the meeting when it was asked
+    ahead: int = 0  # requests waiting in its item when it was asked
     state: str = "waiting"  # waiting | speaking | done | withdrawn | dropped
     overtakes: int = 0
     ended_at: float | None = None
@@ -159,6 +161,8 @@ class MeetingState:
             group=who.group,
             arrival=request.arrival,
             overtakes=request.overtakes,
+            waited=len(self.turns) - request.turns_before,
+            ahead=request.ahead,
         )
 
     def projected(self) -> list[Placed]:
@@ -223,6 +227,8 @@ def _request_added(s: MeetingState, f: ev.RequestAdded, at: float, seq: int) -> 
         arrival=seq,
         asked_at=at,
         reply_to=f.reply_to,
+        turns_before=len(s.turns),
+        ahead=len(s.queued) if f.item == s.current_item else 0,
     )
     s.requests[f.request_id] = req
     if f.item == s.current_item:
@@ -271,7 +277,7 @@ def _time_limit_changed(s: MeetingState, f: ev.TimeLimitChanged, at: float, seq:
 
 def _item_changed(s: MeetingState, f: ev.ItemChanged, at: float, seq: int) -> None:
     s.current_item = f.item
-    s.stats = ItemStats()
+    s.stats = s.stats.next_item()
     s.pins.clear()
     s.list_closed = False
     s.interrupted = None

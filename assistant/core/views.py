@@ -47,12 +47,11 @@ def floor_view(state: MeetingState) -> dict[str, Any] | None:
     turn = state.floor
     if turn is None:
         return None
-    req = state.requests.get(turn.request_id or "")
     who = state.participants[turn.participant_id]
     return {
         **turn_view(turn),
         "limit_s": turn.limit_s,
-        "text": req.text if req else "",
+        "text": _text_of(state, turn),
         "name": who.name,
         "affiliation": who.affiliation,
         "group": who.group,
@@ -72,6 +71,11 @@ def turn_view(turn: Turn) -> dict[str, Any]:
         "ended_at": turn.ended_at,
         "resumed": turn.resumed,
     }
+
+
+def _text_of(state: MeetingState, turn: Turn) -> str:
+    req = state.requests.get(turn.request_id or "")
+    return req.text if req else ""
 
 
 def meeting_view(state: MeetingState, groups: Sequence[str]) -> dict[str, Any]:
@@ -116,5 +120,5 @@ def snapshot(state: MeetingState, groups: Sequence[str], *, with_text: bool) -> 
         "transcript": recent,
         "transcript_from": recent[0]["seq"] if len(recent) < len(state.transcript) else 0,
         "statements": state.statements,
-        "turns": [turn_view(t) for t in state.turns],
+        "turns": [{**turn_view(t), "written": bool(_text_of(state, t))} for t in state.turns],
     }
