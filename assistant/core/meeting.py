@@ -106,6 +106,7 @@ class MeetingState:
     statements: list[dict[str, Any]] = field(default_factory=list)  # titles and lengths; bodies stay in the log
     last_ids: dict[str, int] = field(default_factory=dict)  # id prefix -> highest number used
     queue_version: int = 0  # raised by every fact that can change the derived queue
+    _projection: tuple[int, list[Placed]] = (-1, [])  # the projected order at a queue_version
 
     # -- the fold ---------------------------------------------------------
 
@@ -166,8 +167,14 @@ class MeetingState:
         )
 
     def projected(self) -> list[Placed]:
-        """The order in which the floor would be given if nothing changed, with reasons."""
-        return project([self.waiting_for(r) for r in self.queued.values()], self.stats, self.policy, self.pins)
+        """The order in which the floor would be given if nothing changed, with reasons: worked out
+        once per change of the queue, however often it is read (a decision, the views, the hotwords)."""
+        version, placed = self._projection
+        if version != self.queue_version:
+            waiting = [self.waiting_for(r) for r in self.queued.values()]
+            placed = project(waiting, self.stats, self.policy, self.pins)
+            self._projection = (self.queue_version, placed)
+        return placed
 
     def next_speakers(self, n: int) -> list[str]:
         """The participants of the first `n` entries of the queue, in order."""
@@ -296,13 +303,13 @@ def _floor_changed(s: MeetingState, f: ev.FloorChanged, at: float, seq: int) -> 
     ):
         current.limit_s = f.limit_s  # archives before time_limit_changed: the same turn, a new limit
         return
-    s._queue_changed()
     if current is not None:
         if f.kind == "point_of_order" and current.kind != "point_of_order" and not f.resumed:
             s.interrupted = dataclasses.replace(current, limit_s=current.remaining_s(at), ended_at=at)
         elif not f.resumed and f.participant_id is not None:
             s.interrupted = None
         _end_turn(s, current, at)
+    s._queue_changed()  # the item's statistics moved: a projection from before is stale
     if f.participant_id is None:
         return
     if f.resumed:
@@ -326,6 +333,7 @@ def _floor_changed(s: MeetingState, f: ev.FloorChanged, at: float, seq: int) -> 
         resumed=f.resumed,
     )
     s.turns.append(s.floor)
+    s._queue_changed()
 
 
 def _give(s: MeetingState, req: Request) -> None:

@@ -19,7 +19,14 @@ RECENT_LINES = 200  # transcript lines in a snapshot; older ones are fetched on 
 
 def queue_view(state: MeetingState, *, with_text: bool) -> list[dict[str, Any]]:
     """The queue as clients see it: the projected order, each entry with its reason."""
-    entries = []
+    public, managers = queue_views(state)
+    return managers if with_text else public
+
+
+def queue_views(state: MeetingState) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The queue for everyone, and for the chair and moderators (with each written text), from
+    one projection."""
+    public, managers = [], []
     for position, placed in enumerate(state.projected()):
         req = state.requests[placed.request.request_id]
         who = state.participants[req.participant_id]
@@ -37,10 +44,9 @@ def queue_view(state: MeetingState, *, with_text: bool) -> list[dict[str, Any]]:
             "pinned": req.request_id in state.pins,
             "written": bool(req.text),
         }
-        if with_text:
-            entry["text"] = req.text
-        entries.append(entry)
-    return entries
+        public.append(entry)
+        managers.append({**entry, "text": req.text})
+    return public, managers
 
 
 def floor_view(state: MeetingState) -> dict[str, Any] | None:

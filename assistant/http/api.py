@@ -131,7 +131,7 @@ async def get_meeting(request: web.Request) -> web.Response:
     state = await meetings.state(meeting_id)
     grant = meetings.authenticate(bearer(request), meeting_id)
     manager = grant is not None and meetings.sees_texts(grant.role)
-    return web.Response(text=meetings.snapshot_json(state, manager=manager), content_type="application/json")
+    return web.Response(body=meetings.snapshot_bytes(state, manager=manager), content_type="application/json")
 
 
 async def join(request: web.Request) -> web.Response:
