@@ -210,17 +210,9 @@ def _meeting_ended(s: MeetingState, f: ev.MeetingEnded, at: float, seq: int) -> 
 
 def _participant_joined(s: MeetingState, f: ev.ParticipantJoined, at: float, seq: int) -> None:
     s._saw(f.participant_id)
-    s.participants[f.participant_id] = Participant(
-        participant_id=f.participant_id,
-        name=f.name,
-        affiliation=f.affiliation,
-        group=f.group,
-        mode=f.mode,
-        language=f.language,
-        role=f.role,
-        device=f.device,
-        joined_at=at,
-    )
+    fields = ev.as_dict(f)
+    del fields["added_by"]
+    s.participants[f.participant_id] = Participant(**fields, joined_at=at)
 
 
 def _request_added(s: MeetingState, f: ev.RequestAdded, at: float, seq: int) -> None:

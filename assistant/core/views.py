@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .meeting import MeetingState, Turn
+from .equity import Asked, Equity, Person, Spoken, equity
+from .meeting import MANAGERS, MeetingState, Turn
 
 RECENT_LINES = 200  # transcript lines in a snapshot; older ones are fetched on demand
 
@@ -128,3 +129,21 @@ def snapshot(state: MeetingState, groups: Sequence[str], *, with_text: bool) -> 
         "statements": state.statements,
         "turns": [{**turn_view(t), "written": bool(_text_of(state, t))} for t in state.turns],
     }
+
+
+def equity_of(state: MeetingState, now: float) -> Equity:
+    """The meeting's equity figures (the chair console's; the report reads the same function):
+    everyone who may ask for the floor is counted, the chair and moderators are not."""
+    people = [
+        Person(p.participant_id, p.group, p.mode)
+        for p in state.participants.values()
+        if p.role not in (*MANAGERS, "observer")
+    ]
+    turns = [Spoken(t.participant_id, t.started_at, t.ended_at, t.kind or "intervention", t.request_id)
+             for t in state.turns]
+    asked = [
+        Asked(r.request_id, r.participant_id, r.kind, bool(r.text), r.state, r.asked_at,
+              r.ended_at if r.state in ("withdrawn", "dropped") else None)
+        for r in state.requests.values()
+    ]
+    return equity(people, turns, asked, now=now)

@@ -88,6 +88,7 @@ def create_app(
     r.add_post("/api/meetings/{id}/commands", api.post_command)
     r.add_get("/api/meetings/{id}/me", api.whoami)
     r.add_get("/api/meetings/{id}/events", api.get_events)
+    r.add_get("/api/meetings/{id}/equity", api.get_equity)
     r.add_get("/api/meetings/{id}/ws", meeting_ws.meeting_ws)
     r.add_get("/api/meetings/{id}/audio", audio_ws.audio_ws)
     r.add_get("/api/meetings/{id}/listen", audio_ws.listen_ws)
