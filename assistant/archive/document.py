@@ -116,8 +116,8 @@ def _md_line(text: str) -> str:
 def _md_inlines(parts: Sequence[Inline]) -> str:
     out = []
     for p in parts:
-        if isinstance(p, str):
-            out.append((" " if p[:1].isspace() else "") + md_text(p))
+        if isinstance(p, str):  # the spaces around a piece join it to the next: keep one
+            out.append((" " if p[:1].isspace() else "") + md_text(p) + (" " if p[-1:].isspace() else ""))
         elif isinstance(p, Strong):
             t = md_text(p.text)
             out.append(f"**{t}**" if t else "")

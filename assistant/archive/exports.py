@@ -45,6 +45,7 @@ def clock(seconds: float) -> str:
 
 
 def who(name: str, affiliation: str) -> str:
+    name, affiliation = name.strip(), affiliation.strip()
     return f"{name} ({affiliation})" if affiliation else name
 
 
