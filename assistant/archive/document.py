@@ -88,21 +88,27 @@ _MD_INLINE = re.compile(r"[\\`*_\[\]<>#|~]|&(?=#?\w+;)")
 _MD_LINE_START = re.compile(r"^(?:[-+=]|\d{1,9}(?=[.)]))")
 
 
+_MD_SPECIAL = re.compile(r"[\\`*_\[\]<>#|~&]")  # a quick look before the slower work
+
+
+def one_line(text: str) -> str:
+    """`text` with every run of white space (line breaks included) made one space, and trimmed."""
+    if text.isprintable() and "  " not in text:  # the common case, a plain sentence
+        return text.strip(" ") if text[:1] == " " or text[-1:] == " " else text
+    return " ".join(text.split())
+
+
 def md_text(text: str) -> str:
     """`text` as Markdown that renders as exactly this text, on one line and inside its block."""
-    text = " ".join(text.split())
-    text = _MD_INLINE.sub(r"\\\g<0>", text)
-    return _unlink(text)
+    text = one_line(text)
+    if _MD_SPECIAL.search(text) is not None:
+        text = _MD_INLINE.sub(r"\\\g<0>", text)
+    if "://" in text or "www." in text:  # GFM's extended autolinks: an escaped `:` or `.` stops them
+        text = _BARE_LINK.sub(lambda m: (m.group(1) or m.group(3)) + "\\" + (m.group(2) or m.group(4)), text)
+    return text
 
 
-_BARE_LINK = re.compile(r"(?i)\b(https?|ftp)(:)|\b(www)(\.)")
-
-
-def _unlink(text: str) -> str:
-    # GFM's extended autolinks need `http:`/`https:`/`ftp:`/`www.`: an escaped `:` or `.` stops them
-    if "ttp" not in text and "ww" not in text and "ftp" not in text.lower():
-        return text
-    return _BARE_LINK.sub(lambda m: (m.group(1) or m.group(3)) + "\\" + (m.group(2) or m.group(4)), text)
+_BARE_LINK = re.compile(r"(?i)\b(https?|ftp)(:)(?=//)|\b(www)(\.)")
 
 
 def _md_line(text: str) -> str:

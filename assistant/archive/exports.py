@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import charts, document
+from .document import one_line
 from .subtitles import Line, to_srt, to_vtt
 from .tables import Record
 
@@ -134,24 +135,40 @@ def by_item(lines: list[dict[str, Any]]) -> Iterator[tuple[int, list[dict[str, A
 
 def paragraphs(segments: list[dict[str, Any]]) -> list[Paragraph]:
     out: list[Paragraph] = []
+    run: list[dict[str, Any]] = []  # consecutive segments of one speaker (a written one stands alone)
+    label = ""
+
+    def close() -> None:
+        if run:
+            out.append(Paragraph(run[0]["item"], label, run[0]["start"], run[-1]["end"],
+                                 " ".join(s["text"] for s in run), tuple(s["segment_id"] for s in run), run[0]["source"]))
+            run.clear()
+
+    key: tuple[Any, ...] = ()
     for seg in segments:
-        label, source = speaker_label(seg), seg["source"]
-        spoken = source not in (WRITTEN, POINT_OF_ORDER)
-        if out and spoken and out[-1].speaker == label and out[-1].item == seg["item"] and out[-1].source == source:
-            last = out[-1]
-            out[-1] = Paragraph(last.item, label, last.start, seg["end"], f"{last.text} {seg['text']}",
-                                (*last.segment_ids, seg["segment_id"]), source)
-        else:
-            out.append(Paragraph(seg["item"], label, seg["start"], seg["end"], seg["text"], (seg["segment_id"],), source))
+        source = seg["source"]
+        this = (seg["speaker_name"], seg["affiliation"], source in (WRITTEN, POINT_OF_ORDER) and source, seg["item"])
+        if run and (this != key or source in (WRITTEN, POINT_OF_ORDER)):
+            close()
+        if this != key:
+            key, label = this, speaker_label(seg)
+        run.append(seg)
+    close()
     return out
 
 
 def _lines(record: Record) -> tuple[list[Line], dict[int, str]]:
     lines: list[Line] = []
     notes: dict[int, str] = {}
+    labels: dict[tuple[Any, ...], str] = {}
     for item, segs in by_item(entries(record)):
         notes[len(lines)] = item_title(record, item)
-        lines += [Line(s["start"], s["end"], s["text"], speaker_label(s)) for s in segs]
+        for s in segs:
+            key = (s["speaker_name"], s["affiliation"], s["source"])
+            label = labels.get(key)
+            if label is None:
+                label = labels[key] = speaker_label(s)
+            lines.append(Line(s["start"], s["end"], s["text"], label))
     return lines, notes
 
 
@@ -254,21 +271,17 @@ def to_html(record: Record) -> str:
     return html_page(transcript(record))
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def to_text(record: Record) -> str:
     """The captioners' style: `>> NAME:` when the speaker changes, `[…]` for what was not said. Each
     paragraph is one line, so no text can start a line of its own."""
-    out = [_one_line(record.meeting["title"]), dated(record), ""]
+    out = [one_line(record.meeting["title"]), dated(record), ""]
     for item, segs in by_item(entries(record)):
-        out += [_one_line(item_title(record, item)).upper(), ""]
+        out += [one_line(item_title(record, item)).upper(), ""]
         for p in paragraphs(segs):
             if p.source == POINT_OF_ORDER:
-                out += [f"[{_one_line(p.text)}]", ""]
+                out += [f"[{one_line(p.text)}]", ""]
             else:
-                out += [f">> {_one_line(p.speaker).upper()}: {_one_line(p.text)}", ""]
+                out += [f">> {one_line(p.speaker).upper()}: {one_line(p.text)}", ""]
     return "\n".join(out)
 
 

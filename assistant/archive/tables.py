@@ -328,22 +328,22 @@ def fts_query(text: str) -> str:
 
 
 # What search reads, one query per kind: transcript lines, delivered written interventions, statements
-# (kind, index, the column its snippet is cut from: -1 is the best matching one, title or text).
+# (index, the column its snippet is cut from: -1 is the best matching one, title or text; the query).
 _SOURCES = (
-    ("segment", "segments_fts", 0,
-     "select s.meeting_id, s.segment_id as anchor, s.start, s.end, s.speaker_id, s.speaker_name, s.affiliation, "
+    ("segments_fts", 0,
+     "select 'segment' as kind, s.meeting_id, s.segment_id as anchor, s.start, s.end, s.speaker_id, s.speaker_name, s.affiliation, "
      "s.item, s.text, '' as title, {snippet} as snip, segments_fts.rank as rank "
      "from segments_fts join segments s on s.rowid = segments_fts.rowid where segments_fts match ?"),
-    ("written", "requests_fts", 0,
-     "select s.meeting_id, 'written-' || s.request_id as anchor, s.given_at - m.created_at as start, "
+    ("requests_fts", 0,
+     "select 'written' as kind, s.meeting_id, 'written-' || s.request_id as anchor, s.given_at - m.created_at as start, "
      "s.given_at - m.created_at as end, s.participant_id as speaker_id, coalesce(p.name, '') as speaker_name, "
      "coalesce(p.affiliation, '') as affiliation, s.item, s.text, '' as title, {snippet} as snip, "
      "requests_fts.rank as rank "
      "from requests_fts join requests s on s.rowid = requests_fts.rowid join meetings m on m.id = s.meeting_id "
      "left join participants p on p.meeting_id = s.meeting_id and p.participant_id = s.participant_id "
      "where requests_fts match ? and s.given_at is not null"),
-    ("statement", "statements_fts", -1,
-     "select s.meeting_id, 'statement-' || s.statement_id as anchor, s.filed_at - m.created_at as start, "
+    ("statements_fts", -1,
+     "select 'statement' as kind, s.meeting_id, 'statement-' || s.statement_id as anchor, s.filed_at - m.created_at as start, "
      "s.filed_at - m.created_at as end, s.participant_id as speaker_id, coalesce(p.name, '') as speaker_name, "
      "coalesce(p.affiliation, '') as affiliation, s.item, s.text, s.title, {snippet} as snip, "
      "statements_fts.rank as rank "
@@ -365,20 +365,18 @@ def search(db: Database, text: str, meeting_ids: Sequence[str] | None = None, li
     (BM25), each with its `kind`, a highlighted snippet and the `url` to read it at."""
     query = fts_query(text)
     only = f" and s.meeting_id in ({', '.join('?' for _ in meeting_ids)})" if meeting_ids is not None else ""
-    rows: list[dict[str, Any]] = []
+    ranked = " union all ".join(  # the best `limit` of each kind, then the best of those
+        "select * from (" + select.format(snippet=f"snippet({table}, {column}, char({ord(_MARK_ON)}), "
+                                                  f"char({ord(_MARK_OFF)}), '…', 16)") + f"{only} order by rank limit ?)"
+        for table, column, select in _SOURCES
+    )
+    sql = (f"select h.*, m.title as meeting_title, m.created_at as meeting_started from ({ranked}) h "
+           "join meetings m on m.id = h.meeting_id order by h.rank limit ?")
+    params = [query, *(meeting_ids or ()), limit] * len(_SOURCES) + [limit]
     try:
-        for kind, table, column, select in _SOURCES:
-            snippet = f"snippet({table}, {column}, char({ord(_MARK_ON)}), char({ord(_MARK_OFF)}), '…', 16)"
-            sql = (
-                "select h.*, m.title as meeting_title, m.created_at as meeting_started "
-                f"from ({select.format(snippet=snippet)}{only} order by rank limit ?) h "
-                "join meetings m on m.id = h.meeting_id"
-            )
-            rows += [{**r, "kind": kind} for r in db.query(sql, [query, *(meeting_ids or ()), limit])]
+        rows = list(db.query(sql, params))
     except sqlite3.OperationalError as exc:  # not expected: every term is quoted
         raise SearchError(f"the search could not be run; {PLAIN_HELP}") from exc
-    rows.sort(key=lambda r: r["rank"])
-    del rows[limit:]
     for row in rows:
         del row["rank"]
         snip = row.pop("snip") or row["text"]
