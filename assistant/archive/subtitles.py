@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
+from .document import one_line
+
 
 @dataclass(frozen=True)
 class Line:
@@ -27,7 +29,7 @@ def _clock(seconds: float, sep: str) -> str:
 def _cue_text(text: str) -> str:
     """Cue text can't hold a blank line or the cue arrow: one line, and every run of dashes before
     a `>` (`-->`, `--->`, …) cut to one dash, so no arrow is left (`--->` once made `-->`)."""
-    text = " ".join(text.split())
+    text = one_line(text)
     return _ARROW.sub("->", text) if "-->" in text else text
 
 
@@ -35,6 +37,8 @@ _ARROW = re.compile(r"-{2,}>")
 
 
 def _vtt_escape(text: str) -> str:
+    if "&" not in text and "<" not in text and ">" not in text:
+        return text
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -42,6 +46,7 @@ def to_vtt(lines: Sequence[Line], notes: Mapping[int, str] | None = None) -> str
     """`notes` puts a NOTE block (a chapter heading, say) before the cue at that index."""
     out = ["WEBVTT", ""]
     n = 0
+    voices: dict[str, str] = {}
     for i, line in enumerate(lines):
         if notes and i in notes:
             out += ["NOTE " + _cue_text(notes[i]), ""]
@@ -52,7 +57,10 @@ def to_vtt(lines: Sequence[Line], notes: Mapping[int, str] | None = None) -> str
         end = max(line.end, line.start + 0.001)
         body = _vtt_escape(text)
         if line.speaker:
-            body = f"<v {_vtt_escape(_cue_text(line.speaker))}>{body}</v>"
+            voice = voices.get(line.speaker)
+            if voice is None:
+                voice = voices[line.speaker] = _vtt_escape(_cue_text(line.speaker))
+            body = f"<v {voice}>{body}</v>"
         out += [str(n), f"{_clock(line.start, '.')} --> {_clock(end, '.')}", body, ""]
     return "\n".join(out)
 
