@@ -393,3 +393,28 @@ async def test_statements_of_a_private_archive_need_a_token(aiohttp_client: AppC
     for token in (ana["token"], m.chair_token, ADMIN):
         body = await ok(await client.get(url, headers={"Authorization": f"Bearer {token}"}))
         assert body["text"] == "Body"
+
+
+async def test_the_new_indexes_fill_on_an_older_archive_and_stay_in_step(meeting: Meeting) -> None:
+    ana = await meeting.join("Ana")
+    await ok(await meeting.command(ana["token"], op="request_floor", text="Spectrum for community networks."))
+    await ok(await meeting.command(meeting.chair_token, op="give_floor"))
+    await ok(await meeting.command(ana["token"], op="file_statement", title="Fees", text="Lower spectrum fees."))
+    db = Database(sqlite3.connect(str(Path(meeting.client.app[MEETINGS].store.path))))
+    for name in ("requests_fts", "statements_fts"):  # as an archive from before them
+        for trigger in ("ai", "ad", "au"):
+            db.execute(f"drop trigger {name}_{trigger}")
+        db.execute(f"drop table {name}")
+    archive.create(db)
+    for name in ("requests_fts", "statements_fts"):
+        db.execute(f"insert into {name}({name}) values ('integrity-check')")
+    assert sorted(h["kind"] for h in archive.search(db, "spectrum")) == ["statement", "written"]
+    # a row replaced by an insert (replace=True; sqlite-utils turns recursive_triggers on) leaves no stale entry
+    row = next(db.query("select * from requests where text != ''"))
+    db.table("requests").insert({**row, "text": "Rewritten words."}, replace=True)
+    db.table("statements").insert({**next(db.query("select * from statements")), "title": "Other"}, replace=True)
+    for name in ("requests_fts", "statements_fts"):
+        db.execute(f"insert into {name}({name}) values ('integrity-check')")
+    assert [h["kind"] for h in archive.search(db, "spectrum")] == ["statement"]
+    assert [h["kind"] for h in archive.search(db, "rewritten")] == ["written"]
+    db.conn.close()

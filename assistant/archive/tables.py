@@ -74,7 +74,8 @@ def create(db: Database) -> None:
 
 def _fts(db: Database, table: str, columns: tuple[str, ...]) -> None:
     """An FTS5 index of `table`'s `columns` kept in step by triggers (only a changed text re-indexes
-    a row); an index added to an archive that already has rows is filled from them."""
+    a row; a row replaced by an insert leaves through the delete trigger, as sqlite-utils turns
+    recursive_triggers on); an index added to an archive that already has rows is filled from them."""
     name = f"{table}_fts"
     if name in db.table_names():
         return
