@@ -86,9 +86,8 @@ class Doc:
 _MD_INLINE = re.compile(r"[\\`*_\[\]<>#|~]|&(?=#?\w+;)")
 # What opens a block at the start of a line, once the characters above are escaped.
 _MD_LINE_START = re.compile(r"^(?:[-+=]|\d{1,9}(?=[.)]))")
-
-
 _MD_SPECIAL = re.compile(r"[\\`*_\[\]<>#|~&]")  # a quick look before the slower work
+_BARE_LINK = re.compile(r"(?i)\b(https?|ftp)(:)(?=//)|\b(www)(\.)")
 
 
 def one_line(text: str) -> str:
@@ -106,9 +105,6 @@ def md_text(text: str) -> str:
     if "://" in text or "www." in text:  # GFM's extended autolinks: an escaped `:` or `.` stops them
         text = _BARE_LINK.sub(lambda m: (m.group(1) or m.group(3)) + "\\" + (m.group(2) or m.group(4)), text)
     return text
-
-
-_BARE_LINK = re.compile(r"(?i)\b(https?|ftp)(:)(?=//)|\b(www)(\.)")
 
 
 def _md_line(text: str) -> str:
