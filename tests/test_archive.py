@@ -390,6 +390,9 @@ async def test_statements_of_a_private_archive_need_a_token(aiohttp_client: AppC
     url = f"/api/meetings/{m.id}/statements/{sid}"
     assert (await client.get(url)).status == 401
     assert (await client.get(url, headers={"Authorization": "Bearer not-a-token"})).status in (401, 403)
+    other = await open_meeting(client)  # a token of another meeting reads nothing here
+    resp = await client.get(url, headers={"Authorization": f"Bearer {other.chair_token}"})
+    assert resp.status == 401 and "this meeting's token" in (await resp.json())["error"]  # as every archive read
     for token in (ana["token"], m.chair_token, ADMIN):
         body = await ok(await client.get(url, headers={"Authorization": f"Bearer {token}"}))
         assert body["text"] == "Body"
