@@ -196,6 +196,10 @@ class Store:
     async def record(self, meeting_id: str) -> archive.Record | None:
         return await self._read(lambda db: archive.record(db, meeting_id))
 
+    async def statement(self, meeting_id: str, statement_id: str) -> dict[str, Any] | None:
+        """One statement's body, fetched on demand (the log's `statement_filed` is on the wire without it)."""
+        return await self._read(lambda db: archive.statement(db, meeting_id, statement_id))
+
     async def search(
         self, text: str, meeting_ids: Sequence[str] | None = None, limit: int = 20
     ) -> list[dict[str, Any]]:

@@ -94,6 +94,7 @@ def create_app(
     r.add_get("/api/meetings/{id}/listen", audio_ws.listen_ws)
     r.add_get("/api/meetings/{id}/transcript.{fmt}", archive_handlers.transcript)
     r.add_get("/api/meetings/{id}/report.{fmt}", archive_handlers.chair_report)
+    r.add_get("/api/meetings/{id}/statements/{statement_id}", archive_handlers.statement)
     r.add_get("/api/search", archive_handlers.search)
     r.add_get("/api/health", api.health)
     r.add_get("/", _page("archive.html"))
