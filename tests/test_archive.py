@@ -386,7 +386,7 @@ async def test_statements_of_a_private_archive_need_a_token(aiohttp_client: AppC
     ana = await m.join("Ana")
     await ok(await m.command(ana["token"], op="file_statement", title="T", text="Body"))
     events = await client.app[MEETINGS].store.events(m.id)
-    sid = next(e.data["statement_id"] for e in events if e.name == "statement_filed")
+    sid = next(e.fact.statement_id for e in events if e.name == "statement_filed")
     url = f"/api/meetings/{m.id}/statements/{sid}"
     assert (await client.get(url)).status == 401
     assert (await client.get(url, headers={"Authorization": "Bearer not-a-token"})).status in (401, 403)
