@@ -108,6 +108,12 @@ async def test_report_numbers_of_a_scripted_meeting(clocked: tuple[TestClient[we
     assert [(t.name, t.item, t.seconds) for t in r.turns] == [("Ana", 0, 60), ("Ben", 0, 90), ("Chen", 0, 30), ("Dara", 1, 20)]
 
     md = await (await m.client.get(f"/api/meetings/{m.id}/report.md")).text()
+    # fairness at a glance: the figures the chair console shows, the chair not counted
+    assert "| government | 50 % | 40 % | 2 |" in md and "| remote | 50 % | 60 % | 2 |" in md
+    assert "Written interventions: 2 asked, 1 read out, 1 withdrawn or dropped unread, 0 still waiting." in md
+    fair = report.equity_of(record, now=99_999)
+    assert fair.sentence and f"**{fair.sentence}**" in md
+    assert [w.participant_id for w in fair.longest_waits][:1] == [chen["participant_id"]]
     assert "| civil society | 1:30 | 45 % | 1 |" in md
     assert "| remote | 2 | 1:25 | 1:25 | 1:40 | 1 | 0 |" in md
     assert "**Chen** (answered at" in md and "**Ben** (not reached)" in md

@@ -245,7 +245,7 @@ def test_report_is_text_in_its_blocks(fmt: str) -> None:
         tags = EXPORT_TAGS | {"title"}
     assert set(page.tags) <= tags, set(page.tags) - tags
     assert page.texts("h1") == [f"Chair's report: {one_line(HOSTILE[0])}"]
-    assert page.texts("h2") == ["Speaking time and turns", *(one_line(exports.item_title(RECORD, i)) for i in (0, 1)),
+    assert page.texts("h2") == ["Fairness at a glance", "Speaking time and turns", *(one_line(exports.item_title(RECORD, i)) for i in (0, 1)),
                                 "Annex: statements for the record"]
     assert page.texts("h3") == [one_line(h) for h in HOSTILE]  # "Note\n\n# ADOPTED" is a title, not a heading
     cells = page.texts("td")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ..core.equity import Asked, Equity, Person, Spoken, equity
 from . import document
 from .document import Chart, Em, Heading, Items, Para, Strong, Table
 from .exports import dated, html_page, item_title, wall, who, zone
@@ -113,6 +114,23 @@ def numbers(record: Record, now: float) -> Report:
                   sum(t.seconds for t in turns))
 
 
+def equity_of(record: Record, now: float) -> Equity:
+    """The equity figures the chair console shows (core/equity.py), from the archive's rows: everyone
+    who may ask for the floor is counted, the chair, moderators and observers are not."""
+    people = [
+        Person(p["participant_id"], p["stakeholder_group"], p["mode"])
+        for p in record.participants.values()
+        if p["role"] not in ("chair", "moderator", "observer")
+    ]
+    end = record.meeting.get("ended_at") or now
+    spoken = [Spoken(t["participant_id"], t["started_at"], t["ended_at"], t["kind"] or "intervention", t["request_id"])
+              for t in record.turns]
+    asked = [Asked(r["request_id"], r["participant_id"], r["kind"], bool(r["text"]), r["state"], r["asked_at"],
+                   r["ended_at"] if r["state"] in ("withdrawn", "dropped") else None)
+             for r in record.requests]
+    return equity(people, spoken, asked, now=end)
+
+
 def duration(seconds: float) -> str:
     s = round(seconds)
     if s >= 3600:
@@ -130,7 +148,25 @@ def build(record: Record, now: float) -> document.Doc:
     tz = zone(record)
     title = f"Chair's report: {record.meeting['title']}"
     doc = document.Doc(title)
-    doc.add(Heading(1, title), Para([f"{dated(record)}."]), Heading(2, "Speaking time and turns"),
+    fair = equity_of(record, now)
+    doc.add(Heading(1, title), Para([f"{dated(record)}."]), Heading(2, "Fairness at a glance"),
+            Para([Strong(fair.sentence)]))
+    for heading, shares in (("Stakeholder group", fair.by_group), ("Onsite / remote", fair.by_mode)):
+        doc.add(Table(
+            [heading, "share of participants", "share of speaking time", "turns"],
+            [[s.name, _pct(s.participant_share, 1), _pct(s.time_share, 1), str(s.turns)] for s in shares],
+        ))
+    w = fair.written
+    doc.add(Para([f"Written interventions: {w.asked} asked, {w.answered} read out, {w.closed} withdrawn or "
+                  f"dropped unread, {w.waiting} still waiting."]))
+    if fair.longest_waits:
+        names = {pid: p["name"] for pid, p in record.participants.items()}
+        doc.add(Table(
+            ["Longest waits", "waited", "outcome"],
+            [[names.get(x.participant_id, x.participant_id), duration(x.seconds), x.outcome]
+             for x in fair.longest_waits],
+        ))
+    doc.add(Heading(2, "Speaking time and turns"),
             Para([f"Floor time in all: {duration(r.total_seconds)} in {len(r.turns)} turns."]))
     for heading, rows in (("Stakeholder group", r.by_group), ("Onsite / remote", r.by_mode)):
         doc.add(Table(
