@@ -94,6 +94,7 @@ class MeetingState:
     ended_at: float | None = None
     list_closed: bool = False
     participants: dict[str, Participant] = field(default_factory=dict)
+    chair: str | None = None  # the participant who opened the meeting as its chair
     requests: dict[str, Request] = field(default_factory=dict)  # every request, for lookups by id
     queued: dict[str, Request] = field(default_factory=dict)  # waiting on the current item, in arrival order
     pins: dict[str, int] = field(default_factory=dict)
@@ -139,7 +140,7 @@ class MeetingState:
         return None if i is None else self.transcript[i]
 
     def chair_id(self) -> str | None:
-        return next((p.participant_id for p in self.participants.values() if p.role == "chair"), None)
+        return self.chair
 
     def holder_at(self, at: float) -> str | None:
         """Who held the floor at wall time `at`; None when nobody did."""
@@ -213,6 +214,8 @@ def _participant_joined(s: MeetingState, f: ev.ParticipantJoined, at: float, seq
     fields = ev.as_dict(f)
     del fields["added_by"]
     s.participants[f.participant_id] = Participant(**fields, joined_at=at)
+    if f.role == "chair" and s.chair is None:
+        s.chair = f.participant_id
 
 
 def _request_added(s: MeetingState, f: ev.RequestAdded, at: float, seq: int) -> None:
