@@ -21,7 +21,7 @@ from ..speech.gate import ProbabilityFn
 from ..speech.streaming import Recognizer
 from ..speech.transcription import Transcription
 from ..speech.vad import SileroProbabilities
-from . import api, archive_handlers, audio_ws, meeting_ws
+from . import admin, api, archive_handlers, audio_ws, meeting_ws
 from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, CONFIG, MEETINGS, PLAYBACK, RELAY, TRANSCRIPTION
 from .errors import errors_as_json
 
@@ -88,6 +88,11 @@ def create_app(
     r.add_post("/api/meetings/{id}/commands", api.post_command)
     r.add_get("/api/meetings/{id}/me", api.whoami)
     r.add_get("/api/meetings/{id}/events", api.get_events)
+    r.add_post("/api/meetings/{id}/schedule", admin.reschedule)
+    r.add_post("/api/meetings/{id}/end", admin.end)
+    r.add_post("/api/meetings/{id}/chair_link", admin.chair_link)
+    r.add_get("/api/meetings/{id}/calendar.ics", admin.calendar_ics)
+    r.add_get("/api/admin/meetings", admin.list_meetings)
     r.add_get("/api/meetings/{id}/ws", meeting_ws.meeting_ws)
     r.add_get("/api/meetings/{id}/audio", audio_ws.audio_ws)
     r.add_get("/api/meetings/{id}/listen", audio_ws.listen_ws)
@@ -97,6 +102,7 @@ def create_app(
     r.add_get("/api/health", api.health)
     r.add_get("/", _page("archive.html"))
     r.add_get("/archive", _page("archive.html"))
+    r.add_get("/admin", _page("admin.html"))
     for prefix, page in PAGES.items():
         r.add_get(f"/{prefix}/{{id}}", _page(page))
     if (WEB_DIR / "static").is_dir():
