@@ -18,7 +18,7 @@ from . import __version__
 from .archive.exports import WRITERS
 from .config import Config, ConfigError, load, with_overrides
 from .core.tokens import new_token
-from .http.app import create_app
+from .http.app import HANDLERS_S, create_app
 from .http.appkeys import MEETINGS, TRANSCRIPTION
 
 log = logging.getLogger("assistant")
@@ -133,7 +133,7 @@ async def serve_forever(
         token = new_token(24)
         config = dataclasses.replace(config, server=dataclasses.replace(config.server, admin_token=token))
     app = create_app(config)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=HANDLERS_S)  # not 60 s: see app.py
     await runner.setup()
     site = web.TCPSite(runner, config.server.host, config.server.port)
     try:

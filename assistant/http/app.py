@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from ..archive.store import DB_NAME, Store
 from ..audio.listening import AudioRelay
@@ -22,12 +24,19 @@ from ..speech.streaming import Recognizer
 from ..speech.transcription import Transcription
 from ..speech.vad import SileroProbabilities
 from . import admin, api, archive_handlers, audio_ws, meeting_ws
-from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, CONFIG, MEETINGS, PLAYBACK, RELAY, TRANSCRIPTION
+from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, CONFIG, MEETINGS, PLAYBACK, RELAY, SOCKETS, TRANSCRIPTION
 from .errors import errors_as_json
 
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+# Stopping (SIGINT, SIGTERM): every websocket is closed at once with 1001 (pages show "reconnecting…"
+# and fail their pending commands), handlers still running get HANDLERS_S to finish, transcription
+# DRAIN_S to commit what it heard; then the process exits.
+CLOSE_S = 1.0  # a client that does not answer the close frame is not waited for longer
+HANDLERS_S = 2.0  # the runner's shutdown_timeout (see cli.serve_forever)
+DRAIN_S = 3.0
+
 PAGES = {"join": "join.html", "meeting": "meeting.html", "chair": "chair.html", "projector": "projector.html",
          "archive": "record.html"}
 
@@ -57,6 +66,7 @@ def create_app(
     app[AUDIO_STREAMS] = {}
     playback = app[PLAYBACK] = HallPlayback(config.audio)
     app[RELAY] = AudioRelay()
+    app[SOCKETS] = weakref.WeakSet()
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         await meetings.store.open()
@@ -68,10 +78,14 @@ def create_app(
                 transcription.load(lambda: whisper.load(config.asr, config.server.data_dir / "models"))
             )
         yield
-        if loading is not None:
-            await loading
+        if loading is not None and not loading.done():
+            loading.cancel()  # the load itself finishes in its thread; nothing waits for it here
         playback.close()
-        await transcription.close()
+        try:
+            await asyncio.wait_for(transcription.close(), DRAIN_S)
+        except TimeoutError:
+            log.warning("transcription did not finish within %.0f s; what it had not committed is lost", DRAIN_S)
+            transcription.executor.shutdown(wait=False, cancel_futures=True)
         meetings.hub.close_all()
         await meetings.store.close()
 
@@ -121,4 +135,14 @@ def _page(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
 
 
 async def _close_sockets(app: web.Application) -> None:
+    """On stop: every websocket closed at once with 1001 (going away), not when its client leaves."""
     app[MEETINGS].hub.close_all()
+    sockets = [ws for ws in app[SOCKETS] if not ws.closed]
+    if sockets:
+        log.info("closing %d websockets", len(sockets))
+        await asyncio.gather(*(_going_away(ws) for ws in sockets))
+
+
+async def _going_away(ws: web.WebSocketResponse) -> None:
+    with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):  # the runner cancels its handler later
+        await asyncio.wait_for(ws.close(code=WSCloseCode.GOING_AWAY, message=b"the server is stopping"), CLOSE_S)
