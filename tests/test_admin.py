@@ -3,11 +3,16 @@ rescheduled and ended over HTTP, each change pushed to every open page."""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from conftest import ADMIN, Meeting, open_meeting, receive_until
+from conftest import ADMIN, Meeting, make_config, open_meeting, receive_until
 
 Client = TestClient[web.Request, web.Application]
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -112,3 +117,127 @@ async def test_a_new_chair_link_works_and_needs_the_admin_token(client: Client, 
     ok = await meeting.command(link["chair_token"], op="set_time_limit", seconds=90)
     assert ok.status == 200, await ok.text()
 
+
+
+async def test_admin_page_is_served(client: Client) -> None:
+    resp = await client.get("/admin")
+    assert resp.status == 200
+    text = await resp.text()
+    assert "/static/admin.js" in text and "<script>" not in text and " style=" not in text
+
+
+# -- the page, in Debian's Chromium ------------------------------------------------------------
+
+SHOTS = os.environ.get("ASSISTANT_SCREENSHOTS")  # a folder: the admin page is photographed into it
+
+
+@pytest.mark.slow
+async def test_admin_page_creates_reschedules_and_ends(tmp_path: Path) -> None:
+    from test_browser import CHROMIUM, chromium, new_page, running_site
+
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip("Debian chromium is missing: run scripts/system-deps.sh")
+    async with running_site(make_config(tmp_path / "data")) as site, chromium() as browser:
+        page = await new_page(browser, timezone_id="America/New_York", viewport={"width": 1280, "height": 900})
+        await page.goto(f"{site.url}/admin")
+        await page.get_by_label("Admin token").fill(ADMIN)
+        await page.get_by_role("button", name="Continue").click()
+        await page.get_by_role("heading", name="New meeting").wait_for()
+        assert ADMIN not in page.url
+        assert await page.evaluate("sessionStorage.getItem('assistant:admin')") == ADMIN
+        await page.reload()  # kept for the tab: no second prompt
+        await page.get_by_role("heading", name="New meeting").wait_for()
+        await page.locator("#meetings tr").first.wait_for()
+
+        form = page.locator("#create")
+        await form.get_by_label("Title").fill("Open consultation <b>day 2</b>")
+        await form.get_by_label("Agenda, one item a line").fill("Opening\nAccess, rights and safety\nClosing")
+        await form.get_by_label("Date").fill("2031-12-01")
+        await form.get_by_label("Starts").fill("14:00")
+        await form.get_by_label("Ends").fill("16:00")
+        await form.get_by_label("Time zone").fill("Europe/Zurich")
+        await form.get_by_label("Speaking queue").select_option("fifo")
+        await form.get_by_label("Time limit per turn").select_option("120")
+        preview = await page.locator("#create-when").text_content()
+        assert "Europe/Zurich" in preview and "your time" in preview and "08:00" in preview  # New York, 6 h behind
+        await page.get_by_role("button", name="Create the meeting").click()
+        created = page.locator("#created")
+        await created.get_by_text("Created: Open consultation <b>day 2</b>").wait_for()
+        chair_url = await created.get_by_label("Chair console").input_value()
+        join_url = await created.get_by_label("Invite link").input_value()
+        assert "/chair/" in chair_url and "token=" in chair_url and "/join/" in join_url
+        assert await form.get_by_label("Title").input_value() == ""  # the form is cleared for the next one
+        mid = chair_url.split("/chair/")[1].split("#")[0]
+        snap = await (await site.http.get(f"{site.url}/api/meetings/{mid}")).json()
+        meeting = snap["meeting"]
+        assert meeting["starts_at"] == "2031-12-01T14:00:00+01:00" and meeting["ends_at"] == "2031-12-01T16:00:00+01:00"
+        assert meeting["timezone"] == "Europe/Zurich" and meeting["policy"] == "fifo" and meeting["time_limit_s"] == 120
+        assert meeting["agenda"] == ["Opening", "Access, rights and safety", "Closing"]
+        row = page.locator(f"tr[data-id='{mid}']")
+        await row.locator(".badge.scheduled").wait_for()
+        assert "08:00" in await row.locator("td").nth(3).text_content()  # the viewer's own time
+        if SHOTS:
+            await page.screenshot(path=str(Path(SHOTS) / "admin-desktop.png"), full_page=True)
+
+        # reschedule: every open page is told
+        chair_token = chair_url.split("#token=")[1]
+        ws = await site.http.ws_connect(f"{site.url}/api/meetings/{mid}/ws?token={chair_token}")
+        await ws.receive_json()
+        await row.get_by_role("button", name="Reschedule…").click()
+        dialog = page.locator("#reschedule")
+        assert await dialog.get_by_label("Starts").input_value() == "14:00"  # filled in the meeting's zone
+        await dialog.get_by_label("Starts").fill("15:00")
+        await dialog.get_by_label("Ends").fill("17:30")
+        await dialog.get_by_role("button", name="Move the meeting").click()
+        await page.get_by_text("everyone with a page open was told").wait_for()
+        event = await receive_until(ws, lambda m: m.get("name") == "meeting_rescheduled")
+        assert event[-1]["data"]["starts_at"] == "2031-12-01T15:00:00+01:00"
+        assert event[-1]["data"]["ends_at"] == "2031-12-01T17:30:00+01:00"
+        assert "09:00" in await row.locator("td").nth(3).text_content()
+
+        # copy the invite link; a new chair link
+        await row.get_by_role("button", name="Copy invite link").click()
+        assert await page.get_by_label(re.compile("Invite link: Open")).input_value() == join_url
+        await row.get_by_role("button", name="New chair link").click()
+        new_chair = await page.get_by_label(re.compile("New chair link")).input_value()
+        assert new_chair != chair_url and f"/chair/{mid}#token=" in new_chair
+
+        # end, after a confirmation
+        asked: list[str] = []
+
+        async def answer(dialog: Any) -> None:
+            asked.append(dialog.message)
+            await (dialog.dismiss() if len(asked) == 1 else dialog.accept())
+
+        page.on("dialog", answer)
+        await row.get_by_role("button", name="End…").click()  # dismissed: nothing happens
+        await row.get_by_role("button", name="End…").click()
+        await row.locator(".badge.ended").wait_for()
+        assert len(asked) == 2 and "cannot be undone" in asked[0]
+        await receive_until(ws, lambda m: m.get("name") == "meeting_ended")
+        await ws.close()
+        assert page.errors == []
+
+        if SHOTS:
+            phone = await new_page(browser, timezone_id="America/New_York", viewport={"width": 390, "height": 844})
+            await phone.goto(f"{site.url}/admin")
+            await phone.get_by_label("Admin token").fill(ADMIN)
+            await phone.get_by_role("button", name="Continue").click()
+            await phone.locator("#meetings tr").first.wait_for()
+            await phone.screenshot(path=str(Path(SHOTS) / "admin-phone.png"), full_page=True)
+
+
+@pytest.mark.slow
+async def test_a_refused_token_asks_again(tmp_path: Path) -> None:
+    from test_browser import CHROMIUM, chromium, new_page, running_site
+
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip("Debian chromium is missing: run scripts/system-deps.sh")
+    async with running_site(make_config(tmp_path / "data")) as site, chromium() as browser:
+        page = await new_page(browser)
+        await page.goto(f"{site.url}/admin")
+        await page.get_by_label("Admin token").fill("wrong")
+        await page.get_by_role("button", name="Continue").click()
+        await page.get_by_text("That admin token was refused").wait_for()
+        assert await page.evaluate("sessionStorage.getItem('assistant:admin')") is None
+        assert not await page.locator("#work").is_visible()
