@@ -126,12 +126,14 @@ async def new_page(browser: Any, **options: Any) -> Any:
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # a resource or a style the Content-Security-Policy refused is an error too
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
     page.errors = errors
     return page
 
 
 async def join_in_browser(page: Any, site: Site, name: str, affiliation: str) -> None:
-    await page.goto(f"{site.url}/join/{site.id}?code={site.code}")
+    await page.goto(f"{site.url}/join/{site.id}#code={site.code}")
     await page.get_by_label("Your name").fill(name)
     await page.get_by_label("Country (government) or organisation").fill(affiliation)
     await page.get_by_label("Stakeholder group").select_option("civil society")
@@ -253,7 +255,7 @@ async def test_page_weight_of_each_view_on_first_load(site: Site, browser: Any, 
     """Bytes transferred on first load (headers and bodies, empty cache); printed, and under 200 KB."""
     person = await site.join("Ana Costa")
     views = {
-        "join": f"/join/{site.id}?code={site.code}",
+        "join": f"/join/{site.id}#code={site.code}",
         "participant": f"/meeting/{site.id}#token={person['token']}",
         "chair": f"/chair/{site.id}#token={site.chair_token}",
         "projector": f"/projector/{site.id}#token={await site.token('observer')}",

@@ -50,6 +50,25 @@ async function whoAmI(me) {
   return me;
 }
 
+async function tokenRefused(token) {
+  // {status, reason} when the server refuses this token for this meeting; null when it accepts
+  // it or cannot be reached (then reconnecting is right)
+  let r;
+  try {
+    r = await fetch(`/api/meetings/${meetingId}/me`, {headers: {Authorization: `Bearer ${token}`}});
+  } catch (_) { return null; }
+  if (r.status === 401 || r.status === 403) return {status: r.status, reason: "this link is no longer valid"};
+  if (r.status === 404) return {status: 404, reason: "this meeting does not exist"};
+  return null;
+}
+
+function showRejected(client, what, ...action) {
+  // one banner at the top of the page: what happened and what to do; nothing reconnects after it
+  if ($("#rejected")) return;
+  const text = client.rejected.status === 404 ? "This meeting does not exist (any more)." : `This link is no longer valid. ${what}`;
+  document.body.prepend(el("div", {id: "rejected", class: "alert gone", role: "alert"}, text, " ", ...action));
+}
+
 function archiveHeaders() {
   // a private archive is read with a meeting token or the admin token, given once as #token=
   const {token} = tokenFromPage("assistant:archive");
@@ -85,13 +104,21 @@ class MeetingClient {
     this.ws = ws;
     ws.onopen = () => { this.connected = true; this.retry = 500; this.onChange("connection"); };
     ws.onmessage = (e) => this.receive(JSON.parse(e.data));
-    ws.onclose = (e) => {
+    let opened = false;
+    ws.addEventListener("open", () => { opened = true; });
+    ws.onclose = async (e) => {
       if (this.ws !== ws) return;
       this.connected = false;
       for (const done of this.pending.values()) done({type: "error", error: "connection lost; try again"});
       this.pending.clear();
-      if (e.code === 4401 || e.code === 1008) { this.closedFor = e.reason || "this link is no longer valid"; this.onChange("connection"); return; }
       this.onChange("connection");
+      // a socket refused before it opened (or closed by policy) may mean the token is no longer
+      // valid: the websocket cannot say why, so ask once over HTTP, and stop if it is so
+      if (!opened || e.code === 1008 || e.code === 4401 || e.code === 4403) {
+        const why = await tokenRefused(this.token);
+        if (this.ws !== ws) return;
+        if (why) { this.closedFor = why.reason; this.rejected = why; this.onChange("rejected"); this.onChange("connection"); return; }
+      }
       const wait = e.code === 4008 ? 0 : this.retry;  // cut off for lagging: come straight back with since=
       setTimeout(() => this.connect(), wait + Math.random() * 250);
       this.retry = Math.min(this.retry * 2, 10000);
@@ -291,5 +318,5 @@ function setupAccessibility() {
 }
 
 window.Assistant = {$, el, meetingId, storeKey, tokenFromPage, MeetingClient, renderConnection, renderFloor,
-  renderQueue, renderTranscript, whoAmI, archiveHeaders, runSearch, wsUrl, renderCaption, setupJump, cue, setupAccessibility, fmtTime, fmtDuration, timeZone};
+  renderQueue, renderTranscript, whoAmI, tokenRefused, showRejected, archiveHeaders, runSearch, wsUrl, renderCaption, setupJump, cue, setupAccessibility, fmtTime, fmtDuration, timeZone};
 })();

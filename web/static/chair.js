@@ -44,6 +44,7 @@ function renderWritten() {
 }
 const client = new A.MeetingClient(me.token, (what) => {
   A.renderConnection(client);
+  if (what === "rejected") { A.showRejected(client, "Ask the organisers for a new chair link."); return; }
   if (!client.state || what === "connection") return;
   const s = client.state;
   if (what === "caption") { A.renderCaption(client, $("#caption")); return; }
@@ -80,6 +81,10 @@ document.addEventListener("keydown", (e) => {
   else if (/^[1-9]$/.test(e.key)) { const entry = client.state && client.state.queue[Number(e.key) - 1]; if (entry) client.send("give_floor", {request_id: entry.request_id}).then(say); }
 });
 const auth = {Authorization: `Bearer ${me.token}`};
+// the stakeholder groups this server accepts (`[meeting] groups`), as the join page offers them
+fetch(`/api/meetings/${A.meetingId}/invitation`).then((r) => r.json()).then((inv) => {
+  if (inv.groups) $("#add").group.replaceChildren(...inv.groups.map((g) => el("option", {}, g)));
+});
 fetch(`/api/meetings/${A.meetingId}/invite`, {headers: auth}).then((r) => r.json()).then((d) => { if (d.join_url) $("#invite").textContent = `Invite link: ${d.join_url}`; });
 $("#projector").addEventListener("click", async (e) => {
   e.preventDefault();

@@ -3,7 +3,7 @@
 "use strict";
 const A = window.Assistant, {$} = A;
 const me = A.tokenFromPage();
-if (!me.token) location.replace(`/join/${A.meetingId}${location.search}`);
+if (!me.token) location.replace(`/join/${A.meetingId}${location.search}${location.hash}`);
 let wasNext = false, hadFloor = false;
 const mic = new A.LiveMic(A.meetingId, me.token, (state, detail) => {
   const live = $("#live");
@@ -17,8 +17,20 @@ const mic = new A.LiveMic(A.meetingId, me.token, (state, detail) => {
 });
 mic.onLevel = (level) => { $("#level").value = level; };
 $("#tz").textContent = `times in ${A.timeZone}`;
+function joinAgain() {
+  // forget the refused token on this device and open the join form again (with the invite code
+  // this device joined with, when it has it)
+  localStorage.removeItem(A.storeKey);
+  location.assign(`/join/${A.meetingId}${me.code ? `#code=${encodeURIComponent(me.code)}` : ""}`);
+}
 const client = new A.MeetingClient(me.token, (what) => {
   A.renderConnection(client);
+  if (what === "rejected") {
+    mic.stop();
+    A.showRejected(client, me.code ? "Join again to take part, or ask the organisers for a new link." : "Ask the organisers for a new invitation link.",
+      A.el("button", {type: "button", class: "primary", onclick: joinAgain}, "Join again"));
+    return;
+  }
   if (!client.state) return;
   const s = client.state;
   if (what === "caption") { A.renderCaption(client, $("#caption")); return; }

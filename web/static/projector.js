@@ -5,6 +5,7 @@ const A = window.Assistant, {$} = A;
 const me = A.tokenFromPage();
 const client = new A.MeetingClient(me.token, (what) => {
   A.renderConnection(client);
+  if (what === "rejected") { A.showRejected(client, "Open the projector view again from the chair console."); return; }
   if (!client.state || what === "connection") return;
   const s = client.state;
   if (what === "caption") { A.renderCaption(client, $("#caption")); return; }
