@@ -32,12 +32,12 @@ function renderStats() {
 function renderWritten() {
   // remote written interventions on this item: waiting, being read, answered
   const s = client.state, item = s.meeting.current_item, rows = [];
-  const live = s.floor && s.floor.text && s.floor.mode === "remote" ? [s.floor] : [];
+  const f = client.floor(), live = f && f.text && f.mode === "remote" ? [f] : [];
   for (const f of live) rows.push(el("li", {class: "reading"}, el("span", {class: "badge"}, "on the floor now"), " ", el("span", {class: "who"}, f.name), el("div", {class: "written"}, f.text)));
-  for (const e of s.queue.filter((e) => e.text && e.mode === "remote")) {
-    rows.push(el("li", {}, el("span", {class: "badge warn"}, `waiting, #${e.position + 1}`), " ", el("span", {class: "who"}, e.name), el("div", {class: "written"}, e.text)));
+  for (const e of s.queue.filter((e) => e.written && e.mode === "remote")) {
+    rows.push(el("li", {}, el("span", {class: "badge warn"}, `waiting, #${e.position + 1}`), " ", el("span", {class: "who"}, e.name), el("div", {class: "written"}, e.text || client.written(e.request_id))));
   }
-  const answered = s.turns.filter((t) => t.item === item && t.text && t.ended_at !== null);
+  const answered = s.turns.filter((t) => t.item === item && t.ended_at !== null && client.written(t.request_id));
   if (answered.length) rows.push(el("li", {class: "muted"}, `${answered.length} answered on this item.`));
   if (!rows.length) rows.push(el("li", {class: "muted"}, "None on this item."));
   $("#written").replaceChildren(...rows);
@@ -50,7 +50,7 @@ const client = new A.MeetingClient(me.token, (what) => {
   if (what === "caption") { A.renderCaption(client, $("#caption")); return; }
   $("#title").textContent = `Chair: ${s.meeting.title}`;
   $("#policy").textContent = `(${s.meeting.policy} order${s.meeting.list_closed ? "; list closed" : ""})`;
-  A.renderFloor(client, $("#floor")); A.renderQueue(client, $("#queue"), {controls: entryControls});
+  A.renderFloor(client, $("#floor")); A.renderQueue(client, $("#queue"), {controls: entryControls, texts: true});
   A.renderTranscript(client, $("#transcript"), what); A.renderCaption(client, $("#caption"));
   $("#list").firstChild.textContent = s.meeting.list_closed ? "Reopen list " : "Close list ";
   if (document.activeElement !== $("#limit")) $("#limit").value = s.meeting.time_limit_s;
