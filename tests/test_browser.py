@@ -75,7 +75,7 @@ class Site:
                 "affiliation": who.affiliation, "source": "hall", "language": "en", "item": state.current_item,
             })
         stored = await self.meetings.record_segments(self.id, segments)
-        return [str(e.data["id"]) for e in stored]
+        return [str(e.to_wire()["data"]["id"]) for e in stored]
 
 
 @contextlib.asynccontextmanager
@@ -150,8 +150,8 @@ async def test_remote_participant_gets_the_floor_from_the_console_within_a_secon
     await amara.reload()
     await amara.locator("#conn.live").wait_for()
     await amara.get_by_role("button", name="Ask for the floor").click()
-    await amara.get_by_text("You are on the list.").wait_for()
-    await amara.get_by_text("You are number 1 on the list").wait_for()
+    await amara.locator("#news", has_text="You are on the list").wait_for()
+    await amara.locator("#mine", has_text="You are next").wait_for()
     assert len((await site.meetings.state(site.id)).participants) == 2  # the chair and Amara, once
 
     chair = await new_page(browser)
@@ -189,7 +189,7 @@ async def test_written_intervention_reaches_the_projector_as_text(site: Site, br
     written = f"Fiji supports the draft.\n{HOSTILE}\nPlease record our reservation on paragraph 4."
     await writer.get_by_label("Written intervention").fill(written)
     await writer.get_by_role("button", name="Ask for the floor").click()
-    await writer.get_by_text("You are on the list.").wait_for()
+    await writer.locator("#news", has_text="You are on the list").wait_for()
 
     chair = await new_page(browser)
     await chair.goto(f"{site.url}/chair/{site.id}#token={site.chair_token}")

@@ -192,11 +192,25 @@ class MeetingClient {
     const running = s.turns.find((t) => t.ended_at === null);
     if (running) running.ended_at = at;
     this.caption = null;
-    s.floor = d.participant_id ? {...d, text: (this.requests.get(d.request_id) || {}).text || ""} : null;
+    const text = (this.requests.get(d.request_id) || {}).text || "";
+    const entry = s.queue.find((e) => e.request_id === d.request_id);
+    s.floor = d.participant_id ? {...d, text} : null;
+    if (d.participant_id && !text && entry && entry.written) this.fetchFloorText(d.request_id);
     if (d.participant_id) {
       s.turns.push({participant_id: d.participant_id, request_id: d.request_id, kind: d.kind, item: d.item,
         started_at: d.started_at, ended_at: null});
     }
+  }
+  async fetchFloorText(requestId) {
+    // a written intervention asked for before this page's snapshot: its text is not in any event
+    // this page saw, and the snapshot's floor carries it once it is being read
+    const r = await fetch(`/api/meetings/${meetingId}`, {headers: {Authorization: `Bearer ${this.token}`}}).catch(() => null);
+    if (!r || !r.ok) return;
+    const snap = await r.json();
+    if (!snap.floor || snap.floor.request_id !== requestId || !snap.floor.text) return;
+    this.requests.set(requestId, {...this.requests.get(requestId), text: snap.floor.text});
+    const f = this.state.floor;
+    if (f && f.request_id === requestId) { this.state.floor = {...f, text: snap.floor.text}; this.onChange("floor_text"); }
   }
   send(op, fields = {}) {
     return new Promise((resolve) => {

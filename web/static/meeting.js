@@ -77,11 +77,11 @@ function statusText() {
 }
 
 // -- every change to your own requests, said once; a stale message goes -----------------------
-let news = [], newsAt = 0, newsSeq = null, lastStatus = "";
-function say(text) {
-  const now = Date.now();
-  news = now - newsAt < 1500 ? [...news, text].slice(-3) : [text];  // one command's changes together
-  newsAt = now; newsSeq = client.seq;
+let news = [], newsAt = null, newsSeq = null, lastStatus = "";
+function sayOnce(text, at = null) {
+  // the changes one command made (stored at the same moment) are said together; anything later replaces them
+  news = at !== null && at === newsAt ? [...news, text].slice(-3) : [text];
+  newsAt = at; newsSeq = client.seq;
   $("#news").textContent = news.join(" ");
 }
 function restoreText(requestId) {
@@ -93,7 +93,7 @@ function restoreText(requestId) {
 }
 let hadFloor = false;
 function tell(what, m) {
-  const d = m.data, s = client.state;
+  const d = m.data, s = client.state, say = (text) => sayOnce(text, m.at);
   const req = d.request_id ? client.requests.get(d.request_id) : null;
   const ownRequest = req && req.participant_id === me.participant_id;
   const kind = req ? KINDS[req.kind] || "request" : "request";
@@ -209,9 +209,12 @@ function renderDigest(sum, awayS) {
 }
 let digesting = false;
 async function digest(since, awayS) {
-  if (digesting || since === null || since === undefined || !client.state || client.seq <= since) return;
+  if (digesting || since === null || since === undefined || !client.state) return;
   digesting = true;
-  try { renderDigest(summarise(await eventsSince(since)), awayS); } finally { digesting = false; }
+  try {
+    const events = await eventsSince(since);
+    if (events.length) renderDigest(summarise(events), awayS);
+  } finally { digesting = false; }
 }
 page.digest = digest;
 $("#digestclose").addEventListener("click", () => { $("#digest").classList.add("hidden"); $("#askbtn").focus(); });
@@ -305,11 +308,11 @@ $("#ask").addEventListener("submit", async (e) => {
   askPermission();  // asked once, when the participant first asks for the floor
   const f = Object.fromEntries(new FormData(e.target));
   const r = await client.send("request_floor", f);
-  if (r.type === "ack") e.target.text.value = ""; else say(r.error);
+  if (r.type === "ack") e.target.text.value = ""; else sayOnce(r.error);
 });
 async function withdraw(requestId) {
   const r = await client.send("withdraw", {request_id: requestId});
-  if (r.type !== "ack") say(r.error);
+  if (r.type !== "ack") sayOnce(r.error);
   $("#choices").classList.add("hidden"); $("#withdraw").setAttribute("aria-expanded", "false");
 }
 $("#withdraw").addEventListener("click", () => {
