@@ -235,9 +235,9 @@ async def _demo_show(app: web.Application, meeting_id: str) -> None:
             with contextlib.suppress(cmd.CommandError):  # already waiting from an earlier run
                 await meetings.execute(meeting_id, speaker, cmd.RequestFloor())
             await asyncio.sleep(max(0.0, start + turn["floor_at"] - 0.4 - loop.time()))
-            waiting = [e for e in state.queue if e["participant_id"] == speaker.participant_id]
+            waiting = [r for r in state.waiting() if r.participant_id == speaker.participant_id]
             if waiting:
-                await meetings.execute(meeting_id, chair, cmd.GiveFloor(waiting[0]["request_id"]))
+                await meetings.execute(meeting_id, chair, cmd.GiveFloor(waiting[0].request_id))
             await asyncio.sleep(max(0.0, start + turn["end_at"] - loop.time()))
             if state.floor is not None:
                 await meetings.execute(meeting_id, chair, cmd.EndTurn())

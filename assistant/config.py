@@ -22,7 +22,7 @@ DEFAULT_GROUPS = (
     "intergovernmental organisation",
     "other",
 )
-POLICIES = ("balanced", "fifo")
+POLICIES = ("balanced", "fifo", "balanced_v1")
 
 
 class ConfigError(ValueError):
@@ -204,7 +204,7 @@ def _check(config: Config, source: str) -> None:
         raise bad("queue.default_time_limit_s", q.default_time_limit_s, "0 (no limit) to 86400")
     if len(set(m.groups)) != len(m.groups) or not m.groups:
         raise bad("meeting.groups", list(m.groups), "a non-empty list without repeats")
-    if not _is_timezone(m.timezone):
+    if not is_timezone(m.timezone):
         raise bad("meeting.timezone", m.timezone, "an IANA time zone name such as Europe/Geneva")
     for key in ("max_name_chars", "max_text_chars", "max_statement_chars", "max_title_chars"):
         if getattr(lim, key) < 1:
@@ -251,7 +251,7 @@ def decoding_language(code: str) -> str | None:
     return None if code in ("", "auto") else code
 
 
-def _is_timezone(name: str) -> bool:
+def is_timezone(name: str) -> bool:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:

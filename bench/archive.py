@@ -96,7 +96,7 @@ async def build(data_dir: Path, segments: int, turns: int, seed: int) -> tuple[s
             clock_s += dur + rng.uniform(0.2, 1.5)
         # a live channel commits a segment every few seconds; store them one by one as it does
         for seg in batch:
-            stored_ids += [str(e.data["id"]) for e in await meetings.record_segments(mid, [seg])]
+            stored_ids += [e.fact.id for e in await meetings.record_segments(mid, [seg])]
         now[0] = state.created_at + clock_s
         await meetings.execute(mid, chair, EndTurn())
     for sid in rng.sample(stored_ids, 10):

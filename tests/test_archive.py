@@ -58,7 +58,7 @@ async def say(m: Meeting, *lines: tuple[dict[str, Any] | None, float, str], item
         p = state.participants[pid or ""]
         segs.append({"start": start, "end": start + 4.0, "text": text, "speaker_id": pid, "speaker_name": p.name,
                      "affiliation": p.affiliation, "source": "hall", "language": "en", "item": item})
-    return [str(e.data["id"]) for e in await meetings.record_segments(m.id, segs)]
+    return [e.fact.id for e in await meetings.record_segments(m.id, segs)]
 
 
 async def test_report_numbers_of_a_scripted_meeting(clocked: tuple[TestClient[web.Request, web.Application], Clock]) -> None:
@@ -75,7 +75,7 @@ async def test_report_numbers_of_a_scripted_meeting(clocked: tuple[TestClient[we
 
     def rid(name: str) -> str:
         state = m.client.app[MEETINGS]._states[m.id]
-        return next(e["request_id"] for e in state.queue if e["name"] == name)
+        return next(r.request_id for r in state.waiting() if state.participants[r.participant_id].name == name)
 
     chair = m.chair_token
     await at(1010, ana["token"], op="request_floor")

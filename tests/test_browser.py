@@ -75,7 +75,7 @@ class Site:
                 "affiliation": who.affiliation, "source": "hall", "language": "en", "item": state.current_item,
             })
         stored = await self.meetings.record_segments(self.id, segments)
-        return [str(e.to_wire()["data"]["id"]) for e in stored]
+        return [e.fact.id for e in stored]
 
 
 @contextlib.asynccontextmanager

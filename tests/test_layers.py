@@ -122,3 +122,12 @@ def test_the_rules_catch_a_violation(tmp_path: Path) -> None:
         assert rank(own_module("assistant.http.app")) > rank(name_of(bad))
     finally:
         bad.unlink()
+
+
+def test_the_events_page_is_made_from_the_event_definitions() -> None:
+    import subprocess
+    import sys
+
+    script = PACKAGE.parent / "scripts" / "events_doc.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

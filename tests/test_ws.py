@@ -26,13 +26,16 @@ async def test_snapshot_then_live_events_to_every_client(meeting: Meeting) -> No
         assert snap["meeting"]["agenda"] == ["Opening", "Main item", "Closing"]
     await ana_ws.send_json({"op": "request_floor", "kind": "intervention", "id": "c1"})
     got = await receive_until(ana_ws, lambda m: m["type"] == "ack")
-    assert [m.get("name") for m in got] == ["floor_requested", "queue_changed", None]
-    assert got[-1] == {"type": "ack", "id": "c1", "seq": got[1]["seq"]}
-    queue = got[1]["data"]["queue"]
-    assert queue[0]["name"] == "Ana" and queue[0]["reason"]
-    # the chair sees the same events, then gives the floor
-    seen = await receive_until(chair_ws, lambda m: m.get("name") == "queue_changed")
+    assert [(m["type"], m.get("name")) for m in got] == [("event", "request_added"), ("queue", None), ("ack", None)]
+    assert got[-1] == {"type": "ack", "id": "c1", "seq": got[0]["seq"]}
+    assert got[1]["seq"] == got[0]["seq"]  # the view the event led to
+    queue = got[1]["queue"]
+    assert queue[0]["name"] == "Ana" and queue[0]["reason"] and "text" not in queue[0]
+    # the chair sees the same event and the same order, with written texts, then gives the floor
+    seen = await receive_until(chair_ws, lambda m: m["type"] == "queue")
     assert seen[-1]["seq"] == got[1]["seq"]
+    assert [e["request_id"] for e in seen[-1]["queue"]] == [e["request_id"] for e in queue]
+    assert seen[-1]["queue"][0]["text"] == ""
     await chair_ws.send_json({"op": "give_floor", "id": 7})
     floor = await receive_until(ana_ws, lambda m: m.get("name") == "floor_changed")
     data = floor[-1]["data"]
@@ -56,10 +59,14 @@ async def test_resume_with_since_gets_exactly_the_missed_events(meeting: Meeting
     ws = await meeting.ws(ana["token"], since=seen_seq)
     # a live event after reconnecting follows the replay with no gap
     await meeting.command(meeting.chair_token, op="end_turn")
-    got = await receive_until(ws, lambda m: m.get("seq") == latest + 1)
-    seqs = [m["seq"] for m in got]
+    got = await receive_until(ws, lambda m: m["type"] == "event" and m["seq"] == latest + 1)
+    seqs = [m["seq"] for m in got if m["type"] == "event"]
     assert seqs == list(range(seen_seq + 1, latest + 2))
-    assert all(m["type"] == "event" for m in got)
+    # after the missed events, the queue as it stood (a view: pushed, not stored), then live ones
+    kinds = [m["type"] for m in got]
+    first_view = kinds.index("queue")
+    assert got[first_view]["seq"] == latest and kinds[:first_view] == ["event"] * (latest - seen_seq)
+    assert [e["name"] for e in got[first_view]["queue"]] == ["Chen", "Dara"]
     await ws.close()
 
 
@@ -141,10 +148,12 @@ async def stalled_socket(client, path: str) -> tuple[asyncio.StreamReader, async
 
 
 async def flood(meeting: Meeting, token: str, count: int) -> None:
-    text = "A long statement for the record. " * 3000  # ~100 KB each: fills socket buffers fast
+    """Long transcript lines (~100 KB each): they fill socket buffers fast."""
+    text = "A long stretch of speech, transcribed. " * 2600
+    meetings = meeting.client.app[MEETINGS]
     for i in range(count):
-        resp = await meeting.command(token, op="file_statement", title=f"S{i}", text=text)
-        assert resp.status == 200
+        await meetings.record_segments(meeting.id, [{"start": float(i), "end": i + 1.0, "text": text,
+                                                     "speaker_id": None, "speaker_name": "Hall"}])
 
 
 async def test_stalled_client_is_cut_off_and_others_do_not_wait(aiohttp_client, tmp_path) -> None:
@@ -158,6 +167,7 @@ async def test_stalled_client_is_cut_off_and_others_do_not_wait(aiohttp_client, 
     start = (await fast.receive_json())["seq"]
     assert hub.count(meeting.id) == 2
     reading = asyncio.create_task(receive_until(fast, lambda m: m.get("seq") == start + 120, timeout=10))
+    await asyncio.sleep(0)
     await flood(meeting, ana["token"], 120)
     got = await reading
     assert [m["seq"] for m in got] == list(range(start + 1, start + 121))
@@ -203,9 +213,12 @@ async def test_many_clients_see_the_same_sequence(meeting: Meeting) -> None:
     base = snaps[0]["seq"]
     people = [await meeting.join(f"P{i}", mode=["onsite", "remote"][i % 2]) for i in range(5)]
     await asyncio.gather(*(meeting.command(p["token"], op="request_floor") for p in people))
-    final = base + 5 + 10  # five joins, five requests each with a queue change
+    final = base + 5 + 5  # five joins, five requests (the queue views they lead to are not stored)
     for ws in clients:
-        got = await receive_until(ws, lambda m: m.get("seq") == final)
-        assert [m["seq"] for m in got] == list(range(base + 1, final + 1))
+        got = await receive_until(ws, lambda m: m["type"] == "event" and m["seq"] == final)
+        assert [m["seq"] for m in got if m["type"] == "event"] == list(range(base + 1, final + 1))
+    for ws in clients:  # the last view every client is left with is the same
+        views = await receive_until(ws, lambda m: m["type"] == "queue" and len(m["queue"]) == 5)
+        assert views[-1]["seq"] == final
     for ws in clients:
         await ws.close()

@@ -109,21 +109,13 @@ class Store:
                 raise SeqConflict(
                     f"meeting {meeting_id}: log is at seq {last}, caller expected {expected_seq}"
                 )
-            stored = [
-                ev.Event(meeting_id, expected_seq + i + 1, d.name, d.data, d.at) for i, d in enumerate(drafts)
-            ]
+            stored = [ev.Event(meeting_id, expected_seq + i + 1, d.fact, d.at) for i, d in enumerate(drafts)]
             with db.atomic():
                 if meeting is not None:
                     db.table("meetings").insert(meeting)
-                db.table("events").insert_all(
-                    {
-                        "meeting_id": meeting_id,
-                        "seq": e.seq,
-                        "name": e.name,
-                        "data": ev.dumps(e.data),
-                        "at": e.at,
-                    }
-                    for e in stored
+                db.conn.executemany(
+                    "insert into events (meeting_id, seq, name, data, at) values (?, ?, ?, ?, ?)",
+                    [(meeting_id, e.seq, e.name, e.stored_data(), e.at) for e in stored],
                 )
                 archive.project(db, stored)
                 for g in grants:
@@ -157,7 +149,7 @@ class Store:
         return await self._read(
             lambda db: list(
                 db.query(
-                    "select id, title, created_at as started, ended_at as ended, timezone "
+                    "select id, title, created_at as started, ended_at as ended, timezone, starts_at, ends_at "
                     "from meetings order by created_at desc"
                 )
             )
@@ -198,6 +190,8 @@ def _create_schema(db: Database) -> None:
             "ended_at": float,
             "timezone": str,
             "invite_code": str,
+            "starts_at": str,
+            "ends_at": str,
         },
         pk="id",
         not_null=["title", "created_at", "invite_code"],
@@ -217,6 +211,10 @@ def _create_schema(db: Database) -> None:
         foreign_keys=[("meeting_id", "meetings", "id")],
         if_not_exists=True,
     )
+    meetings = db.table("meetings")
+    for column in ("starts_at", "ends_at"):  # archives before scheduled times
+        if column not in meetings.columns_dict:
+            meetings.add_column(column, str)
     version = db.execute("PRAGMA user_version").fetchone()[0]
     archive.create(db)
     if version < 2:

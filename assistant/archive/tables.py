@@ -92,52 +92,70 @@ def rebuild(db: Database) -> int:
 def project(db: Database, events: Iterable[ev.Event]) -> None:
     """Bring the archive tables up to date with `events` (called inside the storing transaction)."""
     for event in events:
-        handler = _HANDLERS.get(event.name)
-        if handler is not None:
-            handler(db, event.meeting_id, event)
+        rule = _RULES.get(type(event.fact))
+        if rule is not None:
+            rule(db, event.meeting_id, event.fact, event)
 
 
-def _meeting_created(db: Database, mid: str, e: ev.Event) -> None:
+def _meeting_created(db: Database, mid: str, f: ev.MeetingCreated, e: ev.Event) -> None:
     db.table("agenda_items").insert_all(
-        ({"meeting_id": mid, "item": i, "title": t} for i, t in enumerate(e.data["agenda"])), replace=True
+        ({"meeting_id": mid, "item": i, "title": t} for i, t in enumerate(f.agenda)), replace=True
     )
 
 
-def _participant_joined(db: Database, mid: str, e: ev.Event) -> None:
-    d = e.data
+def _meeting_rescheduled(db: Database, mid: str, f: ev.MeetingRescheduled, e: ev.Event) -> None:
+    db.execute(
+        "update meetings set starts_at = ?, ends_at = ?, timezone = ? where id = ?",
+        [f.starts_at, f.ends_at, f.timezone, mid],
+    )
+
+
+def _participant_joined(db: Database, mid: str, f: ev.ParticipantJoined, e: ev.Event) -> None:
     db.table("participants").insert({
-        "meeting_id": mid, "participant_id": d["participant_id"], "name": d["name"], "affiliation": d["affiliation"],
-        "stakeholder_group": d["group"], "mode": d["mode"], "language": d["language"], "role": d["role"],
-        "device": int(d.get("device", True)), "joined_at": e.at,
+        "meeting_id": mid, "participant_id": f.participant_id, "name": f.name, "affiliation": f.affiliation,
+        "stakeholder_group": f.group, "mode": f.mode, "language": f.language, "role": f.role,
+        "device": int(f.device), "joined_at": e.at,
     }, replace=True)
 
 
-def _floor_requested(db: Database, mid: str, e: ev.Event) -> None:
-    d = e.data
+def _request_added(db: Database, mid: str, f: ev.RequestAdded, e: ev.Event) -> None:
     db.table("requests").insert({
-        "meeting_id": mid, "request_id": d["request_id"], "participant_id": d["participant_id"], "kind": d["kind"],
-        "text": d["text"], "item": d["item"], "asked_at": e.at, "state": "waiting",
+        "meeting_id": mid, "request_id": f.request_id, "participant_id": f.participant_id, "kind": f.kind,
+        "text": f.text, "item": f.item, "asked_at": e.at, "state": "waiting",
         "given_at": None, "ended_at": None, "end_reason": "",
     }, replace=True)
 
 
-def _request_closed(state: str) -> Callable[[Database, str, ev.Event], None]:
-    def close(db: Database, mid: str, e: ev.Event) -> None:
-        db.execute(
-            "update requests set state = ?, ended_at = ?, end_reason = ? where meeting_id = ? and request_id = ?",
-            [state, e.at, e.data.get("reason", ""), mid, e.data["request_id"]],
-        )
-    return close
+def _close_request(db: Database, mid: str, request_id: str, state: str, at: float, reason: str) -> None:
+    db.execute(
+        "update requests set state = ?, ended_at = ?, end_reason = ? where meeting_id = ? and request_id = ?",
+        [state, at, reason, mid, request_id],
+    )
 
 
-def _floor_changed(db: Database, mid: str, e: ev.Event) -> None:
-    d = e.data
-    open_turns = list(db.query("select * from turns where meeting_id = ? and ended_at is null", [mid]))
-    current = open_turns[0] if open_turns else None
+def _request_withdrawn(db: Database, mid: str, f: ev.RequestWithdrawn, e: ev.Event) -> None:
+    _close_request(db, mid, f.request_id, "withdrawn", e.at, "")
+
+
+def _request_dropped(db: Database, mid: str, f: ev.RequestDropped, e: ev.Event) -> None:
+    _close_request(db, mid, f.request_id, "dropped", e.at, f.reason)
+
+
+def _open_turn(db: Database, mid: str) -> dict[str, Any] | None:
+    rows = list(db.query("select * from turns where meeting_id = ? and ended_at is null", [mid]))
+    return rows[0] if rows else None
+
+
+def _time_limit_changed(db: Database, mid: str, f: ev.TimeLimitChanged, e: ev.Event) -> None:
+    db.execute("update turns set limit_s = ? where meeting_id = ? and ended_at is null", [f.seconds, mid])
+
+
+def _floor_changed(db: Database, mid: str, f: ev.FloorChanged, e: ev.Event) -> None:
+    current = _open_turn(db, mid)
     if current is not None and (current["participant_id"], current["request_id"], current["started_at"]) == (
-        d["participant_id"], d["request_id"], d["started_at"]
-    ):
-        db.execute("update turns set limit_s = ? where meeting_id = ? and seq = ?", [d["limit_s"], mid, current["seq"]])
+        f.participant_id, f.request_id, f.started_at
+    ):  # archives before time_limit_changed: the same turn, a new limit
+        db.execute("update turns set limit_s = ? where meeting_id = ? and seq = ?", [f.limit_s, mid, current["seq"]])
         return
     if current is not None:
         db.execute(
@@ -149,69 +167,69 @@ def _floor_changed(db: Database, mid: str, e: ev.Event) -> None:
                 "update requests set state = 'done', ended_at = ? where meeting_id = ? and request_id = ? and state = 'speaking'",
                 [e.at, mid, current["request_id"]],
             )
-    if d["participant_id"] is None:
+    if f.participant_id is None:
         return
     db.table("turns").insert({
-        "meeting_id": mid, "seq": e.seq, "participant_id": d["participant_id"], "request_id": d["request_id"],
-        "kind": d["kind"], "item": d["item"], "started_at": d["started_at"], "ended_at": None, "seconds": None,
-        "limit_s": d["limit_s"],
+        "meeting_id": mid, "seq": e.seq, "participant_id": f.participant_id, "request_id": f.request_id,
+        "kind": f.kind, "item": f.item, "started_at": f.started_at, "ended_at": None, "seconds": None,
+        "limit_s": f.limit_s,
     }, replace=True)
-    if d["request_id"]:
-        db.execute(
-            "update requests set state = 'speaking', given_at = ? where meeting_id = ? and request_id = ?",
-            [d["started_at"], mid, d["request_id"]],
+    if f.request_id:
+        db.execute(  # a resumed turn keeps the time the floor was first given
+            "update requests set state = 'speaking', ended_at = null, given_at = coalesce(given_at, ?) "
+            "where meeting_id = ? and request_id = ?",
+            [f.started_at, mid, f.request_id],
         )
 
 
-def _segment(db: Database, mid: str, e: ev.Event) -> None:
-    d = e.data
+def _segment(db: Database, mid: str, f: ev.Segment, e: ev.Event) -> None:
     db.table("segments").insert({
-        "meeting_id": mid, "segment_id": d["id"], "seq": e.seq, "item": d.get("item", 0), "start": d["start"],
-        "end": d["end"], "speaker_id": d.get("speaker_id"), "speaker_name": d.get("speaker_name", ""),
-        "affiliation": d.get("affiliation", ""), "source": d.get("source", ""), "language": d.get("language", ""),
-        "text": d["text"], "original_text": d["text"], "revisions": 0,
+        "meeting_id": mid, "segment_id": f.id, "seq": e.seq, "item": f.item, "start": f.start,
+        "end": f.end, "speaker_id": f.speaker_id, "speaker_name": f.speaker_name,
+        "affiliation": f.affiliation, "source": f.source, "language": f.language,
+        "text": f.text, "original_text": f.text, "revisions": 0,
     }, replace=True)
 
 
-def _segment_corrected(db: Database, mid: str, e: ev.Event) -> None:
-    d = e.data
+def _segment_corrected(db: Database, mid: str, f: ev.SegmentCorrected, e: ev.Event) -> None:
     row = db.execute(
-        "select revisions from segments where meeting_id = ? and segment_id = ?", [mid, d["segment_id"]]
+        "select revisions from segments where meeting_id = ? and segment_id = ?", [mid, f.segment_id]
     ).fetchone()
     revision = int(row[0]) + 1
     db.table("corrections").insert({
-        "meeting_id": mid, "segment_id": d["segment_id"], "revision": revision, "previous_text": d["previous"],
-        "text": d["text"], "by_participant": d.get("by"), "at": e.at, "seq": e.seq,
+        "meeting_id": mid, "segment_id": f.segment_id, "revision": revision, "previous_text": f.previous,
+        "text": f.text, "by_participant": f.by, "at": e.at, "seq": e.seq,
     }, replace=True)
     db.execute(
         "update segments set text = ?, revisions = ? where meeting_id = ? and segment_id = ?",
-        [d["text"], revision, mid, d["segment_id"]],
+        [f.text, revision, mid, f.segment_id],
     )
 
 
-def _statement_filed(db: Database, mid: str, e: ev.Event) -> None:
-    d = e.data
+def _statement_filed(db: Database, mid: str, f: ev.StatementFiled, e: ev.Event) -> None:
     db.table("statements").insert({
-        "meeting_id": mid, "statement_id": d["statement_id"], "participant_id": d["participant_id"],
-        "title": d["title"], "text": d["text"], "item": d["item"], "filed_at": e.at,
+        "meeting_id": mid, "statement_id": f.statement_id, "participant_id": f.participant_id,
+        "title": f.title, "text": f.text, "item": f.item, "filed_at": e.at,
     }, replace=True)
 
 
-def _meeting_ended(db: Database, mid: str, e: ev.Event) -> None:
+def _meeting_ended(db: Database, mid: str, f: ev.MeetingEnded, e: ev.Event) -> None:
     db.execute("update meetings set ended_at = ? where id = ?", [e.at, mid])
 
 
-_HANDLERS: dict[str, Callable[[Database, str, ev.Event], None]] = {
-    ev.MEETING_CREATED: _meeting_created,
-    ev.PARTICIPANT_JOINED: _participant_joined,
-    ev.FLOOR_REQUESTED: _floor_requested,
-    ev.REQUEST_WITHDRAWN: _request_closed("withdrawn"),
-    ev.REQUEST_DROPPED: _request_closed("dropped"),
-    ev.FLOOR_CHANGED: _floor_changed,
-    ev.SEGMENT: _segment,
-    ev.SEGMENT_CORRECTED: _segment_corrected,
-    ev.STATEMENT_FILED: _statement_filed,
-    ev.MEETING_ENDED: _meeting_ended,
+_RULES: dict[type[ev.Fact], Callable[[Database, str, Any, ev.Event], None]] = {
+    ev.MeetingCreated: _meeting_created,
+    ev.MeetingRescheduled: _meeting_rescheduled,
+    ev.ParticipantJoined: _participant_joined,
+    ev.RequestAdded: _request_added,
+    ev.RequestWithdrawn: _request_withdrawn,
+    ev.RequestDropped: _request_dropped,
+    ev.TimeLimitChanged: _time_limit_changed,
+    ev.FloorChanged: _floor_changed,
+    ev.Segment: _segment,
+    ev.SegmentCorrected: _segment_corrected,
+    ev.StatementFiled: _statement_filed,
+    ev.MeetingEnded: _meeting_ended,
 }
 
 

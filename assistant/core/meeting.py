@@ -1,19 +1,26 @@
-"""Meeting state: a pure fold over the meeting's events.
+"""Meeting state: a pure fold over the meeting's facts.
 
 `MeetingState.apply` is the only way state changes, and it depends on
 nothing but the event, so replaying the log after a restart gives the same
-state the server had before it. No clock, no I/O.
+state the server had before it. No clock, no I/O. One rule per fact, in
+`_RULES` at the bottom.
+
+The cost of applying a fact does not grow with the meeting's history: the
+requests waiting on the current item are kept apart from the closed ones,
+and derived views (`views.py`) are computed once per change by the service,
+not once per event.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import events as ev
 from .fairqueue import ItemStats, Placed, Policy, Waiting, overtaken_by, project
+from .ids import Ids
 
 MANAGERS = ("chair", "moderator")  # roles that run the queue
 
@@ -41,8 +48,11 @@ class Request:
     kind: str
     text: str  # a written intervention, or ""
     item: int
-    arrival: int  # the seq of the floor_requested event
+    arrival: int  # the seq of the request_added event
     asked_at: float
+    reply_to: str | None = None
+    turns_before: int = 0  # turns given in the meeting when it was asked
+    ahead: int = 0  # requests waiting in its item when it was asked
     state: str = "waiting"  # waiting | speaking | done | withdrawn | dropped
     overtakes: int = 0
     ended_at: float | None = None
@@ -53,11 +63,18 @@ class Request:
 class Turn:
     participant_id: str
     request_id: str | None
-    kind: str
+    kind: str | None
     item: int
     started_at: float
     limit_s: int
     ended_at: float | None = None
+    resumed: bool = False
+
+    def remaining_s(self, at: float) -> int:
+        """Speaking time left at `at` (0 when the turn has no limit)."""
+        if not self.limit_s:
+            return 0
+        return max(1, round(self.limit_s - (at - self.started_at)))
 
 
 @dataclass
@@ -70,182 +87,51 @@ class MeetingState:
     policy: Policy = field(default_factory=Policy)
     time_limit_s: int = 0
     timezone: str = "UTC"
+    starts_at: str | None = None
+    ends_at: str | None = None
+    schedule_sequence: int = 0  # raised on every reschedule (iCalendar SEQUENCE)
     created_at: float = 0.0
     ended_at: float | None = None
     list_closed: bool = False
     participants: dict[str, Participant] = field(default_factory=dict)
-    requests: dict[str, Request] = field(default_factory=dict)
+    requests: dict[str, Request] = field(default_factory=dict)  # every request, for lookups by id
+    queued: dict[str, Request] = field(default_factory=dict)  # waiting on the current item, in arrival order
     pins: dict[str, int] = field(default_factory=dict)
     floor: Turn | None = None
+    interrupted: Turn | None = None  # the speaker a point of order interrupted, who may resume
     turns: list[Turn] = field(default_factory=list)
     stats: ItemStats = field(default_factory=ItemStats)
-    queue: list[dict[str, Any]] = field(default_factory=list)  # as last published
     transcript: list[dict[str, Any]] = field(default_factory=list)
     segment_index: dict[str, int] = field(default_factory=dict)  # segment id -> position in transcript
-    statements: list[dict[str, Any]] = field(default_factory=list)
+    statements: list[dict[str, Any]] = field(default_factory=list)  # titles and lengths; bodies stay in the log
+    last_ids: dict[str, int] = field(default_factory=dict)  # id prefix -> highest number used
+    queue_version: int = 0  # raised by every fact that can change the derived queue
 
     # -- the fold ---------------------------------------------------------
 
     def apply(self, event: ev.Event) -> None:
         if event.seq != self.seq + 1:
             raise ValueError(f"meeting {self.meeting_id}: event seq {event.seq} does not follow {self.seq}")
-        handler = getattr(self, "_on_" + event.name, None)
-        if handler is None:
-            raise ValueError(f"meeting {self.meeting_id}: unknown event {event.name!r}")
-        handler(event.data, event.at, event.seq)
+        rule = _RULES.get(type(event.fact))
+        if rule is None:
+            raise ValueError(f"meeting {self.meeting_id}: no rule for event {event.name!r}")
+        rule(self, event.fact, event.at, event.seq)
         self.seq = event.seq
 
-    def _on_meeting_created(self, d: dict[str, Any], at: float, seq: int) -> None:
-        self.title = d["title"]
-        self.agenda = list(d["agenda"])
-        self.policy = Policy(
-            name=d["policy"],
-            alternate_after=d["alternate_after"],
-            max_overtakes=d["max_overtakes"],
-            estimate_s=float(d["time_limit_s"] or 180),
-        )
-        self.time_limit_s = d["time_limit_s"]
-        self.timezone = d["timezone"]
-        self.created_at = at
+    def ids(self) -> Ids:
+        """A fresh allocator of ids for the facts of one decision."""
+        return Ids(self.last_ids)
 
-    def _on_meeting_ended(self, d: dict[str, Any], at: float, seq: int) -> None:
-        self.ended_at = at
+    def _saw(self, ident: str | None) -> None:
+        if ident:
+            prefix, number = ident[:1], ident[1:]
+            if number.isdigit() and int(number) > self.last_ids.get(prefix, 0):
+                self.last_ids[prefix] = int(number)
 
-    def _on_participant_joined(self, d: dict[str, Any], at: float, seq: int) -> None:
-        self.participants[d["participant_id"]] = Participant(
-            participant_id=d["participant_id"],
-            name=d["name"],
-            affiliation=d["affiliation"],
-            group=d["group"],
-            mode=d["mode"],
-            language=d["language"],
-            role=d["role"],
-            device=d["device"],
-            joined_at=at,
-        )
+    def _queue_changed(self) -> None:
+        self.queue_version += 1
 
-    def _on_floor_requested(self, d: dict[str, Any], at: float, seq: int) -> None:
-        self.requests[d["request_id"]] = Request(
-            request_id=d["request_id"],
-            participant_id=d["participant_id"],
-            kind=d["kind"],
-            text=d["text"],
-            item=d["item"],
-            arrival=seq,
-            asked_at=at,
-        )
-
-    def _on_request_withdrawn(self, d: dict[str, Any], at: float, seq: int) -> None:
-        self._close_request(d["request_id"], "withdrawn", at, "withdrawn")
-
-    def _on_request_dropped(self, d: dict[str, Any], at: float, seq: int) -> None:
-        self._close_request(d["request_id"], "dropped", at, d["reason"])
-
-    def _close_request(self, request_id: str, state: str, at: float, reason: str) -> None:
-        req = self.requests[request_id]
-        req.state, req.ended_at, req.end_reason = state, at, reason
-        self.pins.pop(request_id, None)
-
-    def _on_request_moved(self, d: dict[str, Any], at: float, seq: int) -> None:
-        self.pins[d["request_id"]] = d["position"]
-
-    def _on_list_closed(self, d: dict[str, Any], at: float, seq: int) -> None:
-        self.list_closed = True
-
-    def _on_list_opened(self, d: dict[str, Any], at: float, seq: int) -> None:
-        self.list_closed = False
-
-    def _on_time_limit_set(self, d: dict[str, Any], at: float, seq: int) -> None:
-        self.time_limit_s = d["seconds"]
-        self.policy = dataclasses.replace(self.policy, estimate_s=float(d["seconds"] or 180))
-
-    def _on_item_changed(self, d: dict[str, Any], at: float, seq: int) -> None:
-        self.current_item = d["item"]
-        self.stats = ItemStats()
-        self.pins.clear()
-        self.list_closed = False
-
-    def _on_floor_changed(self, d: dict[str, Any], at: float, seq: int) -> None:
-        current = self.floor
-        if (
-            current is not None
-            and d["participant_id"] == current.participant_id
-            and d["request_id"] == current.request_id
-            and d["started_at"] == current.started_at
-        ):
-            current.limit_s = d["limit_s"]  # same turn, new time limit
-            return
-        if current is not None:
-            self._end_turn(current, at)
-        if d["participant_id"] is None:
-            self.floor = None
-            return
-        rid = d["request_id"]
-        kind = d["kind"]
-        if rid is not None:
-            req = self.requests[rid]
-            given = self._waiting(req)
-            index = next((i for i, e in enumerate(self.queue) if e["request_id"] == rid), 0)
-            for other in overtaken_by(given, [self._waiting(r) for r in self.waiting()]):
-                self.requests[other].overtakes += 1
-            req.state = "speaking"
-            self.pins.pop(rid, None)
-            for pinned, position in list(self.pins.items()):
-                if position > index:
-                    self.pins[pinned] = position - 1
-        speaker = self.participants[d["participant_id"]]
-        self.stats = self.stats.after_turn(kind, speaker.participant_id, speaker.mode)
-        self.floor = Turn(
-            participant_id=speaker.participant_id,
-            request_id=rid,
-            kind=kind,
-            item=self.current_item,
-            started_at=d["started_at"],
-            limit_s=d["limit_s"],
-        )
-        self.turns.append(self.floor)
-
-    def _end_turn(self, turn: Turn, at: float) -> None:
-        turn.ended_at = at
-        speaker = self.participants[turn.participant_id]
-        if turn.item == self.current_item:
-            self.stats = self.stats.with_time(speaker.group, at - turn.started_at)
-        if turn.request_id is not None:
-            req = self.requests[turn.request_id]
-            if req.state == "speaking":
-                req.state, req.ended_at = "done", at
-        self.floor = None
-
-    def _on_queue_changed(self, d: dict[str, Any], at: float, seq: int) -> None:
-        self.queue = list(d["queue"])
-
-    def _on_segment(self, d: dict[str, Any], at: float, seq: int) -> None:
-        self.segment_index[d["id"]] = len(self.transcript)
-        self.transcript.append(d)
-
-    def _on_segment_corrected(self, d: dict[str, Any], at: float, seq: int) -> None:
-        # replaced, never changed in place: clones share the segment dicts
-        i = self.segment_index[d["segment_id"]]
-        old = self.transcript[i]
-        self.transcript[i] = {
-            **old, "text": d["text"], "original": old.get("original", old["text"]),
-            "revisions": old.get("revisions", 0) + 1, "corrected_at": at, "corrected_by": d["by"],
-        }
-
-    def _on_statement_filed(self, d: dict[str, Any], at: float, seq: int) -> None:
-        self.statements.append(d)
-
-    # -- derived views ----------------------------------------------------
-
-    def clone(self) -> MeetingState:
-        """A copy to try events on; the transcript is shared (segments never change)."""
-        transcript, self.transcript = self.transcript, []
-        try:
-            twin = copy.deepcopy(self)
-        finally:
-            self.transcript = transcript
-        twin.transcript = list(transcript)
-        return twin
+    # -- lookups ----------------------------------------------------------
 
     def segment(self, segment_id: str) -> dict[str, Any] | None:
         i = self.segment_index.get(segment_id)
@@ -261,129 +147,260 @@ class MeetingState:
                 return turn.participant_id if turn.ended_at is None or at < turn.ended_at else None
         return None
 
-    def next_speakers(self, n: int) -> list[str]:
-        """The participants of the first `n` entries of the queue, in order."""
-        return [entry["participant_id"] for entry in self.queue[:n]]
-
     def waiting(self) -> list[Request]:
-        return [r for r in self.requests.values() if r.state == "waiting" and r.item == self.current_item]
+        """Requests waiting on the current item, in arrival order."""
+        return list(self.queued.values())
 
-    def _waiting(self, req: Request) -> Waiting:
-        who = self.participants[req.participant_id]
+    def waiting_for(self, request: Request) -> Waiting:
+        who = self.participants[request.participant_id]
         return Waiting(
-            request_id=req.request_id,
-            participant_id=req.participant_id,
-            kind=req.kind,
+            request_id=request.request_id,
+            participant_id=request.participant_id,
+            kind=request.kind,
             mode=who.mode,
             group=who.group,
-            arrival=req.arrival,
-            overtakes=req.overtakes,
+            arrival=request.arrival,
+            overtakes=request.overtakes,
+            waited=len(self.turns) - request.turns_before,
+            ahead=request.ahead,
         )
 
     def projected(self) -> list[Placed]:
-        return project([self._waiting(r) for r in self.waiting()], self.stats, self.policy, self.pins)
+        """The order in which the floor would be given if nothing changed, with reasons."""
+        return project([self.waiting_for(r) for r in self.queued.values()], self.stats, self.policy, self.pins)
 
-    def queue_view(self) -> list[dict[str, Any]]:
-        """The queue as clients see it: the projected order, each entry with its reason."""
-        entries = []
-        for position, placed in enumerate(self.projected()):
-            req = self.requests[placed.request.request_id]
-            who = self.participants[req.participant_id]
-            entries.append(
-                {
-                    "request_id": req.request_id,
-                    "participant_id": who.participant_id,
-                    "name": who.name,
-                    "affiliation": who.affiliation,
-                    "group": who.group,
-                    "mode": who.mode,
-                    "kind": req.kind,
-                    "text": req.text,
-                    "reason": placed.reason,
-                    "position": position,
-                    "asked_at": req.asked_at,
-                    "pinned": req.request_id in self.pins,
-                }
-            )
-        return entries
-
-    def floor_view(self) -> dict[str, Any] | None:
-        turn = self.floor
-        if turn is None:
-            return None
-        return floor_data(
-            self, turn.participant_id, turn.request_id, turn.kind, turn.started_at, turn.limit_s
-        )
-
-    def meeting_view(self) -> dict[str, Any]:
-        return {
-            "id": self.meeting_id,
-            "title": self.title,
-            "agenda": self.agenda,
-            "current_item": self.current_item,
-            "policy": self.policy.name,
-            "alternate_after": self.policy.alternate_after,
-            "max_overtakes": self.policy.max_overtakes,
-            "time_limit_s": self.time_limit_s,
-            "timezone": self.timezone,
-            "list_closed": self.list_closed,
-            "started": self.created_at,
-            "ended": self.ended_at,
-        }
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "type": "snapshot",
-            "seq": self.seq,
-            "meeting": self.meeting_view(),
-            "floor": self.floor_view(),
-            "queue": self.queue,
-            "participants": [p.to_dict() for p in self.participants.values()],
-            "transcript": self.transcript,
-            "statements": self.statements,
-            "turns": [self.turn_view(t) for t in self.turns],
-        }
-
-    def turn_view(self, turn: Turn) -> dict[str, Any]:
-        """A turn as clients see it: enough to count speaking time and answered written requests."""
-        req = self.requests.get(turn.request_id or "")
-        return {
-            "participant_id": turn.participant_id,
-            "request_id": turn.request_id,
-            "kind": turn.kind,
-            "item": turn.item,
-            "started_at": turn.started_at,
-            "ended_at": turn.ended_at,
-            "text": req.text if req else "",
-        }
+    def next_speakers(self, n: int) -> list[str]:
+        """The participants of the first `n` entries of the queue, in order."""
+        return [placed.request.participant_id for placed in self.projected()[:n]]
 
 
-def floor_data(
-    state: MeetingState,
-    participant_id: str | None,
-    request_id: str | None,
-    kind: str | None,
-    started_at: float,
-    limit_s: int,
-) -> dict[str, Any]:
-    """The data of a floor_changed event (and the snapshot's `floor`)."""
-    data: dict[str, Any] = {
-        "participant_id": participant_id,
-        "request_id": request_id,
-        "kind": kind,
-        "started_at": started_at,
-        "limit_s": limit_s,
-        "item": state.current_item,
+# -- one rule per fact ---------------------------------------------------------
+
+
+def _meeting_created(s: MeetingState, f: ev.MeetingCreated, at: float, seq: int) -> None:
+    s.title = f.title
+    s.agenda = list(f.agenda)
+    s.policy = Policy(
+        name=f.policy,
+        alternate_after=f.alternate_after,
+        max_overtakes=f.max_overtakes,
+        estimate_s=float(f.time_limit_s or 180),
+    )
+    s.time_limit_s = f.time_limit_s
+    s.timezone = f.timezone
+    s.starts_at, s.ends_at = f.starts_at, f.ends_at
+    s.created_at = at
+
+
+def _meeting_rescheduled(s: MeetingState, f: ev.MeetingRescheduled, at: float, seq: int) -> None:
+    s.starts_at, s.ends_at, s.timezone, s.schedule_sequence = f.starts_at, f.ends_at, f.timezone, f.sequence
+
+
+def _meeting_ended(s: MeetingState, f: ev.MeetingEnded, at: float, seq: int) -> None:
+    s.ended_at = at
+    s.interrupted = None
+
+
+def _participant_joined(s: MeetingState, f: ev.ParticipantJoined, at: float, seq: int) -> None:
+    s._saw(f.participant_id)
+    s.participants[f.participant_id] = Participant(
+        participant_id=f.participant_id,
+        name=f.name,
+        affiliation=f.affiliation,
+        group=f.group,
+        mode=f.mode,
+        language=f.language,
+        role=f.role,
+        device=f.device,
+        joined_at=at,
+    )
+
+
+def _request_added(s: MeetingState, f: ev.RequestAdded, at: float, seq: int) -> None:
+    s._saw(f.request_id)
+    req = Request(
+        request_id=f.request_id,
+        participant_id=f.participant_id,
+        kind=f.kind,
+        text=f.text,
+        item=f.item,
+        arrival=seq,
+        asked_at=at,
+        reply_to=f.reply_to,
+        turns_before=len(s.turns),
+        ahead=len(s.queued) if f.item == s.current_item else 0,
+    )
+    s.requests[f.request_id] = req
+    if f.item == s.current_item:
+        s.queued[f.request_id] = req
+        s._queue_changed()
+
+
+def _close_request(s: MeetingState, request_id: str, state: str, at: float, reason: str) -> None:
+    req = s.requests[request_id]
+    req.state, req.ended_at, req.end_reason = state, at, reason
+    s.queued.pop(request_id, None)
+    s.pins.pop(request_id, None)
+    s._queue_changed()
+
+
+def _request_withdrawn(s: MeetingState, f: ev.RequestWithdrawn, at: float, seq: int) -> None:
+    _close_request(s, f.request_id, "withdrawn", at, "withdrawn")
+
+
+def _request_dropped(s: MeetingState, f: ev.RequestDropped, at: float, seq: int) -> None:
+    _close_request(s, f.request_id, "dropped", at, f.reason)
+
+
+def _request_moved(s: MeetingState, f: ev.RequestMoved, at: float, seq: int) -> None:
+    s.pins[f.request_id] = f.position
+    s._queue_changed()
+
+
+def _list_closed(s: MeetingState, f: ev.ListClosed, at: float, seq: int) -> None:
+    s.list_closed = True
+    s._queue_changed()
+
+
+def _list_opened(s: MeetingState, f: ev.ListOpened, at: float, seq: int) -> None:
+    s.list_closed = False
+    s._queue_changed()
+
+
+def _time_limit_changed(s: MeetingState, f: ev.TimeLimitChanged, at: float, seq: int) -> None:
+    s.time_limit_s = f.seconds
+    s.policy = dataclasses.replace(s.policy, estimate_s=float(f.seconds or 180))
+    if s.floor is not None:
+        s.floor.limit_s = f.seconds
+    s._queue_changed()
+
+
+def _item_changed(s: MeetingState, f: ev.ItemChanged, at: float, seq: int) -> None:
+    s.current_item = f.item
+    s.stats = s.stats.next_item()
+    s.pins.clear()
+    s.list_closed = False
+    s.interrupted = None
+    # requests still waiting were dropped by facts of their own; any left belong to no item now
+    s.queued = {rid: r for rid, r in s.requests.items() if r.state == "waiting" and r.item == f.item}
+    s._queue_changed()
+
+
+def _floor_changed(s: MeetingState, f: ev.FloorChanged, at: float, seq: int) -> None:
+    current = s.floor
+    if (
+        current is not None
+        and f.participant_id == current.participant_id
+        and f.request_id == current.request_id
+        and f.started_at == current.started_at
+    ):
+        current.limit_s = f.limit_s  # archives before time_limit_changed: the same turn, a new limit
+        return
+    s._queue_changed()
+    if current is not None:
+        if f.kind == "point_of_order" and current.kind != "point_of_order" and not f.resumed:
+            s.interrupted = dataclasses.replace(current, limit_s=current.remaining_s(at), ended_at=at)
+        elif not f.resumed and f.participant_id is not None:
+            s.interrupted = None
+        _end_turn(s, current, at)
+    if f.participant_id is None:
+        return
+    if f.resumed:
+        s.interrupted = None
+    rid = f.request_id
+    if rid is not None:
+        req = s.requests[rid]
+        if not f.resumed:
+            _give(s, req)
+        req.state, req.ended_at = "speaking", None
+    speaker = s.participants[f.participant_id]
+    if not f.resumed:
+        s.stats = s.stats.after_turn(f.kind or "intervention", speaker.participant_id, speaker.mode)
+    s.floor = Turn(
+        participant_id=speaker.participant_id,
+        request_id=rid,
+        kind=f.kind,
+        item=f.item,
+        started_at=f.started_at,
+        limit_s=f.limit_s,
+        resumed=f.resumed,
+    )
+    s.turns.append(s.floor)
+
+
+def _give(s: MeetingState, req: Request) -> None:
+    """A waiting request gets the floor: those it overtook count it, and pins behind it move up."""
+    if req.request_id not in s.queued:
+        return
+    order = [placed.request.request_id for placed in s.projected()] if s.pins else []
+    index = order.index(req.request_id) if req.request_id in order else 0
+    given = s.waiting_for(req)
+    for other in overtaken_by(given, [s.waiting_for(r) for r in s.queued.values()]):
+        s.requests[other].overtakes += 1
+    del s.queued[req.request_id]
+    s.pins.pop(req.request_id, None)
+    for pinned, position in list(s.pins.items()):
+        if position > index:
+            s.pins[pinned] = position - 1
+
+
+def _end_turn(s: MeetingState, turn: Turn, at: float) -> None:
+    turn.ended_at = at
+    speaker = s.participants[turn.participant_id]
+    if turn.item == s.current_item:
+        s.stats = s.stats.with_time(speaker.group, at - turn.started_at)
+    if turn.request_id is not None:
+        req = s.requests[turn.request_id]
+        if req.state == "speaking":
+            req.state, req.ended_at = "done", at
+    s.floor = None
+
+
+def _segment(s: MeetingState, f: ev.Segment, at: float, seq: int) -> None:
+    s._saw(f.id)
+    s.segment_index[f.id] = len(s.transcript)
+    s.transcript.append({**ev.as_dict(f), "seq": seq})
+
+
+def _segment_corrected(s: MeetingState, f: ev.SegmentCorrected, at: float, seq: int) -> None:
+    i = s.segment_index[f.segment_id]
+    old = s.transcript[i]
+    s.transcript[i] = {
+        **old,
+        "text": f.text,
+        "original": old.get("original", old["text"]),
+        "revisions": old.get("revisions", 0) + 1,
+        "corrected_at": at,
+        "corrected_by": f.by,
     }
-    if participant_id is not None:
-        who = state.participants[participant_id]
-        req = state.requests.get(request_id or "")
-        data.update(
-            name=who.name,
-            affiliation=who.affiliation,
-            group=who.group,
-            mode=who.mode,
-            language=who.language,
-            text=req.text if req else "",
-        )
-    return data
+
+
+def _statement_filed(s: MeetingState, f: ev.StatementFiled, at: float, seq: int) -> None:
+    s._saw(f.statement_id)
+    s.statements.append({**ev.as_dict(f.wire()), "filed_at": at})
+
+
+def _queue_changed_retired(s: MeetingState, f: ev.QueueChanged, at: float, seq: int) -> None:
+    """Archives before facts-only stored the queue as published: derived again, nothing to do."""
+
+
+Rule = Callable[[MeetingState, Any, float, int], None]
+_RULES: dict[type[ev.Fact], Rule] = {
+    ev.MeetingCreated: _meeting_created,
+    ev.MeetingRescheduled: _meeting_rescheduled,
+    ev.MeetingEnded: _meeting_ended,
+    ev.ParticipantJoined: _participant_joined,
+    ev.RequestAdded: _request_added,
+    ev.RequestWithdrawn: _request_withdrawn,
+    ev.RequestDropped: _request_dropped,
+    ev.RequestMoved: _request_moved,
+    ev.ListClosed: _list_closed,
+    ev.ListOpened: _list_opened,
+    ev.TimeLimitChanged: _time_limit_changed,
+    ev.ItemChanged: _item_changed,
+    ev.FloorChanged: _floor_changed,
+    ev.Segment: _segment,
+    ev.SegmentCorrected: _segment_corrected,
+    ev.StatementFiled: _statement_filed,
+    ev.QueueChanged: _queue_changed_retired,
+}

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from ..archive.store import Grant
-from ..config import POLICIES, _is_timezone
+from ..config import POLICIES, is_timezone
 from ..core import commands as cmd
 from ..core.fairqueue import MODES
 from ..core.meeting import MANAGERS
@@ -95,7 +95,7 @@ async def create_meeting(request: web.Request) -> web.Response:
     ]
     policy = f.choice("policy", POLICIES, default=config.queue.policy)
     timezone = f.text("timezone", 64, required=False) or config.meeting.timezone
-    if not _is_timezone(timezone):
+    if not is_timezone(timezone):
         raise cmd.CommandError(f'"timezone" is {timezone!r}; use an IANA name such as Europe/Geneva')
     limit = f.integer("time_limit_s", 0, 86400) if "time_limit_s" in data else None
     created = await meetings.create(
@@ -130,7 +130,9 @@ async def get_meeting(request: web.Request) -> web.Response:
     meeting_id = request.match_info["id"]
     check_readable(request, meeting_id)
     state = await meetings.state(meeting_id)
-    return web.Response(text=meetings.snapshot_json(state), content_type="application/json")
+    grant = meetings.authenticate(bearer(request), meeting_id)
+    manager = grant is not None and meetings.sees_texts(grant.role)
+    return web.Response(text=meetings.snapshot_json(state, manager=manager), content_type="application/json")
 
 
 async def join(request: web.Request) -> web.Response:
@@ -143,7 +145,7 @@ async def join(request: web.Request) -> web.Response:
     group = f.choice("group", config.meeting.groups)
     mode = f.choice("mode", MODES)
     affiliation = f.name("affiliation", required=False)
-    language = cmd.language_of(f)
+    language = f.language()
     role = f.choice("role", JOIN_ROLES, default="participant")
     pid, token = await meetings.join(
         meeting_id,
@@ -173,7 +175,7 @@ async def issue_token(request: web.Request) -> web.Response:
             affiliation=f.name("affiliation", required=False),
             group=f.choice("group", config.meeting.groups, default=config.meeting.groups[-1]),
             mode=f.choice("mode", MODES, default="onsite"),
-            language=cmd.language_of(f),
+            language=f.language(),
             role=role,
         )
         return web.json_response({"participant_id": pid, "token": token, "role": role}, status=201)

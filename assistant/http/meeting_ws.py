@@ -75,9 +75,13 @@ async def meeting_ws(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     # No await from here until the relay starts: the subscription and `upto`
     # must be taken at the same moment, so nothing falls between them.
-    sub = meetings.hub.subscribe(meeting_id)
+    manager = meetings.sees_texts(grant.role)
+    sub = meetings.hub.subscribe(meeting_id, manager=manager)
     upto = state.seq
-    first = meetings.snapshot_json(state) if since is None else None
+    first = meetings.snapshot_json(state, manager=manager) if since is None else None
+    if first is None:  # a resume: the stored events it missed, then the queue as it stands
+        public, managers = meetings.queue_messages(state)
+        sub.offer_view(managers if manager else public)
     relay = asyncio.create_task(_relay(ws, request, sub, meetings, meeting_id, since, upto, first))
 
     def cut_off() -> None:

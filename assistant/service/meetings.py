@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..archive.store import Grant, Store
-from ..config import Config
+from ..config import Config, is_timezone
 from ..core import commands as cmd
 from ..core import events as ev
-from ..core.meeting import MeetingState
+from ..core import views
+from ..core.decide import create, decide, join
+from ..core.meeting import MANAGERS, MeetingState
 from ..core.tokens import new_token
 from .hub import Hub
 
@@ -56,7 +58,8 @@ class Meetings:
         self._states: dict[str, MeetingState] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._grants: dict[str, Grant] = {}
-        self._snapshots: dict[str, tuple[int, str]] = {}
+        self._snapshots: dict[tuple[str, bool], tuple[int, str]] = {}  # (meeting, managers) -> (seq, json)
+        self._views: dict[str, int] = {}  # meeting -> queue_version last pushed
 
     async def start(self) -> None:
         self._grants = {g.token_hash: g for g in await self.store.grants()}
@@ -91,13 +94,15 @@ class Meetings:
         timezone: str | None = None,
         time_limit_s: int | None = None,
         chair_name: str = "Chair",
+        starts_at: str | None = None,
+        ends_at: str | None = None,
     ) -> Created:
         q, m = self.config.queue, self.config.meeting
         meeting_id = new_token(6)
         invite_code = new_token(9)
         now = self.clock()
         state = MeetingState(meeting_id)
-        drafts = cmd.create(
+        drafts = create(
             title=title,
             agenda=agenda or ["Opening"],
             policy=policy or q.policy,
@@ -106,11 +111,11 @@ class Meetings:
             time_limit_s=q.default_time_limit_s if time_limit_s is None else time_limit_s,
             timezone=timezone or m.timezone,
             now=now,
+            starts_at=starts_at,
+            ends_at=ends_at,
         )
-        trial = state.clone()
-        trial.apply(ev.Event(meeting_id, 1, drafts[0].name, drafts[0].data, now))
-        drafts += cmd.join(
-            trial,
+        drafts += join(
+            state,
             name=chair_name,
             affiliation="",
             group=m.groups[-1],
@@ -119,7 +124,9 @@ class Meetings:
             role="chair",
             now=now,
         )
-        chair_id = drafts[-1].data["participant_id"]
+        chair = drafts[-1].fact
+        assert isinstance(chair, ev.ParticipantJoined)
+        chair_id = chair.participant_id
         token, grant = await self._grant(meeting_id, chair_id, "chair")
         row = {
             "id": meeting_id,
@@ -128,6 +135,8 @@ class Meetings:
             "ended_at": None,
             "timezone": timezone or m.timezone,
             "invite_code": invite_code,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
         }
         lock = self._locks.setdefault(meeting_id, asyncio.Lock())
         async with lock:
@@ -203,7 +212,7 @@ class Meetings:
     ) -> tuple[str, str]:
         state = await self.state(meeting_id)
         async with self._locks[meeting_id]:
-            drafts = cmd.join(
+            drafts = join(
                 state,
                 name=name,
                 affiliation=affiliation,
@@ -213,7 +222,9 @@ class Meetings:
                 role=role,
                 now=self.clock(),
             )
-            pid = drafts[0].data["participant_id"]
+            joined = drafts[0].fact
+            assert isinstance(joined, ev.ParticipantJoined)
+            pid = joined.participant_id
             token, grant = await self._grant(meeting_id, pid, role)
             stored = await self.store.append(meeting_id, drafts, state.seq, grants=[grant])
             self._grants[grant.token_hash] = grant
@@ -230,9 +241,11 @@ class Meetings:
 
     async def execute(self, meeting_id: str, actor: cmd.Actor, command: cmd.Command) -> int:
         """Carry out a command; returns the seq of the last event once stored."""
+        if isinstance(command, cmd.Reschedule) and command.timezone and not is_timezone(command.timezone):
+            raise cmd.CommandError(f'"timezone" is {command.timezone!r}; use an IANA name such as Europe/Geneva')
         state = await self.state(meeting_id)
         async with self._locks[meeting_id]:
-            drafts = cmd.decide(state, actor, command, self.clock())
+            drafts = decide(state, actor, command, self.clock())
             if not drafts:
                 return state.seq
             stored = await self.store.append(meeting_id, drafts, state.seq)
@@ -240,31 +253,52 @@ class Meetings:
         return state.seq
 
     async def record_segments(self, meeting_id: str, segments: Sequence[dict[str, Any]]) -> list[ev.Event]:
-        """Store transcribed segments; each id is `g` + the seq of its event."""
+        """Store transcribed segments, each with a new `g` id."""
         state = await self.state(meeting_id)
         async with self._locks[meeting_id]:
             now = self.clock()
-            drafts = [
-                ev.Draft(ev.SEGMENT, {"id": f"g{state.seq + i + 1}", **seg}, now) for i, seg in enumerate(segments)
-            ]
+            ids = state.ids()
+            drafts = [ev.Draft(ev.Segment(id=ids.new("g"), **seg), now) for seg in segments]
             stored = await self.store.append(meeting_id, drafts, state.seq)
             self._commit(state, stored)
         return stored
 
     def _commit(self, state: MeetingState, stored: Sequence[ev.Event]) -> None:
-        """Apply stored events and publish them, with no await in between."""
+        """Apply stored events and publish them, then the queue view if they moved it, with no await
+        in between: every subscriber sees the events in seq order, then the view they lead to."""
         for event in stored:
             state.apply(event)
             self.hub.publish(state.meeting_id, event.to_json(), event.seq)
+        if self._views.get(state.meeting_id) != state.queue_version:
+            self._views[state.meeting_id] = state.queue_version
+            if self.hub.watching(state.meeting_id):
+                public, managers = self.queue_messages(state)
+                self.hub.publish_view(state.meeting_id, public, managers)
+
+    def queue_messages(self, state: MeetingState) -> tuple[str, str]:
+        """The derived queue as pushed live: for everyone, and for the chair and moderators."""
+        public = views.queue_view(state, with_text=False)
+        managers = views.queue_view(state, with_text=True)
+        return (
+            ev.dumps({"type": "queue", "seq": state.seq, "queue": public}),
+            ev.dumps({"type": "queue", "seq": state.seq, "queue": managers}),
+        )
 
     def publish_live(self, meeting_id: str, message: dict[str, Any]) -> None:
         """A live-only message (a caption): never stored, dropped first when a client lags."""
         self.hub.publish(meeting_id, ev.dumps(message), droppable=True)
 
-    def snapshot_json(self, state: MeetingState) -> str:
-        cached = self._snapshots.get(state.meeting_id)
+    def snapshot_json(self, state: MeetingState, *, manager: bool = False) -> str:
+        """The snapshot, encoded once per change and shared by every socket that asks for it."""
+        key = (state.meeting_id, manager)
+        cached = self._snapshots.get(key)
         if cached is not None and cached[0] == state.seq:
             return cached[1]
-        text = ev.dumps(state.snapshot())
-        self._snapshots[state.meeting_id] = (state.seq, text)
+        text = ev.dumps(views.snapshot(state, self.config.meeting.groups, with_text=manager))
+        self._snapshots[key] = (state.seq, text)
         return text
+
+    @staticmethod
+    def sees_texts(role: str) -> bool:
+        """Whether a role is shown written interventions in the queue before they are read out."""
+        return role in MANAGERS

@@ -1,0 +1,124 @@
+"""Derived views: what clients are shown of a meeting, computed from the fold, never stored.
+
+The queue order with its reasons is derived from the waiting requests, the item's statistics and
+the chair's pins; it is in the snapshot and pushed live as `{"type": "queue", "seq", "queue"}`
+after every change that can move it. Everyone sees the same order; the chair's and moderators'
+view also carries each written intervention's text (everyone else is told that there is one, and
+reads it when it is read out: `floor.text`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .meeting import MeetingState, Turn
+
+RECENT_LINES = 200  # transcript lines in a snapshot; older ones are fetched on demand
+
+
+def queue_view(state: MeetingState, *, with_text: bool) -> list[dict[str, Any]]:
+    """The queue as clients see it: the projected order, each entry with its reason."""
+    entries = []
+    for position, placed in enumerate(state.projected()):
+        req = state.requests[placed.request.request_id]
+        who = state.participants[req.participant_id]
+        entry = {
+            "request_id": req.request_id,
+            "participant_id": who.participant_id,
+            "name": who.name,
+            "affiliation": who.affiliation,
+            "group": who.group,
+            "mode": who.mode,
+            "kind": req.kind,
+            "reason": placed.reason,
+            "position": position,
+            "asked_at": req.asked_at,
+            "pinned": req.request_id in state.pins,
+            "written": bool(req.text),
+        }
+        if with_text:
+            entry["text"] = req.text
+        entries.append(entry)
+    return entries
+
+
+def floor_view(state: MeetingState) -> dict[str, Any] | None:
+    turn = state.floor
+    if turn is None:
+        return None
+    who = state.participants[turn.participant_id]
+    return {
+        **turn_view(turn),
+        "limit_s": turn.limit_s,
+        "text": _text_of(state, turn),
+        "name": who.name,
+        "affiliation": who.affiliation,
+        "group": who.group,
+        "mode": who.mode,
+        "language": who.language,
+    }
+
+
+def turn_view(turn: Turn) -> dict[str, Any]:
+    """A turn as clients see it: enough to count speaking time and to find the written text."""
+    return {
+        "participant_id": turn.participant_id,
+        "request_id": turn.request_id,
+        "kind": turn.kind,
+        "item": turn.item,
+        "started_at": turn.started_at,
+        "ended_at": turn.ended_at,
+        "resumed": turn.resumed,
+    }
+
+
+def _text_of(state: MeetingState, turn: Turn) -> str:
+    req = state.requests.get(turn.request_id or "")
+    return req.text if req else ""
+
+
+def meeting_view(state: MeetingState, groups: Sequence[str]) -> dict[str, Any]:
+    interrupted = state.interrupted
+    return {
+        "id": state.meeting_id,
+        "title": state.title,
+        "agenda": state.agenda,
+        "current_item": state.current_item,
+        "policy": state.policy.name,
+        "alternate_after": state.policy.alternate_after,
+        "max_overtakes": state.policy.max_overtakes,
+        "time_limit_s": state.time_limit_s,
+        "timezone": state.timezone,
+        "starts_at": state.starts_at,
+        "ends_at": state.ends_at,
+        "schedule_sequence": state.schedule_sequence,
+        "list_closed": state.list_closed,
+        "started": state.created_at,
+        "ended": state.ended_at,
+        "groups": list(groups),
+        "interrupted": None
+        if interrupted is None
+        else {
+            "participant_id": interrupted.participant_id,
+            "request_id": interrupted.request_id,
+            "remaining_s": interrupted.limit_s,
+        },
+    }
+
+
+def snapshot(state: MeetingState, groups: Sequence[str], *, with_text: bool) -> dict[str, Any]:
+    """What a new client is sent first: a size that does not grow with the transcript."""
+    recent = state.transcript[-RECENT_LINES:]
+    return {
+        "type": "snapshot",
+        "seq": state.seq,
+        "meeting": meeting_view(state, groups),
+        "floor": floor_view(state),
+        "queue": queue_view(state, with_text=with_text),
+        "participants": [p.to_dict() for p in state.participants.values()],
+        "transcript": recent,
+        "transcript_from": recent[0]["seq"] if len(recent) < len(state.transcript) else 0,
+        "statements": state.statements,
+        "turns": [{**turn_view(t), "written": bool(_text_of(state, t))} for t in state.turns],
+    }
