@@ -105,13 +105,17 @@ function tell(what, m) {
       if (ownRequest) say(d.by && d.by !== me.participant_id ? `The chair withdrew your ${kind}.${restoreText(d.request_id)}` : `Your ${kind} is withdrawn.${restoreText(d.request_id)}`);
       break;
     case "floor_changed":
-      if (d.participant_id === me.participant_id) say(d.kind ? `The chair gave you the floor for your ${KINDS[d.kind]}.` : "The chair gave you the floor.");
+      if (d.participant_id === me.participant_id && d.resumed) say("You have the floor again after the point of order.");
+      else if (d.participant_id === me.participant_id) say(d.kind ? `The chair gave you the floor for your ${KINDS[d.kind]}.` : "The chair gave you the floor.");
       else if (hadFloor) say("Your turn has ended.");
       break;
     case "list_closed": say(mine().length ? "The chair closed the list of speakers; you keep your place." : "The chair closed the list of speakers on this item."); break;
     case "list_opened": say("The list of speakers is open again."); break;
     case "item_changed": say(`The meeting moved on to item ${d.item + 1}: ${s.meeting.agenda[d.item] || ""}.`); break;
     case "meeting_ended": say("The meeting has ended."); break;
+    case "meeting_rescheduled":
+      if (d.starts_at) say(`The meeting was moved: it now starts ${new Date(d.starts_at).toLocaleString([], {weekday: "long", hour: "2-digit", minute: "2-digit"})} your time.`);
+      break;
   }
 }
 
