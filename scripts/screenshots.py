@@ -90,7 +90,7 @@ async def main() -> None:
         async with aiohttp.ClientSession() as http, async_playwright() as pw:
             m = await seed(url, http, server)
             views = {
-                "join": f"/join/{m['id']}?code={m['code']}",
+                "join": f"/join/{m['id']}#code={m['code']}",
                 "participant": f"/meeting/{m['id']}#token={m['me']}",
                 "chair": f"/chair/{m['id']}#token={m['chair']}",
                 "projector": f"/projector/{m['id']}#token={m['observer']}",

@@ -49,7 +49,8 @@ def urls(
     if chair_token is not None:
         out["chair_url"] = f"{base}/chair/{meeting_id}#token={chair_token}"
     if invite_code is not None:
-        out["join_url"] = f"{base}/join/{meeting_id}?code={invite_code}"
+        # in the fragment, like the tokens: never sent to a server, kept out of logs and Referer
+        out["join_url"] = f"{base}/join/{meeting_id}#code={invite_code}"
     return out
 
 

@@ -23,9 +23,10 @@ from ..speech.gate import ProbabilityFn
 from ..speech.streaming import Recognizer
 from ..speech.transcription import Transcription
 from ..speech.vad import SileroProbabilities
-from . import admin, api, archive_handlers, audio_ws, meeting_ws
+from . import admin, api, archive_handlers, audio_ws, invitation, meeting_ws
 from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, CONFIG, MEETINGS, PLAYBACK, RELAY, SOCKETS, TRANSCRIPTION
 from .errors import errors_as_json
+from .headers import security_headers
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def create_app(
     of their own (wall-clock seconds since the epoch) that they advance instead of sleeping."""
     limits = config.limits
     app = web.Application(
-        middlewares=[errors_as_json],
+        middlewares=[security_headers, errors_as_json],
         client_max_size=max(1024 * 1024, limits.max_statement_chars * 4 + 64 * 1024),
     )
     app[CONFIG] = config
@@ -96,6 +97,7 @@ def create_app(
     r.add_post("/api/meetings", api.create_meeting)
     r.add_get("/api/meetings", api.list_meetings)
     r.add_get("/api/meetings/{id}", api.get_meeting)
+    r.add_get("/api/meetings/{id}/invitation", invitation.invitation)
     r.add_post("/api/meetings/{id}/participants", api.join)
     r.add_post("/api/meetings/{id}/tokens", api.issue_token)
     r.add_get("/api/meetings/{id}/invite", api.invite)
