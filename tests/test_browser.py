@@ -313,8 +313,9 @@ async def test_chair_corrects_a_line_and_every_page_shows_the_correction(site: S
     await reader.locator(f'[data-id="{sid}"]').wait_for()
     chair = await new_page(browser)
     await chair.goto(f"{site.url}/chair/{site.id}#token={site.chair_token}")
-    chair.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept("We need community networks.")))
     await chair.locator(f'#transcript [data-id="{sid}"]').click()
+    await chair.locator("#correct").get_by_label("Text").fill("We need community networks.")  # the console's editor
+    await chair.get_by_role("button", name="Save correction").click()
     await reader.locator(f'[data-id="{sid}"]', has_text="community networks.").wait_for(timeout=2000)
     record = await site.meetings.store.record(site.id)
     assert record is not None and record.segments[0]["original_text"] == "We need community net works."
