@@ -128,3 +128,14 @@ def test_vtimezone_covers_the_transitions_around_the_event() -> None:
     for line in text.encode().split(b"\r\n"):
         assert len(line) <= 75
         line.decode("utf-8")  # no character split across a fold
+
+
+async def test_a_zone_the_database_does_not_know_reads_as_utc(client: Client) -> None:
+    """Archives from before zones were checked may name one that is not (Europe/Geneva)."""
+    from assistant.http.appkeys import MEETINGS
+
+    meetings = client.server.app[MEETINGS]
+    created = await meetings.create(title="Old", agenda=["A"], timezone="Europe/Geneva",
+                                    starts_at="2026-12-01T14:00:00+01:00")
+    event = await fetch(client, created.meeting_id)
+    assert event.decoded("dtstart") == datetime(2026, 12, 1, 13, 0, tzinfo=UTC)

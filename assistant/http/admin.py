@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from ..config import is_timezone
 from ..core import commands as cmd
 from ..core.meeting import MANAGERS, MeetingState
 from . import calendar
@@ -131,6 +132,7 @@ def invitation(state: MeetingState, base: str, join_url: str, *, now: float) -> 
     """The meeting's calendar entry. Without scheduled times it starts when it was opened. Ended
     before its start, it reads as cancelled (one SEQUENCE more, so calendars take the change);
     ended later, it keeps its times and says when it ended."""
+    zone = state.timezone if is_timezone(state.timezone) else "UTC"  # an old archive may name no real zone
     created = datetime.fromtimestamp(state.created_at, UTC)
     start = datetime.fromisoformat(state.starts_at) if state.starts_at else created
     end = datetime.fromisoformat(state.ends_at) if state.ends_at else None
@@ -138,8 +140,8 @@ def invitation(state: MeetingState, base: str, join_url: str, *, now: float) -> 
     lines = [f"{i + 1}. {item}" for i, item in enumerate(state.agenda)]
     description = ("Agenda:\n" + "\n".join(lines) + "\n\n" if lines else "") + f"Join: {join_url}"
     if state.ended_at is not None:
-        ended = datetime.fromtimestamp(state.ended_at, UTC).astimezone(ZoneInfo(state.timezone))
-        description += f"\n\nThis meeting {'was cancelled' if cancelled else 'ended'} on {ended:%Y-%m-%d %H:%M} ({state.timezone})."
+        ended = datetime.fromtimestamp(state.ended_at, UTC).astimezone(ZoneInfo(zone))
+        description += f"\n\nThis meeting {'was cancelled' if cancelled else 'ended'} on {ended:%Y-%m-%d %H:%M} ({zone})."
     host = urlsplit(base).hostname or "meeting-assistant"
     return calendar.Invitation(
         uid=f"{state.meeting_id}@{host}",
@@ -147,7 +149,7 @@ def invitation(state: MeetingState, base: str, join_url: str, *, now: float) -> 
         title=state.title,
         description=description,
         url=join_url,
-        timezone=state.timezone,
+        timezone=zone,
         start=start,
         end=end,
         cancelled=cancelled,

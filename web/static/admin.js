@@ -111,7 +111,7 @@ function preview(form, target) {
 }
 
 function fillWhen(form, m) {
-  const zone = m.timezone || viewerZone;
+  const zone = validZone(m.timezone) ? m.timezone : viewerZone;
   form.timezone.value = zone;
   if (!m.starts_at) return;
   const s = wallParts(zone, Date.parse(m.starts_at));
@@ -149,7 +149,7 @@ async function refresh() {
 }
 
 function row(m) {
-  const zone = m.timezone || "UTC";
+  const zone = validZone(m.timezone) ? m.timezone : "UTC";  // an old archive may name no real zone
   const ended = m.state === "ended";
   const actions = el("div", {class: "actions"},
     el("button", {type: "button", onclick: () => copyInvite(m)}, "Copy invite link"),
@@ -193,7 +193,8 @@ function openReschedule(m) {
   rescheduling = m;
   const form = $("#resched-form");
   form.reset();
-  $("#resched-title").textContent = `${m.title}: now ${span(m, m.timezone || "UTC")} (${m.timezone || "UTC"})`;
+  const zone = validZone(m.timezone) ? m.timezone : "UTC";
+  $("#resched-title").textContent = `${m.title}: now ${span(m, zone)} (${zone})`;
   $("#resched-err").textContent = "";
   fillWhen(form, m);
   preview(form, $("#resched-when"));

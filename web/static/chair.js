@@ -53,15 +53,18 @@ function when(iso, zone, withDate = true) {
 function span(m, zone) {
   return m.ends_at ? `${when(m.starts_at, zone)}–${when(m.ends_at, zone, false)}` : when(m.starts_at, zone);
 }
+function knownZone(zone) {
+  try { new Intl.DateTimeFormat("en", {timeZone: zone}); return Boolean(zone); } catch { return false; }
+}
 function renderSchedule() {
-  const m = client.state.meeting, zone = m.timezone || "UTC";
+  const m = client.state.meeting, zone = knownZone(m.timezone) ? m.timezone : "UTC";
   let text = m.starts_at ? `${span(m, zone)} (${zone})` : `No scheduled time; the meeting's clock is ${zone}.`;
   if (m.starts_at && zone !== A.timeZone) text += `; your time ${span(m, A.timeZone)}`;
   if (m.ended) text = `Ended at ${A.fmtTime(m.ended)}.`;
   $("#schedule").textContent = text;
 }
 function moved(d) {
-  const zone = d.timezone || "UTC";
+  const zone = knownZone(d.timezone) ? d.timezone : "UTC";
   return `The meeting was moved to ${when(d.starts_at, A.timeZone, false)} your time (${span(d, zone)}, ${zone}); every invitation follows.`;
 }
 // -- the speaker a point of order interrupted (the server's rule, kept from the events) ------------
