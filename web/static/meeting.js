@@ -15,7 +15,9 @@ window.participantPage = page;
 let muted = false, micState = "off", micDetail = "";
 function renderMic() {
   const live = $("#live"), on = micState === "live";
-  live.classList.toggle("hidden", micState === "off" && !micDetail);
+  // off: hidden, unless the audio is coming back within the turn (a line about an ended turn goes:
+  // the status already says it)
+  live.classList.toggle("hidden", micState === "off" && !(micDetail && mic.wanted));
   live.classList.toggle("on", on && !muted);
   live.classList.toggle("muted", on && muted);
   $("#livestate").textContent = on && muted ? "Muted: the hall does not hear you. Press Unmute to speak."
