@@ -18,7 +18,7 @@ function bar(share) {
 function renderStats() {
   // floor time and turns on the current item, by stakeholder group and by onsite/remote
   const t = client.speakingTime(client.state.meeting.current_item), rows = [];
-  rows.push(el("tr", {}, el("th", {}, ""), el("th", {}, "time"), el("th", {}, "turns"), el("th", {}, "share")));
+  rows.push(el("tr", {}, el("th", {}, "by"), el("th", {}, "time"), el("th", {}, "turns"), el("th", {}, "share")));
   for (const key of ["mode", "group"]) {
     for (const [name, v] of Object.entries(t[key]).sort((a, b) => b[1].seconds - a[1].seconds)) {
       const share = t.total ? Math.round(100 * v.seconds / t.total) : 0;
