@@ -13,7 +13,10 @@ from test_browser import CHROMIUM, Site, browser, join_in_browser, new_page, run
 
 __all__ = ["browser", "site"]  # fixtures, used by name
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is missing")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is missing"),
+]
 
 
 async def test_every_page_runs_under_its_policy_with_nothing_refused(site: Site, browser: Any) -> None:
@@ -41,7 +44,9 @@ async def test_every_page_runs_under_its_policy_with_nothing_refused(site: Site,
         await page.context.close()
 
 
-async def test_the_report_keeps_its_own_styles_when_served_and_runs_no_script(site: Site, browser: Any) -> None:
+async def test_the_report_keeps_its_own_styles_when_served_and_runs_no_script(
+    site: Site, browser: Any
+) -> None:
     person = await site.join("Ana Costa", mode="remote")
     await site.command(person["token"], op="request_floor", text="First line\n\nSecond line")
     await site.command(site.chair_token, op="give_floor")
@@ -59,7 +64,9 @@ async def test_the_report_keeps_its_own_styles_when_served_and_runs_no_script(si
     assert "default-src 'none'" in csp and "script-src" not in csp
 
 
-async def test_an_old_join_link_with_the_code_in_the_query_moves_it_to_the_fragment(site: Site, browser: Any) -> None:
+async def test_an_old_join_link_with_the_code_in_the_query_moves_it_to_the_fragment(
+    site: Site, browser: Any
+) -> None:
     page = await new_page(browser)
     await page.goto(f"{site.url}/join/{site.id}?code={site.code}")
     await page.wait_for_function(f"location.hash === '#code={site.code}' && location.search === ''")
@@ -116,8 +123,10 @@ async def test_a_refused_link_stops_reconnecting_and_says_what_to_do(site: Site,
     await page.get_by_role("button", name="Join").click()
     await page.locator("#conn.live").wait_for()
 
-    for path, says in ((f"/chair/{site.id}#token=wrong", "new chair link"),
-                       (f"/projector/{site.id}#token=wrong", "from the chair console")):
+    for path, says in (
+        (f"/chair/{site.id}#token=wrong", "new chair link"),
+        (f"/projector/{site.id}#token=wrong", "from the chair console"),
+    ):
         other = await new_page(browser)
         await other.goto(site.url + path)
         await other.get_by_role("alert").filter(has_text=says).wait_for(timeout=5000)

@@ -14,7 +14,10 @@ from test_browser import CHROMIUM, Site, browser, chromium, new_page, running_si
 
 __all__ = ["browser", "site"]  # fixtures, used by name
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is missing")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is missing"),
+]
 PHONE = {"width": 390, "height": 844}
 WRITTEN = "Fiji asks that the outcome name remote participation as a right.\nSecond paragraph."
 
@@ -38,21 +41,39 @@ async def participant(browser: Any, site: Site, token: str, **options: Any) -> A
 
 
 async def queue_entry(site: Site, pid: str, kind: str | None = None) -> str:
-    snap = await (await site.http.get(f"{site.url}/api/meetings/{site.id}",
-                                      headers={"Authorization": f"Bearer {site.chair_token}"})).json()
-    return str(next(e["request_id"] for e in snap["queue"] if e["participant_id"] == pid and kind in (None, e["kind"])))
+    snap = await (
+        await site.http.get(
+            f"{site.url}/api/meetings/{site.id}", headers={"Authorization": f"Bearer {site.chair_token}"}
+        )
+    ).json()
+    return str(
+        next(
+            e["request_id"] for e in snap["queue"] if e["participant_id"] == pid and kind in (None, e["kind"])
+        )
+    )
 
 
-async def test_your_place_comes_first_stays_in_view_on_a_phone_and_every_change_is_said_once(site: Site, browser: Any) -> None:
+async def test_your_place_comes_first_stays_in_view_on_a_phone_and_every_change_is_said_once(
+    site: Site, browser: Any
+) -> None:
     ana = await site.join("Ana Costa", affiliation="Brazil", mode="remote")
     ben = await site.join("Ben Okafor", affiliation="Nigeria")
-    await site.say(*[(ben["participant_id"], f"Line {n} of a long statement on the draft outcome.") for n in range(40)])
+    await site.say(
+        *[(ben["participant_id"], f"Line {n} of a long statement on the draft outcome.") for n in range(40)]
+    )
     page = await participant(browser, site, ana["token"], viewport=PHONE)
     status = page.locator("#status")
     # before anything: the status is the first thing after the header, with the ask button
-    assert await page.evaluate("document.querySelector('#status').compareDocumentPosition(document.querySelector('main')) & 4") == 4
+    assert (
+        await page.evaluate(
+            "document.querySelector('#status').compareDocumentPosition(document.querySelector('main')) & 4"
+        )
+        == 4
+    )
     box = await status.bounding_box()
-    assert box is not None and box["y"] + box["height"] < 844 / 3  # in the top third, under the meeting's title
+    assert (
+        box is not None and box["y"] + box["height"] < 844 / 3
+    )  # in the top third, under the meeting's title
     assert await page.locator("#mine").inner_text() == "You are not on the list."
     await site.command(ben["token"], op="request_floor")
     await page.get_by_role("button", name="Ask for the floor").click()
@@ -62,7 +83,11 @@ async def test_your_place_comes_first_stays_in_view_on_a_phone_and_every_change_
     await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     await page.wait_for_timeout(200)
     box = await status.bounding_box()
-    assert box is not None and abs(box["y"]) < 2 and await page.get_by_role("button", name="Withdraw").is_visible()
+    assert (
+        box is not None
+        and abs(box["y"]) < 2
+        and await page.get_by_role("button", name="Withdraw").is_visible()
+    )
 
     # Ben gets the floor: Ana becomes next; the message about asking is stale and goes
     await site.command(site.chair_token, op="give_floor")
@@ -71,11 +96,15 @@ async def test_your_place_comes_first_stays_in_view_on_a_phone_and_every_change_
     assert await page.locator("#news").inner_text() == ""
     # moved by the chair
     await site.command(ben["token"], op="request_floor", kind="intervention")
-    await site.command(site.chair_token, op="move", request_id=await queue_entry(site, ana["participant_id"]), position=1)
+    await site.command(
+        site.chair_token, op="move", request_id=await queue_entry(site, ana["participant_id"]), position=1
+    )
     await page.locator("#news", has_text="The chair moved your intervention to number 2.").wait_for()
     await page.locator("#mine", has_text="You are number 2 on the list").wait_for()
     # given the floor: said once, and nothing says "on the list" any more
-    await site.command(site.chair_token, op="give_floor", request_id=await queue_entry(site, ana["participant_id"]))
+    await site.command(
+        site.chair_token, op="give_floor", request_id=await queue_entry(site, ana["participant_id"])
+    )
     await page.locator("#news", has_text="The chair gave you the floor").wait_for()
     await page.locator("#mine", has_text="You have the floor.").wait_for()
     assert "on the list" not in await status.inner_text()
@@ -98,8 +127,11 @@ async def test_your_place_comes_first_stays_in_view_on_a_phone_and_every_change_
 
 @pytest.fixture
 async def mic_browser() -> AsyncIterator[Any]:
-    async with chromium("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                        "--autoplay-policy=no-user-gesture-required") as b:
+    async with chromium(
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        "--autoplay-policy=no-user-gesture-required",
+    ) as b:
         yield b
 
 
@@ -119,7 +151,9 @@ async def test_mute_looks_and_reads_muted(site: Site, mic_browser: Any) -> None:
     assert page.errors == []
 
 
-async def test_withdraw_keeps_the_written_text_and_asks_which_of_two_by_keyboard(site: Site, browser: Any) -> None:
+async def test_withdraw_keeps_the_written_text_and_asks_which_of_two_by_keyboard(
+    site: Site, browser: Any
+) -> None:
     ana = await site.join("Ana Costa", mode="remote")
     page = await participant(browser, site, ana["token"], viewport=PHONE)
     await page.get_by_label("Kind").select_option("point_of_order")
@@ -131,16 +165,24 @@ async def test_withdraw_keeps_the_written_text_and_asks_which_of_two_by_keyboard
     await page.get_by_role("button", name="Ask for the floor").click()
     await page.locator("#mine", has_text="Also waiting: your intervention").wait_for()
     assert await page.get_by_label("Written intervention").input_value() == ""
+    await page.reload()  # the text is kept on this device, not only in this page's memory
+    await page.locator("#mine", has_text="Also waiting: your intervention").wait_for()
     # by keyboard: Withdraw opens the choice, the focus lands on it, the intervention is chosen
     await page.get_by_role("button", name="Withdraw").focus()
     await page.keyboard.press("Enter")
     choice = page.get_by_role("group", name="Which request to withdraw")
     await choice.wait_for()
-    assert await page.evaluate("document.activeElement.textContent") == "Withdraw your point of order (number 1)"
+    assert (
+        await page.evaluate("document.activeElement.textContent") == "Withdraw your point of order (number 1)"
+    )
     await page.keyboard.press("Tab")
-    assert await page.evaluate("document.activeElement.textContent") == "Withdraw your intervention (number 2)"
+    assert (
+        await page.evaluate("document.activeElement.textContent") == "Withdraw your intervention (number 2)"
+    )
     await page.keyboard.press("Enter")
-    await page.locator("#news", has_text="Your intervention is withdrawn. Your written text is back in the box").wait_for()
+    await page.locator(
+        "#news", has_text="Your intervention is withdrawn. Your written text is back in the box"
+    ).wait_for()
     assert await page.get_by_label("Written intervention").input_value() == WRITTEN
     await page.locator("#mine", has_text="You are next (your point of order)").wait_for()
     await choice.wait_for(state="hidden")
@@ -149,7 +191,9 @@ async def test_withdraw_keeps_the_written_text_and_asks_which_of_two_by_keyboard
     assert page.errors == []
 
 
-async def test_you_are_next_and_the_floor_reach_you_in_another_tab_unless_switched_off(site: Site, browser: Any) -> None:
+async def test_you_are_next_and_the_floor_reach_you_in_another_tab_unless_switched_off(
+    site: Site, browser: Any
+) -> None:
     ana = await site.join("Ana Costa", mode="onsite")
     ben = await site.join("Ben Okafor")
     context = await browser.new_context(permissions=["notifications"])
@@ -184,7 +228,9 @@ async def test_you_are_next_and_the_floor_reach_you_in_another_tab_unless_switch
     await context.close()
 
 
-async def test_while_you_were_away_tells_who_spoke_on_what_and_links_to_the_transcript(site: Site, browser: Any) -> None:
+async def test_while_you_were_away_tells_who_spoke_on_what_and_links_to_the_transcript(
+    site: Site, browser: Any
+) -> None:
     ana = await site.join("Ana Costa", affiliation="Brazil", mode="remote")
     lee = await site.join("Lee Tui", affiliation="Fiji", group="civil society", mode="remote")
     ben = await site.join("Ben Okafor", affiliation="Nigeria")
@@ -198,15 +244,23 @@ async def test_while_you_were_away_tells_who_spoke_on_what_and_links_to_the_tran
         document.dispatchEvent(new Event('visibilitychange')); }""")
     await site.command(lee["token"], op="request_floor", text=WRITTEN)
     await site.command(ben["token"], op="request_floor")
-    await site.command(site.chair_token, op="give_floor", request_id=await queue_entry(site, ben["participant_id"]))
+    await site.command(
+        site.chair_token, op="give_floor", request_id=await queue_entry(site, ben["participant_id"])
+    )
     said = await site.say((ben["participant_id"], "Nigeria supports the draft."))
-    await site.command(site.chair_token, op="give_floor", request_id=await queue_entry(site, lee["participant_id"]))
+    await site.command(
+        site.chair_token, op="give_floor", request_id=await queue_entry(site, lee["participant_id"])
+    )
     read = await site.say((lee["participant_id"], WRITTEN.replace("\n", " ")))
-    await site.command(ben["token"], op="file_statement", title="Statement of Nigeria", text="For the record.")
+    await site.command(
+        ben["token"], op="file_statement", title="Statement of Nigeria", text="For the record."
+    )
     await site.command(site.chair_token, op="next_item")
     after = await site.say((ben["participant_id"], "On the main item, we have three points."))
     # back: the digest, built from the log since the last event seen
-    await page.evaluate("() => { window.__vis = 'visible'; document.dispatchEvent(new Event('visibilitychange')); }")
+    await page.evaluate(
+        "() => { window.__vis = 'visible'; document.dispatchEvent(new Event('visibilitychange')); }"
+    )
     digest = page.get_by_role("region", name="While you were away")
     await digest.wait_for()
     text = await digest.inner_text()
@@ -246,7 +300,9 @@ async def test_the_digest_after_a_dropped_connection_reads_the_log_in_pages(site
         await page.locator("#conn.down").wait_for(timeout=3000)
         await site.command(ben["token"], op="request_floor")
         await site.command(site.chair_token, op="give_floor")
-        await site.say(*[(ben["participant_id"], f"Sentence {n}.") for n in range(1100)])  # more than one page
+        await site.say(
+            *[(ben["participant_id"], f"Sentence {n}.") for n in range(1100)]
+        )  # more than one page
         await site.command(site.chair_token, op="end_turn")
         proxy.up = True
         digest = page.get_by_role("region", name="While you were away")
@@ -258,28 +314,56 @@ async def test_the_digest_after_a_dropped_connection_reads_the_log_in_pages(site
         await proxy.close()
 
 
-async def test_the_projector_is_readable_from_the_back_and_never_misattributes(site: Site, browser: Any) -> None:
+async def test_the_projector_is_readable_from_the_back_and_never_misattributes(
+    site: Site, browser: Any
+) -> None:
     karin = await site.join("Karin Berg", affiliation="Sweden")
     lee = await site.join("Lee Tui", affiliation="Fiji", group="civil society", mode="remote")
     await site.command(karin["token"], op="request_floor")
     await site.command(lee["token"], op="request_floor", text=WRITTEN)
-    await site.command(site.chair_token, op="give_floor", request_id=await queue_entry(site, karin["participant_id"]))
+    await site.command(
+        site.chair_token, op="give_floor", request_id=await queue_entry(site, karin["participant_id"])
+    )
     page = await new_page(browser, viewport={"width": 1920, "height": 1080})
     await page.goto(f"{site.url}/projector/{site.id}#token={await site.token('observer')}")
     await page.locator("#floor", has_text="Karin Berg").wait_for()
     # a written intervention still waiting is not shown
     await page.locator("#queue li", has_text="Lee Tui").wait_for()
     assert "remote participation as a right" not in await page.locator("body").inner_text()
-    site.meetings.publish_live(site.id, {"type": "caption", "text": "", "committed": "Sweden can accept paragraph",
-                                         "partial": "four", "speaker_id": karin["participant_id"], "speaker_name": "Karin Berg",
-                                         "source": "hall", "final": False, "lag_s": 0.2})
+    site.meetings.publish_live(
+        site.id,
+        {
+            "type": "caption",
+            "text": "",
+            "committed": "Sweden can accept paragraph",
+            "partial": "four",
+            "speaker_id": karin["participant_id"],
+            "speaker_name": "Karin Berg",
+            "source": "hall",
+            "final": False,
+            "lag_s": 0.2,
+        },
+    )
     await page.locator("#caption", has_text="Sweden can accept").wait_for()
     # the floor changes: Karin's words go; a late caption of hers is not shown under Lee's name
-    await site.command(site.chair_token, op="give_floor", request_id=await queue_entry(site, lee["participant_id"]))
+    await site.command(
+        site.chair_token, op="give_floor", request_id=await queue_entry(site, lee["participant_id"])
+    )
     await page.locator("#floor .who", has_text="Lee Tui").wait_for()
-    site.meetings.publish_live(site.id, {"type": "caption", "text": "", "committed": "and paragraph five", "partial": "",
-                                         "speaker_id": karin["participant_id"], "speaker_name": "Karin Berg",
-                                         "source": "hall", "final": False, "lag_s": 0.2})
+    site.meetings.publish_live(
+        site.id,
+        {
+            "type": "caption",
+            "text": "",
+            "committed": "and paragraph five",
+            "partial": "",
+            "speaker_id": karin["participant_id"],
+            "speaker_name": "Karin Berg",
+            "source": "hall",
+            "final": False,
+            "lag_s": 0.2,
+        },
+    )
     await page.wait_for_timeout(300)
     assert "Sweden" not in await page.locator("#caption").inner_text()
     assert "paragraph five" not in await page.locator("#caption").inner_text()
@@ -311,7 +395,9 @@ async def test_the_projector_is_readable_from_the_back_and_never_misattributes(s
     assert page.errors == []
 
 
-async def test_every_page_passes_axe_and_every_control_is_reachable_by_keyboard(tmp_path: Path, browser: Any) -> None:
+async def test_every_page_passes_axe_and_every_control_is_reachable_by_keyboard(
+    tmp_path: Path, browser: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     from axe_playwright_python.async_playwright import Axe
 
     async with running_site(make_config(tmp_path / "data")) as site:
@@ -320,7 +406,9 @@ async def test_every_page_passes_axe_and_every_control_is_reachable_by_keyboard(
         await site.command(ana["token"], op="request_floor", text=WRITTEN)
         await site.command(ben["token"], op="request_floor", kind="point_of_order")
         await site.command(site.chair_token, op="give_floor")
-        await site.say((ben["participant_id"], "A point of order, chair."), (ana["participant_id"], "Thank you."))
+        await site.say(
+            (ben["participant_id"], "A point of order, chair."), (ana["participant_id"], "Thank you.")
+        )
         views = {
             "join": f"/join/{site.id}#code={site.code}",
             "participant": f"/meeting/{site.id}#token={ana['token']}",
@@ -329,7 +417,7 @@ async def test_every_page_passes_axe_and_every_control_is_reachable_by_keyboard(
             "archive": "/archive",
             "record": f"/archive/{site.id}",
         }
-        axe, found = Axe(), {}
+        axe, found, lesser = Axe(), {}, set()
         for name, path in views.items():
             for viewport in ({"width": 1280, "height": 800}, PHONE):
                 page = await new_page(browser, viewport=viewport)
@@ -341,15 +429,28 @@ async def test_every_page_passes_axe_and_every_control_is_reachable_by_keyboard(
                     if contrast:
                         await page.evaluate("document.querySelector('#contrast').click()")
                     results = await axe.run(page)
-                    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in results.response["violations"]
-                           if v["impact"] in ("serious", "critical")]
+                    bad = [
+                        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                        for v in results.response["violations"]
+                        if v["impact"] in ("serious", "critical")
+                    ]
                     found[f"{name} {viewport['width']}{' contrast' if contrast else ''}"] = bad
+                    lesser |= {(name, v["id"], v["impact"]) for v in results.response["violations"]}
                     if name == "join":
                         break
                 if viewport["width"] > 1000:
                     await check_keyboard(page, name)
                 assert page.errors == [], (name, page.errors)
                 await page.context.close()
+        with capsys.disabled():
+            print(
+                "\naxe: serious or critical on",
+                len(found),
+                "page states:",
+                sum(len(v) for v in found.values()),
+                "; moderate or minor:",
+                sorted(lesser) or "none",
+            )
         assert {k: v for k, v in found.items() if v} == {}
         assert len(found) == 22
 
@@ -357,7 +458,10 @@ async def test_every_page_passes_axe_and_every_control_is_reachable_by_keyboard(
 async def check_keyboard(page: Any, name: str) -> None:
     """Tab from the top reaches every visible control on the page, in order, and nothing is focusable
     only with the mouse (no tabindex=-1 on a control or a transcript line)."""
-    assert await page.locator("#transcript [tabindex='-1'], button[tabindex='-1'], a[tabindex='-1']").count() == 0
+    assert (
+        await page.locator("#transcript [tabindex='-1'], button[tabindex='-1'], a[tabindex='-1']").count()
+        == 0
+    )
     controls = await page.evaluate("""() => [...document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]')]
         .filter((n) => !n.disabled && n.getClientRects().length && getComputedStyle(n).visibility !== 'hidden' && n.tabIndex >= 0
                 && !n.closest('.knobs')).length""")

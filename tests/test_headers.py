@@ -31,29 +31,47 @@ def assert_common(resp: object) -> dict[str, str]:
 
 async def test_pages_and_static_files_carry_a_strict_policy(client: Client, meeting: Meeting) -> None:
     paths = [f"/{page}/{meeting.id}" for page in ("join", "meeting", "chair", "projector", "archive")]
-    paths += ["/", "/archive", "/static/app.js", "/static/app.css", "/static/mic-worklet.js", "/static/chair.js"]
+    paths += [
+        "/",
+        "/archive",
+        "/static/app.js",
+        "/static/app.css",
+        "/static/mic-worklet.js",
+        "/static/chair.js",
+    ]
     for path in paths:
         resp = await client.get(path)
         assert resp.status == 200, path
         d = assert_common(resp)
-        assert d["script-src"] == "'self'" and d["style-src"] == "'self'" and d["connect-src"] == "'self'", path
+        assert d["script-src"] == "'self'" and d["style-src"] == "'self'" and d["connect-src"] == "'self'", (
+            path
+        )
 
 
 async def test_api_answers_and_errors_carry_the_headers(client: Client, meeting: Meeting) -> None:
-    for path, status in ((f"/api/meetings/{meeting.id}", 200), ("/api/meetings/nope", 404), ("/no/such/page", 404),
-                         (f"/api/meetings/{meeting.id}/invitation", 200)):
+    for path, status in (
+        (f"/api/meetings/{meeting.id}", 200),
+        ("/api/meetings/nope", 404),
+        ("/no/such/page", 404),
+        (f"/api/meetings/{meeting.id}/invitation", 200),
+    ):
         resp = await client.get(path)
         assert resp.status == status, path
         assert assert_common(resp) == {"default-src": "'none'", "frame-ancestors": "'none'"}
 
 
-async def test_html_exports_allow_their_own_styles_by_hash_and_no_script(client: Client, meeting: Meeting) -> None:
+async def test_html_exports_allow_their_own_styles_by_hash_and_no_script(
+    client: Client, meeting: Meeting
+) -> None:
     person = await meeting.join("Ana Costa")
     await meeting.command(person["token"], op="request_floor", text="Line one\nline two")
     await meeting.command(meeting.chair_token, op="give_floor")
     await meeting.command(person["token"], op="file_statement", title="Note", text="For the record.")
-    for path in (f"/api/meetings/{meeting.id}/transcript.html", f"/api/meetings/{meeting.id}/report.html",
-                 f"/api/meetings/{meeting.id}/report.html?download"):
+    for path in (
+        f"/api/meetings/{meeting.id}/transcript.html",
+        f"/api/meetings/{meeting.id}/report.html",
+        f"/api/meetings/{meeting.id}/report.html?download",
+    ):
         resp = await client.get(path)
         assert resp.status == 200, path
         d = assert_common(resp)

@@ -13,7 +13,9 @@ from assistant.http.app import create_app
 Client = TestClient[web.Request, web.Application]
 
 
-async def test_the_invitation_says_what_to_join_and_never_the_code_or_a_token(client: Client, meeting: Meeting) -> None:
+async def test_the_invitation_says_what_to_join_and_never_the_code_or_a_token(
+    client: Client, meeting: Meeting
+) -> None:
     await meeting.join("Ana Costa")
     resp = await client.get(f"/api/meetings/{meeting.id}/invitation")
     assert resp.status == 200
@@ -26,13 +28,19 @@ async def test_the_invitation_says_what_to_join_and_never_the_code_or_a_token(cl
     assert (await client.get("/api/meetings/nope/invitation")).status == 404
 
 
-async def test_the_invitation_lists_the_configured_groups_and_the_meeting_times(aiohttp_client: AppClient, tmp_path: Path) -> None:
+async def test_the_invitation_lists_the_configured_groups_and_the_meeting_times(
+    aiohttp_client: AppClient, tmp_path: Path
+) -> None:
     groups = ["member state", "observer", "stakeholder"]
     client = await aiohttp_client(create_app(make_config(tmp_path / "data", meeting={"groups": groups})))
     meeting = await open_meeting(client)
     assert "starts_at" not in await (await client.get(f"/api/meetings/{meeting.id}/invitation")).json()
-    resp = await meeting.command(meeting.chair_token, op="reschedule", starts_at="2026-12-01T14:00:00+01:00",
-                                 ends_at="2026-12-01T16:00:00+01:00")
+    resp = await meeting.command(
+        meeting.chair_token,
+        op="reschedule",
+        starts_at="2026-12-01T14:00:00+01:00",
+        ends_at="2026-12-01T16:00:00+01:00",
+    )
     assert resp.status == 200, await resp.text()
     body = await (await client.get(f"/api/meetings/{meeting.id}/invitation")).json()
     assert body["groups"] == groups and body["timezone"] == "UTC"

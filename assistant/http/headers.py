@@ -31,30 +31,34 @@ EXPORT_STYLE_ATTRIBUTES = ("white-space:pre-wrap",)
 
 # the pages: everything from this origin, websockets to it ('self' covers ws: and wss: of the same
 # host), the microphone worklet is a script (script-src), data: images only for the browser's own icons
-PAGE_CSP = "; ".join([
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "connect-src 'self'",
-    "img-src 'self' data:",
-    "media-src 'self'",
-    "worker-src 'self'",
-    "manifest-src 'self'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+PAGE_CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+        "img-src 'self' data:",
+        "media-src 'self'",
+        "worker-src 'self'",
+        "manifest-src 'self'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 # an HTML export: its own inline stylesheet and style attributes by hash, inline SVG charts; no script
-EXPORT_CSP = "; ".join([
-    "default-src 'none'",
-    f"style-src {csp_hash(PRINT_CSS)}",
-    "style-src-attr 'unsafe-hashes' " + " ".join(csp_hash(s) for s in EXPORT_STYLE_ATTRIBUTES),
-    "img-src data:",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-])
+EXPORT_CSP = "; ".join(
+    [
+        "default-src 'none'",
+        f"style-src {csp_hash(PRINT_CSS)}",
+        "style-src-attr 'unsafe-hashes' " + " ".join(csp_hash(s) for s in EXPORT_STYLE_ATTRIBUTES),
+        "img-src data:",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 # JSON and everything else: nothing to load, nothing to frame
 API_CSP = "default-src 'none'; frame-ancestors 'none'"

@@ -5,6 +5,7 @@ const A = window.Assistant, {$, el} = A;
 const me = A.tokenFromPage();
 const say = (r) => { $("#msg").textContent = r.type === "error" ? r.error : ""; };
 const tell = (text) => { $("#msg").textContent = text; };  // a confirmation of what was just done
+const ENDED = "The meeting has ended. Corrections to the transcript remain possible.";
 const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const limitText = (s) => (s ? `${s % 60 ? `${s} s` : plural(s / 60, "minute")} per turn` : "no time limit");
 $("#tz").textContent = `times in ${A.timeZone}`;
@@ -21,7 +22,7 @@ function bar(share) {
 function renderStats() {
   // floor time and turns on the current item, by stakeholder group and by onsite/remote
   const t = client.speakingTime(client.state.meeting.current_item), rows = [];
-  rows.push(el("tr", {}, el("th", {}, ""), el("th", {}, "time"), el("th", {}, "turns"), el("th", {}, "share")));
+  rows.push(el("tr", {}, el("th", {}, "by"), el("th", {}, "time"), el("th", {}, "turns"), el("th", {}, "share")));
   for (const key of ["mode", "group"]) {
     for (const [name, v] of Object.entries(t[key]).sort((a, b) => b[1].seconds - a[1].seconds)) {
       const share = t.total ? Math.round(100 * v.seconds / t.total) : 0;
@@ -134,7 +135,7 @@ const client = new A.MeetingClient(me.token, (what, m) => {
   if (what === "caption") { A.renderCaption(client, $("#caption")); return; }
   trackInterrupted(what, m);
   if (what === "meeting_rescheduled" && m.data.starts_at) tell(moved(m.data));
-  if (what === "meeting_ended") tell("The meeting has ended. Corrections to the transcript remain possible.");
+  if (what === "meeting_ended") tell(ENDED);
   $("#title").textContent = `Chair: ${s.meeting.title}`;
   $("#policy").textContent = `(${s.meeting.policy} order${s.meeting.list_closed ? "; list closed" : ""})`;
   A.renderFloor(client, $("#floor")); A.renderQueue(client, $("#queue"), {controls: entryControls, texts: true});
@@ -179,7 +180,7 @@ $("#correct-cancel").addEventListener("click", () => $("#correct").close());
 $("#resume").addEventListener("click", () => client.send("resume").then((r) => (r.type === "ack" ? tell("The interrupted speaker has the floor again, with the time they had left.") : say(r))));
 $("#endmeeting").addEventListener("click", () => {
   const title = client.state.meeting.title;
-  if (confirm(`End "${title}" now?\n\nEvery open page is told; the floor and the speakers' list close and only corrections to the transcript remain possible. This cannot be undone.`)) client.send("end_meeting").then(say);
+  if (confirm(`End "${title}" now?\n\nEvery open page is told; the floor and the speakers' list close and only corrections to the transcript remain possible. This cannot be undone.`)) client.send("end_meeting").then((r) => (r.type === "ack" ? tell(ENDED) : say(r)));
 });
 $("#transcript").addEventListener("click", (e) => { const line = e.target.closest(".line"); if (line) correct(line); });
 $("#transcript").addEventListener("keydown", (e) => { const line = e.target.closest(".line"); if (line && e.key === "Enter") correct(line); });

@@ -15,7 +15,9 @@ window.participantPage = page;
 let muted = false, micState = "off", micDetail = "";
 function renderMic() {
   const live = $("#live"), on = micState === "live";
-  live.classList.toggle("hidden", micState === "off" && !micDetail);
+  // off: hidden, unless the audio is coming back within the turn (a line about an ended turn goes:
+  // the status already says it)
+  live.classList.toggle("hidden", micState === "off" && !(micDetail && mic.wanted));
   live.classList.toggle("on", on && !muted);
   live.classList.toggle("muted", on && muted);
   $("#livestate").textContent = on && muted ? "Muted: the hall does not hear you. Press Unmute to speak."
@@ -84,9 +86,16 @@ function sayOnce(text, at = null) {
   newsAt = at; newsSeq = client.seq;
   $("#news").textContent = news.join(" ");
 }
+// the texts of your own written interventions, kept on this device so that a reload does not lose them
+const textsKey = `assistant:texts:${A.meetingId}`;
+const ownTexts = () => JSON.parse(localStorage.getItem(textsKey) || "{}");
+function keepText(requestId, text) {
+  const all = ownTexts(); all[requestId] = text;
+  localStorage.setItem(textsKey, JSON.stringify(Object.fromEntries(Object.entries(all).slice(-20))));
+}
 function restoreText(requestId) {
   // a withdrawn or dropped written intervention goes back into the box for the next ask
-  const text = client.written(requestId), box = $("#ask").text;
+  const text = client.written(requestId) || ownTexts()[requestId], box = $("#ask").text;
   if (!text || box.value.trim()) return "";
   box.value = text;
   return " Your written text is back in the box for your next request.";
@@ -98,7 +107,11 @@ function tell(what, m) {
   const ownRequest = req && req.participant_id === me.participant_id;
   const kind = req ? KINDS[req.kind] || "request" : "request";
   switch (what) {
-    case "request_added": if (d.participant_id === me.participant_id) say(`You are on the list with your ${KINDS[d.kind]}.`); break;
+    case "request_added":
+      if (d.participant_id !== me.participant_id) break;
+      if (d.text) keepText(d.request_id, d.text);
+      say(`You are on the list with your ${KINDS[d.kind]}.`);
+      break;
     case "request_moved": if (ownRequest) say(`The chair moved your ${kind} to number ${d.position + 1}.`); break;
     case "request_dropped": if (ownRequest) say(`Your ${kind} was taken off the list: ${d.reason}.${restoreText(d.request_id)}`); break;
     case "request_withdrawn":
