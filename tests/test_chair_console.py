@@ -118,7 +118,7 @@ async def test_the_console_says_what_it_did(tmp_path: Path) -> None:
 
         # the end, after a confirmation
         await page.get_by_role("button", name="End meeting…").click()
-        await page.get_by_text("The meeting has ended").wait_for()
+        await page.locator("#msg", has_text="The meeting has ended").wait_for()
         assert "cannot be undone" in asked[-1]
         assert await page.get_by_role("button", name="Give floor to next").is_disabled()
         assert page.errors == []
