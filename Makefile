@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install
-	$(BIN)/assistant serve --config config.toml --demo
+run: install  # make run PORT=8090: another port than config.toml's
+	$(BIN)/assistant serve --config config.toml --demo $(if $(PORT),--port $(PORT))
 
 lint: install
 	$(BIN)/ruff check assistant tests bench scripts

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
-import json
 import logging
 import signal
 import sys
@@ -15,17 +13,13 @@ from pathlib import Path
 from aiohttp import web
 
 from . import __version__
+from . import demo as demos
 from .archive.exports import WRITERS
 from .config import Config, ConfigError, load, with_overrides
 from .core.tokens import new_token
-from .http.app import create_app
-from .http.appkeys import MEETINGS, TRANSCRIPTION
+from .http.app import HANDLERS_S, create_app
 
 log = logging.getLogger("assistant")
-
-DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
-DEMO_AGENDA = ["Opening of the session", "Remote participation", "Any other business"]
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -133,7 +127,7 @@ async def serve_forever(
         token = new_token(24)
         config = dataclasses.replace(config, server=dataclasses.replace(config.server, admin_token=token))
     app = create_app(config)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=HANDLERS_S)  # not 60 s: see app.py
     await runner.setup()
     site = web.TCPSite(runner, config.server.host, config.server.port)
     try:
@@ -151,11 +145,12 @@ async def serve_forever(
         print(f"Admin token (generated for this run, shown once): {config.server.admin_token}", flush=True)
     hall = None
     if demo:
-        meeting_id = await _demo(app, config, base)
+        meeting_id = await demos.open_demo(app, config, base)
+        recording = demos.DEMO_DIR / "meeting.ogg"
         if device or replay:
-            hall = asyncio.create_task(_hall(app, meeting_id, device, replay))
-        elif config.asr.enabled and (DEMO_DIR / "meeting.ogg").is_file():
-            hall = asyncio.create_task(_demo_show(app, meeting_id))
+            hall = asyncio.create_task(demos.hall_audio(app, meeting_id, device, replay))
+        elif config.asr.enabled and recording.is_file():
+            hall = asyncio.create_task(demos.Show(app, meeting_id, demos.script(), recording).run())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -188,65 +183,6 @@ def _display_host(host: str) -> str:
     return "localhost" if host in ("0.0.0.0", "::", "") else host
 
 
-async def _hall(app: web.Application, meeting_id: str, device: str | None, replay: Path | None) -> None:
-    """Feed a device or a recording into the meeting's hall channel."""
-    from .audio.sources import AudioError, from_device, from_file
-
-    transcription = app[TRANSCRIPTION]
-    await transcription.wait_loaded()
-    try:
-        channel = transcription.channel(meeting_id, None)
-        source = from_device(device) if device else from_file(replay) if replay else None
-        assert source is not None
-        print(f"Transcribing {'device ' + device if device else replay} as the hall audio.", flush=True)
-        async for chunk in source:
-            channel.feed(chunk)
-        await transcription.end(meeting_id, None)
-    except (AudioError, RuntimeError) as exc:
-        print(f"assistant: hall audio: {exc}", file=sys.stderr, flush=True)
-
-
-async def _demo_show(app: web.Application, meeting_id: str) -> None:
-    """Replay the bundled recording while a scripted chair gives the floor to its speakers."""
-    from .core import commands as cmd
-
-    meetings = app[MEETINGS]
-    script = json.loads((DEMO_DIR / "script.json").read_text())
-    state = await meetings.state(meeting_id)
-    chair = cmd.Actor(state.chair_id(), "chair")
-    by_name = {p.name: p.participant_id for p in state.participants.values()}
-    for turn in script:
-        if turn["name"] not in by_name:
-            pid, _ = await meetings.add_participant(
-                meeting_id, name=turn["name"], affiliation=turn["affiliation"], group=turn["group"],
-                mode=turn["mode"], language="en", role="participant",
-            )
-            by_name[turn["name"]] = pid
-    if state.floor is not None:
-        await meetings.execute(meeting_id, chair, cmd.EndTurn())
-    await app[TRANSCRIPTION].wait_loaded()  # the replay and the script's clock start together
-    replay = asyncio.create_task(_hall(app, meeting_id, None, DEMO_DIR / "meeting.ogg"))
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    try:
-        for turn in script:
-            speaker = cmd.Actor(by_name[turn["name"]], "participant")
-            await asyncio.sleep(max(0.0, start + turn["floor_at"] - 1.0 - loop.time()))
-            with contextlib.suppress(cmd.CommandError):  # already waiting from an earlier run
-                await meetings.execute(meeting_id, speaker, cmd.RequestFloor())
-            await asyncio.sleep(max(0.0, start + turn["floor_at"] - 0.4 - loop.time()))
-            waiting = [r for r in state.waiting() if r.participant_id == speaker.participant_id]
-            if waiting:
-                await meetings.execute(meeting_id, chair, cmd.GiveFloor(waiting[0].request_id))
-            await asyncio.sleep(max(0.0, start + turn["end_at"] - loop.time()))
-            if state.floor is not None:
-                await meetings.execute(meeting_id, chair, cmd.EndTurn())
-        await replay
-        print("Demo recording replayed; the meeting stays open for you to try.", flush=True)
-    except cmd.CommandError as exc:
-        print(f"assistant: demo script stopped: {exc}", file=sys.stderr, flush=True)
-
-
 def _devices() -> int:
     from .audio.sources import AudioError, list_devices
 
@@ -263,33 +199,3 @@ def _devices() -> int:
         if not devices:
             print(f"  no audio {kind} devices found")
     return 0
-
-
-async def _demo(app: web.Application, config: Config, base: str) -> str:
-    """A demo meeting, kept across runs in data_dir/demo.json so its links stay valid."""
-    meetings = app[MEETINGS]
-    saved = config.server.data_dir / "demo.json"
-    demo = None
-    if saved.is_file():
-        demo = json.loads(saved.read_text())
-        if meetings.authenticate(demo.get("chair_token"), demo.get("id")) is None:
-            demo = None
-    if demo is None:
-        created = await meetings.create(
-            title="Demo: open consultation on remote participation", agenda=DEMO_AGENDA
-        )
-        demo = {
-            "id": created.meeting_id,
-            "chair_token": created.chair_token,
-            "invite_code": created.invite_code,
-        }
-        saved.write_text(json.dumps(demo))
-        saved.chmod(0o600)
-    mid = demo["id"]
-    print(f"Demo meeting {mid}:", flush=True)
-    print(f"  chair console : {base}/chair/{mid}#token={demo['chair_token']}", flush=True)
-    print(f"  join (invite) : {base}/join/{mid}?code={demo['invite_code']}", flush=True)
-    observer = await app[MEETINGS].issue_token(mid, "observer")
-    print(f"  projector     : {base}/projector/{mid}#token={observer}", flush=True)
-    print(f"  archive       : {base}/archive/{mid}  (transcript, search, report, downloads)", flush=True)
-    return str(mid)

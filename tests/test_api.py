@@ -11,7 +11,7 @@ async def test_create_meeting_returns_contract_fields(client) -> None:
     assert resp.status == 201
     body = await resp.json()
     assert {"id", "chair_token", "invite_code", "chair_url", "join_url"} <= set(body)
-    assert body["join_url"].endswith(f"/join/{body['id']}?code={body['invite_code']}")
+    assert body["join_url"].endswith(f"/join/{body['id']}#code={body['invite_code']}")
     listed = await (await client.get("/api/meetings")).json()
     assert [m["id"] for m in listed] == [body["id"]]
     assert {"id", "title", "started", "ended"} <= set(listed[0])

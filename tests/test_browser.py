@@ -21,9 +21,12 @@ from assistant.http.app import create_app
 from assistant.http.appkeys import MEETINGS
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None, reason="Debian chromium is missing: run scripts/system-deps.sh (make test does)"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which(CHROMIUM) is None, reason="Debian chromium is missing: run scripts/system-deps.sh (make test does)"
+    ),
+]
 HOSTILE = '<img src=x onerror="document.body.dataset.pwned=1"><b>bold</b>'
 
 
@@ -123,12 +126,14 @@ async def new_page(browser: Any, **options: Any) -> Any:
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # a resource or a style the Content-Security-Policy refused is an error too
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
     page.errors = errors
     return page
 
 
 async def join_in_browser(page: Any, site: Site, name: str, affiliation: str) -> None:
-    await page.goto(f"{site.url}/join/{site.id}?code={site.code}")
+    await page.goto(f"{site.url}/join/{site.id}#code={site.code}")
     await page.get_by_label("Your name").fill(name)
     await page.get_by_label("Country (government) or organisation").fill(affiliation)
     await page.get_by_label("Stakeholder group").select_option("civil society")
@@ -145,8 +150,8 @@ async def test_remote_participant_gets_the_floor_from_the_console_within_a_secon
     await amara.reload()
     await amara.locator("#conn.live").wait_for()
     await amara.get_by_role("button", name="Ask for the floor").click()
-    await amara.get_by_text("You are on the list.").wait_for()
-    await amara.get_by_text("You are number 1 on the list").wait_for()
+    await amara.locator("#news", has_text="You are on the list").wait_for()
+    await amara.locator("#mine", has_text="You are next").wait_for()
     assert len((await site.meetings.state(site.id)).participants) == 2  # the chair and Amara, once
 
     chair = await new_page(browser)
@@ -184,7 +189,7 @@ async def test_written_intervention_reaches_the_projector_as_text(site: Site, br
     written = f"Fiji supports the draft.\n{HOSTILE}\nPlease record our reservation on paragraph 4."
     await writer.get_by_label("Written intervention").fill(written)
     await writer.get_by_role("button", name="Ask for the floor").click()
-    await writer.get_by_text("You are on the list.").wait_for()
+    await writer.locator("#news", has_text="You are on the list").wait_for()
 
     chair = await new_page(browser)
     await chair.goto(f"{site.url}/chair/{site.id}#token={site.chair_token}")
@@ -250,7 +255,7 @@ async def test_page_weight_of_each_view_on_first_load(site: Site, browser: Any, 
     """Bytes transferred on first load (headers and bodies, empty cache); printed, and under 200 KB."""
     person = await site.join("Ana Costa")
     views = {
-        "join": f"/join/{site.id}?code={site.code}",
+        "join": f"/join/{site.id}#code={site.code}",
         "participant": f"/meeting/{site.id}#token={person['token']}",
         "chair": f"/chair/{site.id}#token={site.chair_token}",
         "projector": f"/projector/{site.id}#token={await site.token('observer')}",
@@ -308,8 +313,9 @@ async def test_chair_corrects_a_line_and_every_page_shows_the_correction(site: S
     await reader.locator(f'[data-id="{sid}"]').wait_for()
     chair = await new_page(browser)
     await chair.goto(f"{site.url}/chair/{site.id}#token={site.chair_token}")
-    chair.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept("We need community networks.")))
     await chair.locator(f'#transcript [data-id="{sid}"]').click()
+    await chair.locator("#correct").get_by_label("Text").fill("We need community networks.")  # the console's editor
+    await chair.get_by_role("button", name="Save correction").click()
     await reader.locator(f'[data-id="{sid}"]', has_text="community networks.").wait_for(timeout=2000)
     record = await site.meetings.store.record(site.id)
     assert record is not None and record.segments[0]["original_text"] == "We need community net works."

@@ -47,7 +47,7 @@ async def test_remote_participant_speaks_and_is_transcribed_under_their_name(
     page = await new_page(fake_mic_browser, permissions=["microphone"])
     await join_in_browser(page, site, "John Kennedy", "United States")
     await page.get_by_role("button", name="Ask for the floor").click()
-    await page.get_by_text("You are on the list.").wait_for()
+    await page.locator("#news", has_text="You are on the list").wait_for()
     await site.command(site.chair_token, op="give_floor")
     await page.get_by_text("You are live").wait_for(timeout=10_000)
     assert await page.locator("#level").evaluate("(m) => new Promise((ok) => setTimeout(() => ok(m.value), 3000))") > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -49,7 +50,8 @@ def urls(
     if chair_token is not None:
         out["chair_url"] = f"{base}/chair/{meeting_id}#token={chair_token}"
     if invite_code is not None:
-        out["join_url"] = f"{base}/join/{meeting_id}?code={invite_code}"
+        # in the fragment, like the tokens: never sent to a server, kept out of logs and Referer
+        out["join_url"] = f"{base}/join/{meeting_id}#code={invite_code}"
     return out
 
 
@@ -96,8 +98,11 @@ async def create_meeting(request: web.Request) -> web.Response:
     policy = f.choice("policy", POLICIES, default=config.queue.policy)
     timezone = f.text("timezone", 64, required=False) or config.meeting.timezone
     if not is_timezone(timezone):
-        raise cmd.CommandError(f'"timezone" is {timezone!r}; use an IANA name such as Europe/Geneva')
+        raise cmd.CommandError(f'"timezone" is {timezone!r}; use an IANA name such as Europe/Zurich')
     limit = f.integer("time_limit_s", 0, 86400) if "time_limit_s" in data else None
+    starts_at, ends_at = f.moment("starts_at"), f.moment("ends_at")
+    if starts_at and ends_at and datetime.fromisoformat(ends_at) <= datetime.fromisoformat(starts_at):
+        raise cmd.CommandError(f'"ends_at" ({ends_at}) must be after "starts_at" ({starts_at})')
     created = await meetings.create(
         title=title,
         agenda=agenda,
@@ -105,6 +110,8 @@ async def create_meeting(request: web.Request) -> web.Response:
         timezone=timezone,
         time_limit_s=limit,
         chair_name=f.name("chair_name", required=False) or "Chair",
+        starts_at=starts_at,
+        ends_at=ends_at,
     )
     base = base_url(request)
     return web.json_response(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from ..archive.store import DB_NAME, Store
 from ..audio.listening import AudioRelay
@@ -21,13 +23,21 @@ from ..speech.gate import ProbabilityFn
 from ..speech.streaming import Recognizer
 from ..speech.transcription import Transcription
 from ..speech.vad import SileroProbabilities
-from . import api, archive_handlers, audio_ws, meeting_ws
-from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, CONFIG, MEETINGS, PLAYBACK, RELAY, TRANSCRIPTION
+from . import admin, api, archive_handlers, audio_ws, invitation, meeting_ws
+from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, CONFIG, MEETINGS, PLAYBACK, RELAY, SOCKETS, TRANSCRIPTION
 from .errors import errors_as_json
+from .headers import security_headers
 
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+# Stopping (SIGINT, SIGTERM): every websocket is closed at once with 1001 (pages show "reconnecting…"
+# and fail their pending commands), handlers still running get HANDLERS_S to finish, transcription
+# DRAIN_S to commit what it heard; then the process exits.
+CLOSE_S = 1.0  # a client that does not answer the close frame is not waited for longer
+HANDLERS_S = 2.0  # the runner's shutdown_timeout (see cli.serve_forever)
+DRAIN_S = 3.0
+
 PAGES = {"join": "join.html", "meeting": "meeting.html", "chair": "chair.html", "projector": "projector.html",
          "archive": "record.html"}
 
@@ -44,7 +54,7 @@ def create_app(
     of their own (wall-clock seconds since the epoch) that they advance instead of sleeping."""
     limits = config.limits
     app = web.Application(
-        middlewares=[errors_as_json],
+        middlewares=[security_headers, errors_as_json],
         client_max_size=max(1024 * 1024, limits.max_statement_chars * 4 + 64 * 1024),
     )
     app[CONFIG] = config
@@ -57,6 +67,7 @@ def create_app(
     app[AUDIO_STREAMS] = {}
     playback = app[PLAYBACK] = HallPlayback(config.audio)
     app[RELAY] = AudioRelay()
+    app[SOCKETS] = weakref.WeakSet()
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         await meetings.store.open()
@@ -68,10 +79,14 @@ def create_app(
                 transcription.load(lambda: whisper.load(config.asr, config.server.data_dir / "models"))
             )
         yield
-        if loading is not None:
-            await loading
+        if loading is not None and not loading.done():
+            loading.cancel()  # the load itself finishes in its thread; nothing waits for it here
         playback.close()
-        await transcription.close()
+        try:
+            await asyncio.wait_for(transcription.close(), DRAIN_S)
+        except TimeoutError:
+            log.warning("transcription did not finish within %.0f s; what it had not committed is lost", DRAIN_S)
+            transcription.executor.shutdown(wait=False, cancel_futures=True)
         meetings.hub.close_all()
         await meetings.store.close()
 
@@ -82,6 +97,7 @@ def create_app(
     r.add_post("/api/meetings", api.create_meeting)
     r.add_get("/api/meetings", api.list_meetings)
     r.add_get("/api/meetings/{id}", api.get_meeting)
+    r.add_get("/api/meetings/{id}/invitation", invitation.invitation)
     r.add_post("/api/meetings/{id}/participants", api.join)
     r.add_post("/api/meetings/{id}/tokens", api.issue_token)
     r.add_get("/api/meetings/{id}/invite", api.invite)
@@ -89,6 +105,11 @@ def create_app(
     r.add_get("/api/meetings/{id}/me", api.whoami)
     r.add_get("/api/meetings/{id}/events", api.get_events)
     r.add_get("/api/meetings/{id}/equity", api.get_equity)
+    r.add_post("/api/meetings/{id}/schedule", admin.reschedule)
+    r.add_post("/api/meetings/{id}/end", admin.end)
+    r.add_post("/api/meetings/{id}/chair_link", admin.chair_link)
+    r.add_get("/api/meetings/{id}/calendar.ics", admin.calendar_ics)
+    r.add_get("/api/admin/meetings", admin.list_meetings)
     r.add_get("/api/meetings/{id}/ws", meeting_ws.meeting_ws)
     r.add_get("/api/meetings/{id}/audio", audio_ws.audio_ws)
     r.add_get("/api/meetings/{id}/listen", audio_ws.listen_ws)
@@ -99,6 +120,7 @@ def create_app(
     r.add_get("/api/health", api.health)
     r.add_get("/", _page("archive.html"))
     r.add_get("/archive", _page("archive.html"))
+    r.add_get("/admin", _page("admin.html"))
     for prefix, page in PAGES.items():
         r.add_get(f"/{prefix}/{{id}}", _page(page))
     if (WEB_DIR / "static").is_dir():
@@ -117,4 +139,14 @@ def _page(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
 
 
 async def _close_sockets(app: web.Application) -> None:
+    """On stop: every websocket closed at once with 1001 (going away), not when its client leaves."""
     app[MEETINGS].hub.close_all()
+    sockets = [ws for ws in app[SOCKETS] if not ws.closed]
+    if sockets:
+        log.info("closing %d websockets", len(sockets))
+        await asyncio.gather(*(_going_away(ws) for ws in sockets))
+
+
+async def _going_away(ws: web.WebSocketResponse) -> None:
+    with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):  # the runner cancels its handler later
+        await asyncio.wait_for(ws.close(code=WSCloseCode.GOING_AWAY, message=b"the server is stopping"), CLOSE_S)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from aiohttp import web
@@ -19,3 +20,4 @@ AUDIO_SENDERS = web.AppKey("audio_senders", dict[tuple[str, str], Any])  # (meet
 AUDIO_STREAMS = web.AppKey("audio_streams", dict[tuple[str, str, str], int])  # samples received per resumable stream
 PLAYBACK = web.AppKey("playback", HallPlayback)
 RELAY = web.AppKey("relay", AudioRelay)
+SOCKETS = web.AppKey("sockets", weakref.WeakSet[web.WebSocketResponse])  # every open websocket, closed with 1001 on stop

@@ -29,7 +29,7 @@ from aiohttp import WSMsgType, web
 from ..audio.pcm import SAMPLE_RATE, pcm_to_float
 from ..core import events as ev
 from ..service.meetings import NotFound
-from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, MEETINGS, PLAYBACK, RELAY, TRANSCRIPTION
+from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, MEETINGS, PLAYBACK, RELAY, SOCKETS, TRANSCRIPTION
 from .errors import json_error
 
 HALL_ROLES = ("chair", "moderator", "feed")
@@ -82,6 +82,7 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
 
     ws = web.WebSocketResponse(heartbeat=5.0, max_msg_size=MAX_AUDIO_FRAME)
     await ws.prepare(request)
+    request.app[SOCKETS].add(ws)  # closed with 1001 when the server stops
     me = senders[key] = Sender(stream_id, ws)
     streams = request.app[AUDIO_STREAMS]
     stream_key = (meeting_id, key[1], stream_id or "")
@@ -178,6 +179,7 @@ async def listen_ws(request: web.Request) -> web.StreamResponse:
         return json_error(401, "a valid ?token= of this meeting is needed to listen")
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4096)
     await ws.prepare(request)
+    request.app[SOCKETS].add(ws)  # closed with 1001 when the server stops
     listener = relay.listen(meeting_id)
 
     async def send() -> None:

@@ -19,7 +19,7 @@ from ..core import commands as cmd
 from ..core import events as ev
 from ..service.hub import Subscriber
 from ..service.meetings import Meetings, NotFound
-from .appkeys import CONFIG, MEETINGS
+from .appkeys import CONFIG, MEETINGS, SOCKETS
 from .errors import json_error
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ async def meeting_ws(request: web.Request) -> web.StreamResponse:
     # (bench/scale.py, README).
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=config.limits.max_frame_bytes, compress=False)
     await ws.prepare(request)
+    request.app[SOCKETS].add(ws)  # closed with 1001 when the server stops
     # No await from here until the relay starts: the subscription and `upto`
     # must be taken at the same moment, so nothing falls between them.
     manager = meetings.sees_texts(grant.role)

@@ -50,6 +50,25 @@ async function whoAmI(me) {
   return me;
 }
 
+async function tokenRefused(token) {
+  // {status, reason} when the server refuses this token for this meeting; null when it accepts
+  // it or cannot be reached (then reconnecting is right)
+  let r;
+  try {
+    r = await fetch(`/api/meetings/${meetingId}/me`, {headers: {Authorization: `Bearer ${token}`}});
+  } catch (_) { return null; }
+  if (r.status === 401 || r.status === 403) return {status: r.status, reason: "this link is no longer valid"};
+  if (r.status === 404) return {status: 404, reason: "this meeting does not exist"};
+  return null;
+}
+
+function showRejected(client, what, ...action) {
+  // one banner at the top of the page: what happened and what to do; nothing reconnects after it
+  if ($("#rejected")) return;
+  const text = client.rejected.status === 404 ? "This meeting does not exist (any more)." : `This link is no longer valid. ${what}`;
+  document.body.prepend(el("div", {id: "rejected", class: "alert gone", role: "alert"}, text, " ", ...action));
+}
+
 function archiveHeaders() {
   // a private archive is read with a meeting token or the admin token, given once as #token=
   const {token} = tokenFromPage("assistant:archive");
@@ -73,25 +92,44 @@ async function runSearch(q, meeting, target, status) {
 const fmtTime = (unix) => new Date(unix * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
 
 class MeetingClient {
+  // State as the server sends it: the snapshot, then stored events by seq (facts: who did what),
+  // the derived queue as {"type": "queue"} after every change (latest value), live captions.
   constructor(token, onChange) {
     this.token = token; this.onChange = onChange;
     this.seq = null; this.state = null; this.caption = null; this.pending = new Map();
     this.nextId = 1; this.retry = 500; this.connected = false; this.closedFor = "";
+    this.requests = new Map();  // request_id -> what request_added said (kind, text, participant, item)
+    this.people = new Map();  // participant_id -> participant
+    this.lostAt = null; this.seqAtLoss = null;
   }
   connect() {
     let url = wsUrl(`/api/meetings/${meetingId}/ws`, this.token);
     if (this.seq !== null) url += `&since=${this.seq}`;  // resume: only what was missed
     const ws = new WebSocket(url);
     this.ws = ws;
-    ws.onopen = () => { this.connected = true; this.retry = 500; this.onChange("connection"); };
+    let opened = false;
+    ws.onopen = () => {
+      opened = true; this.connected = true; this.retry = 500; this.onChange("connection");
+      if (this.lostAt !== null) {  // back after a drop: say how long, and from which seq
+        this.onChange("back", {since: this.seqAtLoss, away_s: (Date.now() - this.lostAt) / 1000});
+        this.lostAt = null;
+      }
+    };
     ws.onmessage = (e) => this.receive(JSON.parse(e.data));
-    ws.onclose = (e) => {
+    ws.onclose = async (e) => {
       if (this.ws !== ws) return;
+      if (this.connected && this.lostAt === null) { this.lostAt = Date.now(); this.seqAtLoss = this.seq; }
       this.connected = false;
       for (const done of this.pending.values()) done({type: "error", error: "connection lost; try again"});
       this.pending.clear();
-      if (e.code === 4401 || e.code === 1008) { this.closedFor = e.reason || "this link is no longer valid"; this.onChange("connection"); return; }
       this.onChange("connection");
+      // a socket refused before it opened (or closed by policy) may mean the token is no longer
+      // valid: the websocket cannot say why, so ask once over HTTP, and stop if it is so
+      if (!opened || e.code === 1008 || e.code === 4401 || e.code === 4403) {
+        const why = await tokenRefused(this.token);
+        if (this.ws !== ws) return;
+        if (why) { this.closedFor = why.reason; this.rejected = why; this.onChange("rejected"); this.onChange("connection"); return; }
+      }
       const wait = e.code === 4008 ? 0 : this.retry;  // cut off for lagging: come straight back with since=
       setTimeout(() => this.connect(), wait + Math.random() * 250);
       this.retry = Math.min(this.retry * 2, 10000);
@@ -99,50 +137,80 @@ class MeetingClient {
   }
   drop() { if (this.ws) this.ws.close(); }
   receive(m) {
-    if (m.type === "snapshot") { this.state = m; this.state.turns ||= []; this.seq = m.seq; this.onChange("snapshot"); return; }
+    if (m.type === "snapshot") { this.load(m); this.onChange("snapshot"); return; }
     if (m.type === "event") {
       if (this.seq !== null && m.seq <= this.seq) return;  // already have it
       this.seq = m.seq; this.apply(m); this.onChange(m.name, m); return;
     }
+    if (m.type === "queue") { if (this.state) { this.state.queue = m.queue; this.onChange("queue", m); } return; }
     if (m.type === "caption") { this.caption = m; this.onChange("caption", m); return; }
     if (m.type === "ack" || m.type === "error") {
       const done = this.pending.get(m.id); this.pending.delete(m.id);
       if (done) done(m);
     }
   }
+  load(snap) {
+    this.state = snap; this.seq = snap.seq;
+    snap.turns ||= []; snap.statements ||= []; snap.queue ||= [];
+    this.people = new Map(snap.participants.map((p) => [p.participant_id, p]));
+    // the written texts this client may know: the chair's queue carries them, the floor its own
+    for (const e of snap.queue) this.requests.set(e.request_id, {...this.requests.get(e.request_id), ...e});
+    if (snap.floor && snap.floor.request_id) {
+      const known = this.requests.get(snap.floor.request_id) || {};
+      this.requests.set(snap.floor.request_id, {...known, request_id: snap.floor.request_id, participant_id: snap.floor.participant_id,
+        kind: snap.floor.kind, text: snap.floor.text || known.text || ""});
+    }
+  }
   apply(m) {
     const s = this.state, d = m.data;
     switch (m.name) {
-      case "queue_changed": s.queue = d.queue; break;
+      case "participant_joined": s.participants.push(d); this.people.set(d.participant_id, d); break;
+      case "request_added": this.requests.set(d.request_id, {...d, asked_at: m.at}); break;
       case "floor_changed": this.floorChanged(d, m.at); break;
+      case "time_limit_changed":
+        s.meeting.time_limit_s = d.seconds;
+        if (s.floor) s.floor = {...s.floor, limit_s: d.seconds};
+        break;
       case "segment": s.transcript.push(d); if (this.caption && this.caption.speaker_id === d.speaker_id) this.caption = null; break;
       case "segment_corrected": {
         const i = s.transcript.findIndex((t) => t.id === d.segment_id);
         if (i >= 0) s.transcript[i] = {...s.transcript[i], text: d.text, revisions: (s.transcript[i].revisions || 0) + 1};
         break;
       }
-      case "participant_joined": s.participants.push(d); break;
-      case "statement_filed": (s.statements ||= []).push(d); break;
+      case "statement_filed": s.statements.push({...d, filed_at: m.at}); break;
       case "item_changed": s.meeting.current_item = d.item; s.meeting.list_closed = false; break;
       case "list_closed": s.meeting.list_closed = true; break;
       case "list_opened": s.meeting.list_closed = false; break;
-      case "time_limit_set": s.meeting.time_limit_s = d.seconds; break;
+      case "meeting_rescheduled": Object.assign(s.meeting, {starts_at: d.starts_at, ends_at: d.ends_at, timezone: d.timezone}); break;
       case "meeting_ended": s.meeting.ended = m.at; break;
     }
   }
   floorChanged(d, at) {
-    // mirrors the server's fold: the same turn with a new limit, or the end of one and the start of the next
-    const s = this.state, cur = s.floor;
-    if (cur && d.participant_id === cur.participant_id && d.request_id === cur.request_id && d.started_at === cur.started_at) {
-      s.floor = d; return;
-    }
+    // the running turn ends, the next one (if anyone's) starts; the words of the previous speaker
+    // go with them: a caption is never shown under the new speaker's name
+    const s = this.state;
     const running = s.turns.find((t) => t.ended_at === null);
     if (running) running.ended_at = at;
-    s.floor = d.participant_id ? d : null;
+    this.caption = null;
+    const text = (this.requests.get(d.request_id) || {}).text || "";
+    const entry = s.queue.find((e) => e.request_id === d.request_id);
+    s.floor = d.participant_id ? {...d, text} : null;
+    if (d.participant_id && !text && entry && entry.written) this.fetchFloorText(d.request_id);
     if (d.participant_id) {
       s.turns.push({participant_id: d.participant_id, request_id: d.request_id, kind: d.kind, item: d.item,
-        started_at: d.started_at, ended_at: null, text: d.text || ""});
+        started_at: d.started_at, ended_at: null});
     }
+  }
+  async fetchFloorText(requestId) {
+    // a written intervention asked for before this page's snapshot: its text is not in any event
+    // this page saw, and the snapshot's floor carries it once it is being read
+    const r = await fetch(`/api/meetings/${meetingId}`, {headers: {Authorization: `Bearer ${this.token}`}}).catch(() => null);
+    if (!r || !r.ok) return;
+    const snap = await r.json();
+    if (!snap.floor || snap.floor.request_id !== requestId || !snap.floor.text) return;
+    this.requests.set(requestId, {...this.requests.get(requestId), text: snap.floor.text});
+    const f = this.state.floor;
+    if (f && f.request_id === requestId) { this.state.floor = {...f, text: snap.floor.text}; this.onChange("floor_text"); }
   }
   send(op, fields = {}) {
     return new Promise((resolve) => {
@@ -152,7 +220,16 @@ class MeetingClient {
       this.ws.send(JSON.stringify({op, id, ...fields}));
     });
   }
-  participant(id) { return this.state.participants.find((p) => p.participant_id === id); }
+  participant(id) { return this.people.get(id); }
+  floor() {
+    // the floor with who holds it, looked up in the participants (floor_changed carries no names)
+    const f = this.state.floor;
+    if (!f) return null;
+    const p = this.participant(f.participant_id) || {};
+    return {...f, name: p.name ?? f.name ?? "", affiliation: p.affiliation ?? f.affiliation ?? "", group: p.group ?? f.group ?? "",
+      mode: p.mode ?? f.mode ?? "", written: !!f.text};
+  }
+  written(requestId) { return (this.requests.get(requestId) || {}).text || ""; }
   speakingTime(item) {
     // floor time and turns on `item`, by stakeholder group and by onsite/remote (the running turn up to now)
     const now = Date.now() / 1000, out = {group: {}, mode: {}, turns: 0, total: 0};
@@ -179,14 +256,14 @@ function renderConnection(client) {
 }
 
 function renderFloor(client, target) {
-  const f = client.state.floor;
+  const f = client.floor();
   target.replaceChildren();
   if (!f) { target.append(el("span", {class: "nobody"}, client.state.meeting.ended ? "The meeting has ended." : "Nobody has the floor.")); return; }
   target.append(el("span", {class: "who"}, f.name), f.affiliation ? ` (${f.affiliation})` : "",
     el("span", {class: "badge"}, f.group), el("span", {class: `badge ${f.mode}`}, f.mode),
     f.kind && f.kind !== "intervention" ? el("span", {class: "badge"}, f.kind.replace(/_/g, " ")) : "", " ",
     el("span", {class: "countdown", role: "timer", "data-start": f.started_at, "data-limit": f.limit_s}));
-  if (f.text) target.append(el("p", {class: "written", "aria-label": "Written intervention"}, f.text));
+  if (f.text) target.append(el("p", {class: "written", "aria-label": "Written intervention being read"}, f.text));
   tick();
 }
 
@@ -202,7 +279,8 @@ function tick() {
 }
 setInterval(tick, 1000);
 
-function renderQueue(client, target, {limit = Infinity, controls = null, me = null} = {}) {
+function renderQueue(client, target, {limit = Infinity, controls = null, me = null, texts = false} = {}) {
+  // `texts`: show a written intervention in full (the chair's view); others see that there is one
   target.replaceChildren();
   const q = client.state.queue.slice(0, limit);
   if (!q.length) target.append(el("li", {class: "empty"}, client.state.meeting.list_closed ? "The list is closed." : "Nobody is waiting."));
@@ -212,30 +290,33 @@ function renderQueue(client, target, {limit = Infinity, controls = null, me = nu
       el("span", {class: "badge"}, e.group), el("span", {class: `badge ${e.mode}`}, e.mode),
       e.kind !== "intervention" ? el("span", {class: "badge kind"}, e.kind.replace(/_/g, " ")) : "",
       e.pinned ? el("span", {class: "badge"}, "moved by the chair") : "",
+      e.written && !(texts && e.text) ? el("span", {class: "badge"}, "written") : "",
       " ", el("span", {class: "reason"}, e.reason));
-    if (e.text) li.append(el("div", {class: "written"}, e.text));
+    if (texts && e.text) li.append(el("div", {class: "written"}, e.text));
     if (controls) li.append(controls(e));
     target.append(li);
   }
 }
 
-function transcriptLine(client, s) {
+function transcriptLine(client, s, focusable) {
+  // focusable (the chair's lines, to correct them by keyboard) or plain text: never tabindex=-1
   const at = client.state.meeting.started + s.start;
-  return el("p", {"data-id": s.id, class: "line", tabindex: "-1", title: s.revisions ? "corrected" : null}, el("time", {class: "time", datetime: new Date(at * 1000).toISOString()}, fmtTime(at)), " ",
+  return el("p", {"data-id": s.id, class: "line", tabindex: focusable ? "0" : null, title: s.revisions ? "corrected" : null}, el("time", {class: "time", datetime: new Date(at * 1000).toISOString()}, fmtTime(at)), " ",
     el("span", {class: "who"}, s.speaker_name || "—"), s.affiliation ? el("span", {class: "aff"}, ` (${s.affiliation})`) : "", " ",
     el("span", {class: "said"}, s.text));
 }
 
 function renderTranscript(client, target, what = "snapshot", filter = null) {
+  const focusable = target.classList.contains("editable");
   // a new segment is appended; anything else redraws; a line id is never shown twice
   const follow = target.scrollHeight - target.scrollTop - target.clientHeight < 40;
   const keep = filter || (() => true);
   if (what === "segment") {
     const s = client.state.transcript[client.state.transcript.length - 1];
-    if (keep(s) && !target.querySelector(`[data-id="${CSS.escape(s.id)}"]`)) target.append(transcriptLine(client, s));
+    if (keep(s) && !target.querySelector(`[data-id="${CSS.escape(s.id)}"]`)) target.append(transcriptLine(client, s, focusable));
     while (target.childElementCount > 500) target.firstElementChild.remove();
   } else {
-    target.replaceChildren(...client.state.transcript.filter(keep).slice(-500).map((s) => transcriptLine(client, s)));
+    target.replaceChildren(...client.state.transcript.filter(keep).slice(-500).map((s) => transcriptLine(client, s, focusable)));
   }
   if (follow) target.scrollTop = target.scrollHeight;
   const jump = $("#jump");
@@ -249,12 +330,17 @@ function setupJump(target) {
   jump.addEventListener("click", () => { target.scrollTop = target.scrollHeight; jump.classList.add("hidden"); });
 }
 
-function renderCaption(client, target) {
-  // committed words as they will be stored, then the partial words that may still change
-  const c = client.caption;
+function renderCaption(client, target, {current = false} = {}) {
+  // committed words as they will be stored, then the partial words that may still change, always
+  // under the name of who said them; `current`: only words of whoever holds the floor now (the
+  // projector: a previous speaker's words are never shown beside a new speaker's name)
+  const floor = client.state.floor, holder = floor ? floor.participant_id : null;
+  const ok = (speaker) => !current || !floor || speaker === holder;
+  const c = client.caption && ok(client.caption.speaker_id) ? client.caption : null;
   if (!c || !(c.committed || c.partial || c.text)) {
     const last = client.state.transcript[client.state.transcript.length - 1];
-    target.replaceChildren(...(last ? [el("span", {class: "who"}, `${last.speaker_name || ""}: `), el("span", {}, last.text)] : []));
+    const recent = last && ok(last.speaker_id) && (!current || !floor || client.state.meeting.started + last.end >= floor.started_at);
+    target.replaceChildren(...(recent ? [el("span", {class: "who"}, `${last.speaker_name || ""}: `), el("span", {}, last.text)] : []));
     return;
   }
   target.replaceChildren(el("span", {class: "who"}, c.speaker_name ? `${c.speaker_name}: ` : ""),
@@ -291,5 +377,5 @@ function setupAccessibility() {
 }
 
 window.Assistant = {$, el, meetingId, storeKey, tokenFromPage, MeetingClient, renderConnection, renderFloor,
-  renderQueue, renderTranscript, whoAmI, archiveHeaders, runSearch, wsUrl, renderCaption, setupJump, cue, setupAccessibility, fmtTime, fmtDuration, timeZone};
+  renderQueue, renderTranscript, whoAmI, tokenRefused, showRejected, archiveHeaders, runSearch, wsUrl, renderCaption, setupJump, cue, setupAccessibility, fmtTime, fmtDuration, timeZone};
 })();
