@@ -207,7 +207,9 @@ async def test_slow_reader_resumes_without_loss(aiohttp_client, tmp_path) -> Non
     await slow.close()
 
 
-async def test_many_clients_see_the_same_sequence(meeting: Meeting) -> None:
+async def test_many_clients_see_the_same_sequence(aiohttp_client, tmp_path) -> None:
+    client = await aiohttp_client(create_app(make_config(tmp_path / "data", limits={"sockets_per_token": 30})))
+    meeting = await open_meeting(client)
     clients = [await meeting.ws(meeting.chair_token) for _ in range(30)]
     snaps = [await ws.receive_json() for ws in clients]
     base = snaps[0]["seq"]

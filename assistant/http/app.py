@@ -22,8 +22,19 @@ from ..speech.streaming import Recognizer
 from ..speech.transcription import Transcription
 from ..speech.vad import SileroProbabilities
 from . import api, archive_handlers, audio_ws, meeting_ws
-from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, CONFIG, MEETINGS, PLAYBACK, RELAY, TRANSCRIPTION
+from .appkeys import (
+    AUDIO_SENDERS,
+    AUDIO_STREAM_LEFT,
+    AUDIO_STREAMS,
+    CONFIG,
+    GUARD,
+    MEETINGS,
+    PLAYBACK,
+    RELAY,
+    TRANSCRIPTION,
+)
 from .errors import errors_as_json
+from .limits import Guard
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +60,17 @@ def create_app(
     )
     app[CONFIG] = config
     store = store or Store(config.server.data_dir / DB_NAME)
-    meetings = app[MEETINGS] = Meetings(config, store, Hub(limits.client_queue), clock=clock)
+    meetings = app[MEETINGS] = Meetings(
+        config, store, Hub(limits.client_queue, limits.client_queue_bytes), clock=clock
+    )
+    meetings.on_ended.append(lambda meeting_id: audio_ws.close_ended(app, meeting_id))
+    app[GUARD] = Guard(limits)
     transcription = app[TRANSCRIPTION] = Transcription(
         config.asr, meetings, recognizer, probabilities or SileroProbabilities, clock=clock
     )
     app[AUDIO_SENDERS] = {}
     app[AUDIO_STREAMS] = {}
+    app[AUDIO_STREAM_LEFT] = {}
     playback = app[PLAYBACK] = HallPlayback(config.audio)
     app[RELAY] = AudioRelay()
 

@@ -58,8 +58,9 @@ class Meetings:
         self._states: dict[str, MeetingState] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._grants: dict[str, Grant] = {}
-        self._snapshots: dict[tuple[str, bool], tuple[int, str]] = {}  # (meeting, managers) -> (seq, json)
+        self._snapshots: dict[tuple[str, bool], tuple[int, bytes]] = {}  # (meeting, managers) -> (seq, json)
         self._views: dict[str, int] = {}  # meeting -> queue_version last pushed
+        self.on_ended: list[Callable[[str], None]] = []  # called with a meeting's id once it has ended
 
     async def start(self) -> None:
         self._grants = {g.token_hash: g for g in await self.store.grants()}
@@ -239,12 +240,22 @@ class Meetings:
         self._grants[grant.token_hash] = grant
         return token
 
-    async def execute(self, meeting_id: str, actor: cmd.Actor, command: cmd.Command) -> int:
-        """Carry out a command; returns the seq of the last event once stored."""
+    async def execute(
+        self,
+        meeting_id: str,
+        actor: cmd.Actor,
+        command: cmd.Command,
+        check: Callable[[MeetingState], None] | None = None,
+    ) -> int:
+        """Carry out a command; returns the seq of the last event once stored.
+
+        `check` (the shell's limits) sees the state under the meeting's lock and may raise."""
         if isinstance(command, cmd.Reschedule) and command.timezone and not is_timezone(command.timezone):
             raise cmd.CommandError(f'"timezone" is {command.timezone!r}; use an IANA name such as Europe/Geneva')
         state = await self.state(meeting_id)
         async with self._locks[meeting_id]:
+            if check is not None:
+                check(state)
             drafts = decide(state, actor, command, self.clock())
             if not drafts:
                 return state.seq
@@ -253,9 +264,11 @@ class Meetings:
         return state.seq
 
     async def record_segments(self, meeting_id: str, segments: Sequence[dict[str, Any]]) -> list[ev.Event]:
-        """Store transcribed segments, each with a new `g` id."""
+        """Store transcribed segments, each with a new `g` id; none once the meeting has ended."""
         state = await self.state(meeting_id)
         async with self._locks[meeting_id]:
+            if state.ended_at is not None:
+                return []
             now = self.clock()
             ids = state.ids()
             drafts = [ev.Draft(ev.Segment(id=ids.new("g"), **seg), now) for seg in segments]
@@ -269,6 +282,9 @@ class Meetings:
         for event in stored:
             state.apply(event)
             self.hub.publish(state.meeting_id, event.to_json(), event.seq)
+            if isinstance(event.fact, ev.MeetingEnded):
+                for ended in self.on_ended:
+                    ended(state.meeting_id)
         if self._views.get(state.meeting_id) != state.queue_version:
             self._views[state.meeting_id] = state.queue_version
             if self.hub.watching(state.meeting_id):
@@ -288,15 +304,16 @@ class Meetings:
         """A live-only message (a caption): never stored, dropped first when a client lags."""
         self.hub.publish(meeting_id, ev.dumps(message), droppable=True)
 
-    def snapshot_json(self, state: MeetingState, *, manager: bool = False) -> str:
-        """The snapshot, encoded once per change and shared by every socket that asks for it."""
+    def snapshot_json(self, state: MeetingState, *, manager: bool = False) -> bytes:
+        """The snapshot as UTF-8 JSON, encoded once per change: every socket and request that asks
+        for it is handed the same bytes object."""
         key = (state.meeting_id, manager)
         cached = self._snapshots.get(key)
         if cached is not None and cached[0] == state.seq:
             return cached[1]
-        text = ev.dumps(views.snapshot(state, self.config.meeting.groups, with_text=manager))
-        self._snapshots[key] = (state.seq, text)
-        return text
+        data = ev.dumps(views.snapshot(state, self.config.meeting.groups, with_text=manager)).encode()
+        self._snapshots[key] = (state.seq, data)
+        return data
 
     @staticmethod
     def sees_texts(role: str) -> bool:
