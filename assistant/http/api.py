@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from aiohttp import web
@@ -11,6 +12,7 @@ from ..config import POLICIES, is_timezone
 from ..core import commands as cmd
 from ..core.fairqueue import MODES
 from ..core.meeting import MANAGERS
+from ..service.meetings import Forbidden
 from ..speech import languages
 from . import limits
 from .appkeys import CONFIG, GUARD, MEETINGS, PLAYBACK, TRANSCRIPTION
@@ -165,7 +167,9 @@ async def join(request: web.Request) -> web.Response:
     data = await body(request)
     f = cmd.Fields(data, "joining", config.limits)
     code = f.text("invite_code", 200)
-    request.app[GUARD].join(meeting_id, code, request.remote or "")
+    if not hmac.compare_digest(code.encode(), (await meetings.invite_code(meeting_id)).encode()):
+        raise Forbidden("the invite code is wrong; use the join link the organisers sent")
+    request.app[GUARD].join(meeting_id, code, request.remote or "")  # counted once the code is right
     name = f.name("name")
     group = f.choice("group", config.meeting.groups)
     mode = f.choice("mode", MODES)
@@ -228,9 +232,10 @@ async def post_command(request: web.Request) -> web.Response:
     meetings, config = request.app[MEETINGS], request.app[CONFIG]
     meeting_id = request.match_info["id"]
     grant = _grant_for(request, meeting_id, ("chair", "moderator", "participant"), "send commands")
+    request.app[GUARD].command(grant.token_hash)
     command = cmd.parse(await body(request), config.limits, config.meeting.groups)
     seq = await request.app[GUARD].execute(
-        meetings, meeting_id, grant.token_hash, cmd.Actor(grant.participant_id, grant.role), command,
+        meetings, meeting_id, cmd.Actor(grant.participant_id, grant.role), command,
         multilingual=multilingual(request.app),
     )
     return web.json_response({"type": "ack", "seq": seq})

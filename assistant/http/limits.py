@@ -147,11 +147,10 @@ class Guard:
         return check
 
     async def execute(
-        self, meetings: Meetings, meeting_id: str, token_hash: str, actor: cmd.Actor, command: cmd.Command,
-        *, multilingual: bool,
+        self, meetings: Meetings, meeting_id: str, actor: cmd.Actor, command: cmd.Command, *, multilingual: bool,
     ) -> int:
-        """A command from a websocket or POST .../commands, within the token's and participant's limits."""
-        self.command(token_hash)
+        """A command from a websocket or POST .../commands, within the participant's limits (the caller
+        has charged the token's bucket with `command` before parsing it)."""
         if isinstance(command, cmd.AddSpeaker):
             try:
                 command = dataclasses.replace(command, language=languages.check(command.language,

@@ -185,9 +185,9 @@ async def _command(
         sub.offer(_error(None, '"id" must be a string of at most 64 characters or a whole number'))
         return
     try:
+        guard.command(token_hash)  # every command counts, whether it then parses or not
         command = cmd.parse(message, config.limits, config.meeting.groups)
-        seq = await guard.execute(meetings, meeting_id, token_hash, actor, command,
-                                  multilingual=multilingual(request.app))
+        seq = await guard.execute(meetings, meeting_id, actor, command, multilingual=multilingual(request.app))
     except limits.LimitExceeded as exc:
         sub.offer(_error(cid, str(exc), limit=exc.limit))
         return

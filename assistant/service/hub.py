@@ -46,6 +46,8 @@ class Subscriber:
         self.queued_bytes = 0  # held by the messages waiting in the queue, the pending view included
         self._view: bytes | None = None  # the latest view not yet sent
         self._view_queued = False
+        self._view_version = 0  # the place in the queue of the waiting view; earlier places are stale
+        self._stale = 0  # stale places still in the queue (not counted against the limit)
         self._ready = asyncio.Event()
         self.overflowed = False
         self.closed = False
@@ -56,7 +58,7 @@ class Subscriber:
         if self.closed or self.overflowed:
             return
         data = encoded(text)
-        count, size = len(self._queue) + 1, self.queued_bytes + len(data)
+        count, size = len(self._queue) - self._stale + 1, self.queued_bytes + len(data)
         if droppable and (count > self.limit // 2 or size > self.limit_bytes // 2):
             return
         if count > self.limit or size > self.limit_bytes:
@@ -77,15 +79,21 @@ class Subscriber:
             self._ready.set()
             return
         self._view, self.queued_bytes = data, size
-        if not self._view_queued:
-            self._view_queued = True
-            self._queue.append((_VIEW, None))
-            self._ready.set()
+        if self._view_queued and self._queue and self._queue[-1][0] is _VIEW:
+            return  # the waiting view is already last: it is simply replaced
+        # a view follows every message queued before it (it reflects their seq): a placeholder further
+        # up the queue goes stale and the view takes the last place
+        if self._view_queued:
+            self._stale += 1
+        self._view_version += 1
+        self._view_queued = True
+        self._queue.append((_VIEW, self._view_version))
+        self._ready.set()
 
     def _overflow(self) -> None:
         self.overflowed = True  # the socket is closed; the client resumes with since
         self._queue.clear()
-        self._view, self.queued_bytes = None, 0
+        self._view, self.queued_bytes, self._stale, self._view_queued = None, 0, 0, False
         if self.on_overflow is not None:
             self.on_overflow()
 
@@ -105,6 +113,9 @@ class Subscriber:
                 return None
             item, seq = self._queue.popleft()
             if item is _VIEW:
+                if seq != self._view_version:
+                    self._stale -= 1
+                    continue  # a stale place: the view moved to a later one
                 self._view_queued = False
                 view, self._view = self._view, None
                 if view is None:
