@@ -456,3 +456,66 @@ def test_fuzz_websocket_commands_are_answered_and_never_drop_the_socket(server: 
 
     answer = server.call(go())
     assert answer["type"] == "ack" or answer["error"], (command, answer)
+
+
+# -- the memory of sockets that never read, on a real server --------------------------------------------
+
+
+@pytest.mark.slow
+async def test_twenty_sockets_that_never_read_cost_little_memory(tmp_path) -> None:
+    """200 statements of 100 kB by one participant, then 20 websockets of theirs that never read.
+
+    Issue 17 saw +724 MiB (a 20 MB snapshot copied per socket). The snapshot no longer carries the
+    bodies and is one shared bytes object; with the default limits 16 of the 20 are refused."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    import psutil
+    from test_ws import stalled_socket
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[server]\nhost = "127.0.0.1"\nport = 0\nadmin_token = "{ADMIN}"\ndata_dir = "{tmp_path / "data"}"\n'
+                      "[asr]\nenabled = false\n[limits]\ncommands_per_second = 1000.0\nstatements_per_participant = 1000\n"
+                      "statement_bytes_per_participant = 100000000\nsockets_per_token = 20\n")
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ})
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if found := re.search(r"listening on http://([\d.]+):(\d+)", line):
+                host, port = found.group(1), int(found.group(2))
+                break
+        url = f"http://{host}:{port}"
+        server = psutil.Process(proc.pid)
+        async with aiohttp.ClientSession() as http:
+            created = await (await http.post(f"{url}/api/meetings", json={"title": "M", "agenda": ["A"]},
+                                             headers=auth(ADMIN))).json()
+            body = {"name": "Mallory", "group": "other", "mode": "remote", "invite_code": created["invite_code"]}
+            token = (await (await http.post(f"{url}/api/meetings/{created['id']}/participants", json=body)).json())["token"]
+            for i in range(200):
+                resp = await http.post(f"{url}/api/meetings/{created['id']}/commands", headers=auth(token),
+                                       json={"op": "file_statement", "title": f"S{i}", "text": "y" * 99_000})
+                assert resp.status == 200
+            await asyncio.sleep(1)
+            before = server.memory_info().rss
+
+            class Where:  # what stalled_socket needs of a test client
+                pass
+
+            where = Where()
+            where.host, where.port = host, port  # type: ignore[attr-defined]
+            writers = [(await stalled_socket(where, f"/api/meetings/{created['id']}/ws?token={token}"))[1]
+                       for _ in range(20)]
+            await asyncio.sleep(3)
+            grown = (server.memory_info().rss - before) / 2**20
+            print(f"RSS growth for 20 sockets that never read: {grown:.1f} MiB")
+            assert grown < 16, grown
+            for w in writers:
+                w.close()
+    finally:
+        proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
