@@ -282,6 +282,9 @@ async def test_a_language_is_checked_against_the_model_at_join(aiohttp_client, t
     assert resp.status == 400 and "English-only" in (await resp.json())["error"]
     await meeting.join("Ana", language="en")
     await meeting.join("Ben", language="")
+    assert await (await english.get("/api/languages")).json() == {"multilingual": False,
+                                                                  "languages": {"en": "english"}}
+    assert len((await (await client.get("/api/languages")).json())["languages"]) == 100
 
 
 # -- slow clients: memory bounded by bytes, stalled sockets dropped ------------------------------------

@@ -259,6 +259,12 @@ async def get_events(request: web.Request) -> web.Response:
     return web.Response(text=text, content_type="application/json")
 
 
+async def speech_languages(request: web.Request) -> web.Response:
+    """The languages a participant may declare at join: every Whisper code, or only English."""
+    codes = languages.LANGUAGES if multilingual(request.app) else {"en": languages.LANGUAGES["en"]}
+    return web.json_response({"multilingual": multilingual(request.app), "languages": codes})
+
+
 async def health(request: web.Request) -> web.Response:
     """Whether the server is up; with the admin token, its clients, speech channels and playback too."""
     if not request.app[MEETINGS].is_admin(bearer(request)):

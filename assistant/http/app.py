@@ -111,6 +111,7 @@ def create_app(
     r.add_get("/api/meetings/{id}/report.{fmt}", archive_handlers.chair_report)
     r.add_get("/api/search", archive_handlers.search)
     r.add_get("/api/health", api.health)
+    r.add_get("/api/languages", api.speech_languages)
     r.add_get("/", _page("archive.html"))
     r.add_get("/archive", _page("archive.html"))
     for prefix, page in PAGES.items():

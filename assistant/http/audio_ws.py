@@ -27,6 +27,7 @@ from them is stored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import time
@@ -191,8 +192,9 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
 
 async def _refuse(ws: web.WebSocketResponse, code: int, message: str, **extra: str) -> None:
     """Say why, then close: the sender learns what to do from the error and the close code."""
-    await ws.send_str(ev.dumps({"type": "error", "error": message, **extra}))
-    await ws.close(code=code, message=message.split(";")[0].encode()[:120])
+    with contextlib.suppress(ConnectionError, RuntimeError):  # it may be gone already
+        await ws.send_str(ev.dumps({"type": "error", "error": message, **extra}))
+        await ws.close(code=code, message=message.split(";")[0].encode()[:120])
 
 
 def close_ended(app: web.Application, meeting_id: str) -> None:

@@ -117,7 +117,8 @@ async def _relay(
     stalled_s = request.app[CONFIG].limits.stalled_client_s
 
     async def send(data: bytes) -> None:
-        await asyncio.wait_for(ws.send_frame(data, WSMsgType.TEXT), timeout=stalled_s)
+        async with asyncio.timeout(stalled_s):  # no task per message, unlike wait_for
+            await ws.send_frame(data, WSMsgType.TEXT)
 
     try:
         if first is not None:
