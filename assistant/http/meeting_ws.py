@@ -218,4 +218,6 @@ def _good_id(cid: Any) -> bool:
 
 
 def _error(cid: Any, message: str, **extra: str) -> str:
+    # a message quoting what the client sent must not break the socket (a lone surrogate cannot be encoded)
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     return ev.dumps({"type": "error", "id": cid, "error": message, **extra})
