@@ -153,6 +153,37 @@ async def test_audio_is_accepted_no_faster_than_real_time(meeting: Meeting) -> N
     assert taken < 100 * SAMPLE_RATE
 
 
+async def test_a_hall_feed_back_from_a_cut_may_send_its_backlog_but_not_more(aiohttp_client, tmp_path) -> None:
+    from test_transcription import ToneRecognizer, loud_windows
+
+    config = make_config(tmp_path / "data", asr={"enabled": True})
+    client = await aiohttp_client(create_app(config, recognizer=ToneRecognizer(), probabilities=loud_windows))
+    meeting = await open_meeting(client)
+    url = f"/api/meetings/{meeting.id}/audio?token={meeting.chair_token}&stream=hall-feed-1"
+    ws = await client.ws_connect(url)
+    assert (await ws.receive_json())["type"] == "ready"
+    second = bytes(2 * SAMPLE_RATE)
+    for _ in range(60):  # a minute of backlog at once, as `assistant feed` sends it after a cut: taken
+        await ws.send_bytes(second)
+    while (await ws.receive_json(timeout=5))["samples"] < 60 * SAMPLE_RATE:
+        pass
+    try:
+        for _ in range(400):  # 400 s more in a burst: refused
+            await ws.send_bytes(second)
+    except ConnectionError:
+        pass
+    while (msg := await ws.receive_json(timeout=10))["type"] != "error":
+        pass
+    assert msg["limit"] == "audio_burst_s"
+    await ws.receive(timeout=5)
+    assert ws.close_code == 4029
+    taken = client.app[AUDIO_STREAMS][(meeting.id, "hall", "hall-feed-1")]
+    assert 60 * SAMPLE_RATE <= taken <= 320 * SAMPLE_RATE
+    again = await client.ws_connect(url)  # it resumes from what the server has: no loop of refusals
+    assert (await again.receive_json())["samples"] == taken
+    await again.close()
+
+
 # -- a private archive ---------------------------------------------------------------------------
 
 

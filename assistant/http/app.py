@@ -24,7 +24,7 @@ from ..speech.vad import SileroProbabilities
 from . import api, archive_handlers, audio_ws, meeting_ws
 from .appkeys import (
     AUDIO_SENDERS,
-    AUDIO_STREAM_LEFT,
+    AUDIO_STREAM_STARTS,
     AUDIO_STREAMS,
     CONFIG,
     GUARD,
@@ -70,7 +70,7 @@ def create_app(
     )
     app[AUDIO_SENDERS] = {}
     app[AUDIO_STREAMS] = {}
-    app[AUDIO_STREAM_LEFT] = {}
+    app[AUDIO_STREAM_STARTS] = {}
     playback = app[PLAYBACK] = HallPlayback(config.audio)
     app[RELAY] = AudioRelay()
 

@@ -16,10 +16,11 @@ frame `{"captured_ago_s": seconds}` says how long ago its first sample was
 captured (a duration, so the two machines' clocks need not agree), and its words
 are attributed to whoever held the floor when they were spoken.
 
-Audio is accepted no faster than real time, `[limits] audio_burst_s` ahead at most
-(a hall stream resuming after a cut may also send what it captured while away, up
-to RESUME_CREDIT_S): a sender that goes beyond gets an error naming the limit and
-is closed with 4029; the frame that went beyond is not taken, nothing is buffered.
+Audio is accepted no faster than real time, `[limits] audio_burst_s` ahead at most; a
+named hall stream is timed from when it was first seen and may be RESUME_CREDIT_S
+ahead more (the backlog of a feed that was cut off). A sender that goes beyond gets
+an error naming the limit and is closed with 4029; the frame that went beyond is
+not taken, nothing is buffered.
 When the meeting ends every audio socket of it is closed with 4010 and nothing more
 from them is stored.
 """
@@ -40,7 +41,7 @@ from ..core import events as ev
 from ..service.meetings import NotFound
 from .appkeys import (
     AUDIO_SENDERS,
-    AUDIO_STREAM_LEFT,
+    AUDIO_STREAM_STARTS,
     AUDIO_STREAMS,
     CONFIG,
     GUARD,
@@ -109,9 +110,12 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
     streams = request.app[AUDIO_STREAMS]
     stream_key = (meeting_id, key[1], stream_id or "")
     received = streams.pop(stream_key, 0) if stream_id else 0
-    away = request.app[AUDIO_STREAM_LEFT].pop(stream_key, None) if stream_id and speaker is None else None
-    pace = AudioPace(SAMPLE_RATE, request.app[CONFIG].limits.audio_burst_s,
-                     credit_s=0.0 if away is None else min(RESUME_CREDIT_S, time.monotonic() - away))
+    burst_s = request.app[CONFIG].limits.audio_burst_s
+    if stream_id and speaker is None:  # a hall uplink: timed over the stream's life, with room for its backlog
+        started = request.app[AUDIO_STREAM_STARTS].setdefault(stream_key, time.monotonic())
+        pace = AudioPace(SAMPLE_RATE, burst_s + RESUME_CREDIT_S, started=started, samples=received)
+    else:
+        pace = AudioPace(SAMPLE_RATE, burst_s)
     # a remote speaker is heard in the hall even when transcription is off or still loading
     channel = transcription.channel(meeting_id, speaker) if transcription.recognizer is not None else None
     playback = request.app[PLAYBACK]
@@ -138,7 +142,7 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
                     break
                 if not pace.accept((len(odd) + len(msg.data)) // 2):
                     await _refuse(ws, CLOSE_TOO_FAST, (
-                        f"audio arrives faster than real time: at most {pace.burst_s:g} s ahead of the clock are "
+                        f"audio arrives faster than real time: at most {pace.ahead_s:g} s ahead of the clock are "
                         "accepted (limits.audio_burst_s); send it as it is captured"), limit="audio_burst_s")
                     break
                 if speaker is not None and (state.floor is None or state.floor.participant_id != speaker):
@@ -173,11 +177,9 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
             del senders[key]
         if stream_id:
             streams[stream_key] = received
-            if speaker is None:
-                left = request.app[AUDIO_STREAM_LEFT]
-                left[stream_key] = time.monotonic()
-                while len(left) > KEPT_STREAMS:
-                    del left[next(iter(left))]
+            starts = request.app[AUDIO_STREAM_STARTS]
+            while len(starts) > KEPT_STREAMS:
+                del starts[next(iter(starts))]
             while len(streams) > KEPT_STREAMS:
                 del streams[next(iter(streams))]
         me.released.set()

@@ -168,21 +168,22 @@ class Guard:
 
 
 class AudioPace:
-    """Audio of one connection accepted no faster than real time, `burst_s` ahead at most.
+    """Audio accepted no faster than real time, `ahead_s` ahead of the clock at most.
 
-    The sender may be ahead of the wall clock since it connected by `burst_s` (network jitter, a
-    feed resending what a short cut held back), plus `credit_s` carried over by a resumable stream
-    (the time it was away, when its backlog was captured). A frame that would go beyond is refused.
+    The clock starts when the connection opens, or for a resumable stream when the stream was first
+    seen, with the samples it already sent (`started`, `samples`): a feed that was cut off for a
+    minute sends that minute's backlog when it is back, within its ahead_s. A frame that would go
+    beyond is refused.
     """
 
-    def __init__(self, rate: int, burst_s: float, credit_s: float = 0.0,
+    def __init__(self, rate: int, ahead_s: float, *, started: float | None = None, samples: int = 0,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate, self.burst_s, self.clock = rate, burst_s, clock
-        self.start = clock() - credit_s
-        self.samples = 0
+        self.rate, self.ahead_s, self.clock = rate, ahead_s, clock
+        self.start = clock() if started is None else started
+        self.samples = samples
 
     def accept(self, samples: int) -> bool:
-        allowed = (self.clock() - self.start + self.burst_s) * self.rate
+        allowed = (self.clock() - self.start + self.ahead_s) * self.rate
         if self.samples + samples > allowed:
             return False
         self.samples += samples
