@@ -64,7 +64,15 @@ class LimitsConfig:
     max_title_chars: int = 300
     max_agenda_items: int = 200
     client_queue: int = 2_000  # messages waiting for one client before it is cut off
-    commands_per_second: float = 20.0
+    client_queue_bytes: int = 4 * 1024 * 1024  # bytes waiting for one client before it is cut off
+    stalled_client_s: float = 10.0  # a socket that takes no data for this long is closed (resumes with since)
+    commands_per_second: float = 20.0  # per token, across all its sockets and POST .../commands
+    max_json_depth: int = 32  # nesting of a JSON body or command
+    sockets_per_token: int = 4  # meeting (and listening) websockets open at once on one token
+    statements_per_participant: int = 20  # statements one participant may file in a meeting
+    statement_bytes_per_participant: int = 1_000_000  # their total size, UTF-8 bytes
+    joins_per_minute: int = 30  # joins with one invite code from one client address
+    audio_burst_s: float = 5.0  # how far ahead of real time a sender's audio may get
 
 
 @dataclass(frozen=True)
@@ -217,6 +225,23 @@ def _check(config: Config, source: str) -> None:
         raise bad("limits.client_queue", lim.client_queue, "10 to 1000000")
     if not 0 < lim.commands_per_second <= 10_000:
         raise bad("limits.commands_per_second", lim.commands_per_second, "more than 0, up to 10000")
+    if not 64 * 1024 <= lim.client_queue_bytes <= 1024 * 1024 * 1024:
+        raise bad("limits.client_queue_bytes", lim.client_queue_bytes, "65536 to 1073741824")
+    if not 1 <= lim.stalled_client_s <= 600:
+        raise bad("limits.stalled_client_s", lim.stalled_client_s, "1 to 600 seconds")
+    if not 4 <= lim.max_json_depth <= 200:
+        raise bad("limits.max_json_depth", lim.max_json_depth, "4 to 200")
+    if not 1 <= lim.sockets_per_token <= 1000:
+        raise bad("limits.sockets_per_token", lim.sockets_per_token, "1 to 1000")
+    if not 0 <= lim.statements_per_participant <= 100_000:
+        raise bad("limits.statements_per_participant", lim.statements_per_participant, "0 to 100000")
+    if not lim.max_statement_chars <= lim.statement_bytes_per_participant <= 1024 * 1024 * 1024:
+        raise bad("limits.statement_bytes_per_participant", lim.statement_bytes_per_participant,
+                  f"{lim.max_statement_chars} (max_statement_chars) to 1073741824")
+    if not 1 <= lim.joins_per_minute <= 100_000:
+        raise bad("limits.joins_per_minute", lim.joins_per_minute, "1 to 100000")
+    if not 1 <= lim.audio_burst_s <= 600:
+        raise bad("limits.audio_burst_s", lim.audio_burst_s, "1 to 600 seconds")
     if asr.compute_type not in ("int8", "int8_float16", "int8_float32", "float16", "float32", "default"):
         raise bad(
             "asr.compute_type",

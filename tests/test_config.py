@@ -18,6 +18,17 @@ def test_shipped_config_is_valid() -> None:
     assert "civil society" in config.meeting.groups
 
 
+def test_shipped_config_sets_and_documents_every_limit() -> None:
+    import dataclasses
+    import tomllib
+
+    from assistant.config import LimitsConfig
+
+    shipped = tomllib.loads((REPO / "config.toml").read_text())["limits"]
+    assert set(shipped) == {f.name for f in dataclasses.fields(LimitsConfig)}
+    assert load(REPO / "config.toml").limits == LimitsConfig()  # the file says what the defaults are
+
+
 def test_defaults_without_a_file() -> None:
     config = load(None)
     assert config.server.port == 8080 and config.asr.compute_type == "int8"
@@ -39,6 +50,11 @@ def test_defaults_without_a_file() -> None:
         ({"asr": {"compute_type": "int4"}}, "asr.compute_type has value 'int4'"),
         ({"asr": {"encoder_s": 60}}, "asr.encoder_s has value 60.0; allowed: 5 to 30 seconds"),
         ({"limits": {"client_queue": 1}}, "limits.client_queue has value 1; allowed: 10 to 1000000"),
+        ({"limits": {"sockets_per_token": 0}}, "limits.sockets_per_token has value 0; allowed: 1 to 1000"),
+        ({"limits": {"audio_burst_s": 0}}, "limits.audio_burst_s has value 0.0; allowed: 1 to 600 seconds"),
+        ({"limits": {"max_json_depth": 1000}}, "limits.max_json_depth has value 1000; allowed: 4 to 200"),
+        ({"limits": {"statement_bytes_per_participant": 10}}, "100000 (max_statement_chars) to"),
+        ({"limits": {"client_queue_bytes": 10}}, "limits.client_queue_bytes has value 10"),
     ],
 )
 def test_bad_values_are_refused_by_name(raw, message) -> None:

@@ -11,7 +11,7 @@ import aiohttp
 import jiwer
 import numpy as np
 import pytest
-from conftest import AUDIO, AppClient, make_config, open_meeting
+from conftest import ADMIN, AUDIO, AppClient, make_config, open_meeting
 from netcut import Proxy
 
 from assistant.audio.backlog import Backlog, Chunk
@@ -173,7 +173,7 @@ async def test_feed_file_through_a_network_cut_loses_no_speech(aiohttp_client: A
     (stream,) = [n for (m, ch, _), n in client.app[AUDIO_STREAMS].items() if m == meeting.id and ch == "hall"]
     assert stream == total  # every sample arrived, and only once
     for _ in range(600):  # wait until the last words are committed
-        health = await (await client.get("/api/health")).json()
+        health = await (await client.get("/api/health", headers={"Authorization": f"Bearer {ADMIN}"})).json()
         if not health["asr"]["channels"]:
             break
         await asyncio.sleep(0.1)

@@ -11,7 +11,16 @@ import asyncio
 
 import numpy as np
 import pytest
-from conftest import AUDIO, JFK_WORDS, Meeting, make_config, open_meeting, receive_until, word_error_rate
+from conftest import (
+    ADMIN,
+    AUDIO,
+    JFK_WORDS,
+    Meeting,
+    make_config,
+    open_meeting,
+    receive_until,
+    word_error_rate,
+)
 
 from assistant.audio.pcm import SAMPLE_RATE
 from assistant.http.app import create_app
@@ -175,7 +184,7 @@ async def test_real_model_on_real_speech(aiohttp_client, tmp_path) -> None:
     await send_paced(hall, decode_audio(str(AUDIO / "jfk.flac")))
     await hall.close()
     for _ in range(600):  # the channel is gone once its last words are committed
-        health = await (await client.get("/api/health")).json()
+        health = await (await client.get("/api/health", headers={"Authorization": f"Bearer {ADMIN}"})).json()
         if not health["asr"]["channels"]:
             break
         await asyncio.sleep(0.1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 from typing import Any
 
@@ -13,10 +14,14 @@ from ..core import commands as cmd
 from ..core import views
 from ..core.fairqueue import MODES
 from ..core.meeting import MANAGERS
-from .appkeys import CONFIG, MEETINGS, PLAYBACK, TRANSCRIPTION
+from ..service.meetings import Forbidden
+from ..speech import languages
+from . import limits
+from .appkeys import CONFIG, GUARD, MEETINGS, PLAYBACK, TRANSCRIPTION
 from .errors import json_error
 
 JOIN_ROLES = ("participant", "observer")
+MAX_SEQ = 2**53  # a seq beyond this is no meeting's; it is refused before it reaches SQLite
 ISSUED_ROLES = ("moderator", "observer", "feed")
 
 
@@ -29,13 +34,27 @@ def bearer(request: web.Request) -> str | None:
 async def body(request: web.Request) -> dict[str, Any]:
     if request.content_type != "application/json":
         raise cmd.CommandError("send the body as JSON with Content-Type: application/json")
-    try:
-        data = await request.json()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise cmd.CommandError(f"the body is not valid JSON ({exc})") from None
+    data = limits.loads(await request.read(), request.app[CONFIG].limits.max_json_depth, "the body")
     if not isinstance(data, dict):
         raise cmd.CommandError("the body must be a JSON object")
     return data
+
+
+def multilingual(app: web.Application) -> bool:
+    """Whether the speech model decodes other languages than English (the loaded one, else the configured)."""
+    recognizer = app[TRANSCRIPTION].recognizer
+    if recognizer is not None:
+        return bool(recognizer.multilingual)
+    asr = app[CONFIG].asr
+    return not asr.enabled or languages.is_multilingual(asr.model)
+
+
+def language(request: web.Request, f: cmd.Fields) -> str:
+    """A participant's declared language, as a code the speech model decodes."""
+    try:
+        return languages.check(f.language(), multilingual=multilingual(request.app))
+    except languages.LanguageError as exc:
+        raise cmd.CommandError(f"{f.what}: {exc}") from None
 
 
 def base_url(request: web.Request) -> str:
@@ -129,7 +148,15 @@ async def create_meeting(request: web.Request) -> web.Response:
 
 
 async def list_meetings(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[MEETINGS].store.meetings())
+    """Every meeting in a public archive or for the admin; in a private one, only the caller's."""
+    meetings = request.app[MEETINGS]
+    found = await meetings.store.meetings()
+    if request.app[CONFIG].server.public_archive or meetings.is_admin(bearer(request)):
+        return web.json_response(found)
+    grant = meetings.authenticate(bearer(request))
+    if grant is None:
+        return json_error(401, "this archive is private: list meetings with a meeting token or the admin token as Bearer")
+    return web.json_response([m for m in found if m["id"] == grant.meeting_id])
 
 
 async def get_meeting(request: web.Request) -> web.Response:
@@ -158,11 +185,14 @@ async def join(request: web.Request) -> web.Response:
     data = await body(request)
     f = cmd.Fields(data, "joining", config.limits)
     code = f.text("invite_code", 200)
+    if not hmac.compare_digest(code.encode(), (await meetings.invite_code(meeting_id)).encode()):
+        raise Forbidden("the invite code is wrong; use the join link the organisers sent")
+    request.app[GUARD].join(meeting_id, code, request.remote or "")  # counted once the code is right
     name = f.name("name")
     group = f.choice("group", config.meeting.groups)
     mode = f.choice("mode", MODES)
     affiliation = f.name("affiliation", required=False)
-    language = f.language()
+    spoken = language(request, f)
     role = f.choice("role", JOIN_ROLES, default="participant")
     pid, token = await meetings.join(
         meeting_id,
@@ -171,7 +201,7 @@ async def join(request: web.Request) -> web.Response:
         affiliation=affiliation,
         group=group,
         mode=mode,
-        language=language,
+        language=spoken,
         role=role,
     )
     return web.json_response({"participant_id": pid, "token": token, "role": role}, status=201)
@@ -192,7 +222,7 @@ async def issue_token(request: web.Request) -> web.Response:
             affiliation=f.name("affiliation", required=False),
             group=f.choice("group", config.meeting.groups, default=config.meeting.groups[-1]),
             mode=f.choice("mode", MODES, default="onsite"),
-            language=f.language(),
+            language=language(request, f),
             role=role,
         )
         return web.json_response({"participant_id": pid, "token": token, "role": role}, status=201)
@@ -220,8 +250,12 @@ async def post_command(request: web.Request) -> web.Response:
     meetings, config = request.app[MEETINGS], request.app[CONFIG]
     meeting_id = request.match_info["id"]
     grant = _grant_for(request, meeting_id, ("chair", "moderator", "participant"), "send commands")
+    request.app[GUARD].command(grant.token_hash)
     command = cmd.parse(await body(request), config.limits, config.meeting.groups)
-    seq = await meetings.execute(meeting_id, cmd.Actor(grant.participant_id, grant.role), command)
+    seq = await request.app[GUARD].execute(
+        meetings, meeting_id, cmd.Actor(grant.participant_id, grant.role), command,
+        multilingual=multilingual(request.app),
+    )
     return web.json_response({"type": "ack", "seq": seq})
 
 
@@ -235,15 +269,24 @@ async def get_events(request: web.Request) -> web.Response:
         limit = int(request.query.get("limit", "1000"))
     except ValueError:
         return json_error(400, "since and limit must be whole numbers")
-    if since < 0 or not 1 <= limit <= 1000:
-        return json_error(400, "since must be 0 or more and limit from 1 to 1000")
+    if not 0 <= since <= MAX_SEQ or not 1 <= limit <= 1000:
+        return json_error(400, f"since must be from 0 to {MAX_SEQ} and limit from 1 to 1000")
     await meetings.state(meeting_id)  # 404 for an unknown meeting
     events = await meetings.store.events(meeting_id, since, limit)
     text = "[" + ",".join(e.to_json() for e in events) + "]"
     return web.Response(text=text, content_type="application/json")
 
 
+async def speech_languages(request: web.Request) -> web.Response:
+    """The languages a participant may declare at join: every Whisper code, or only English."""
+    codes = languages.LANGUAGES if multilingual(request.app) else {"en": languages.LANGUAGES["en"]}
+    return web.json_response({"multilingual": multilingual(request.app), "languages": codes})
+
+
 async def health(request: web.Request) -> web.Response:
+    """Whether the server is up; with the admin token, its clients, speech channels and playback too."""
+    if not request.app[MEETINGS].is_admin(bearer(request)):
+        return web.json_response({"ok": True})
     transcription = request.app[TRANSCRIPTION]
     return web.json_response(
         {

@@ -24,9 +24,21 @@ from ..speech.streaming import Recognizer
 from ..speech.transcription import Transcription
 from ..speech.vad import SileroProbabilities
 from . import admin, api, archive_handlers, audio_ws, invitation, meeting_ws
-from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, CONFIG, MEETINGS, PLAYBACK, RELAY, SOCKETS, TRANSCRIPTION
+from .appkeys import (
+    AUDIO_SENDERS,
+    AUDIO_STREAM_STARTS,
+    AUDIO_STREAMS,
+    CONFIG,
+    GUARD,
+    MEETINGS,
+    PLAYBACK,
+    RELAY,
+    SOCKETS,
+    TRANSCRIPTION,
+)
 from .errors import errors_as_json
 from .headers import security_headers
+from .limits import Guard
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +71,17 @@ def create_app(
     )
     app[CONFIG] = config
     store = store or Store(config.server.data_dir / DB_NAME)
-    meetings = app[MEETINGS] = Meetings(config, store, Hub(limits.client_queue), clock=clock)
+    meetings = app[MEETINGS] = Meetings(
+        config, store, Hub(limits.client_queue, limits.client_queue_bytes), clock=clock
+    )
+    meetings.on_ended.append(lambda meeting_id: audio_ws.close_ended(app, meeting_id))
+    app[GUARD] = Guard(limits)
     transcription = app[TRANSCRIPTION] = Transcription(
         config.asr, meetings, recognizer, probabilities or SileroProbabilities, clock=clock
     )
     app[AUDIO_SENDERS] = {}
     app[AUDIO_STREAMS] = {}
+    app[AUDIO_STREAM_STARTS] = {}
     playback = app[PLAYBACK] = HallPlayback(config.audio)
     app[RELAY] = AudioRelay()
     app[SOCKETS] = weakref.WeakSet()
@@ -118,6 +135,7 @@ def create_app(
     r.add_get("/api/meetings/{id}/statements/{statement_id}", archive_handlers.statement)
     r.add_get("/api/search", archive_handlers.search)
     r.add_get("/api/health", api.health)
+    r.add_get("/api/languages", api.speech_languages)
     r.add_get("/", _page("archive.html"))
     r.add_get("/archive", _page("archive.html"))
     r.add_get("/admin", _page("admin.html"))

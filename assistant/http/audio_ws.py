@@ -15,25 +15,50 @@ can forget what is safe. Before a frame sent late (after a network loss), a text
 frame `{"captured_ago_s": seconds}` says how long ago its first sample was
 captured (a duration, so the two machines' clocks need not agree), and its words
 are attributed to whoever held the floor when they were spoken.
+
+Audio is accepted no faster than real time, `[limits] audio_burst_s` ahead at most; a
+named hall stream is timed from when it was first seen and may be RESUME_CREDIT_S
+ahead more (the backlog of a feed that was cut off). A sender that goes beyond gets
+an error naming the limit and is closed with 4029; the frame that went beyond is
+not taken, nothing is buffered.
+When the meeting ends every audio socket of it is closed with 4010 and nothing more
+from them is stored.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import time
 
 from aiohttp import WSMsgType, web
 
+from ..audio.listening import AudioRelay
 from ..audio.pcm import SAMPLE_RATE, pcm_to_float
 from ..core import events as ev
 from ..service.meetings import NotFound
-from .appkeys import AUDIO_SENDERS, AUDIO_STREAMS, MEETINGS, PLAYBACK, RELAY, SOCKETS, TRANSCRIPTION
+from .appkeys import (
+    AUDIO_SENDERS,
+    AUDIO_STREAM_STARTS,
+    AUDIO_STREAMS,
+    CONFIG,
+    GUARD,
+    MEETINGS,
+    PLAYBACK,
+    RELAY,
+    SOCKETS,
+    TRANSCRIPTION,
+)
 from .errors import json_error
+from .limits import AudioPace, LimitExceeded
 
 HALL_ROLES = ("chair", "moderator", "feed")
 CLOSE_NOT_YOUR_TURN = 4003
+CLOSE_MEETING_ENDED = 4010
+CLOSE_TOO_FAST = 4029  # audio faster than real time (limits.audio_burst_s)
+RESUME_CREDIT_S = 300.0  # a hall stream back after a cut may catch up this much (the feed's default backlog)
 MAX_AUDIO_FRAME = 64 * 1024  # 2 s of audio; browsers send 20–100 ms frames
 STREAM_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 KEPT_STREAMS = 1000
@@ -87,6 +112,12 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
     streams = request.app[AUDIO_STREAMS]
     stream_key = (meeting_id, key[1], stream_id or "")
     received = streams.pop(stream_key, 0) if stream_id else 0
+    burst_s = request.app[CONFIG].limits.audio_burst_s
+    if stream_id and speaker is None:  # a hall uplink: timed over the stream's life, with room for its backlog
+        started = request.app[AUDIO_STREAM_STARTS].setdefault(stream_key, time.monotonic())
+        pace = AudioPace(SAMPLE_RATE, burst_s + RESUME_CREDIT_S, started=started, samples=received)
+    else:
+        pace = AudioPace(SAMPLE_RATE, burst_s)
     # a remote speaker is heard in the hall even when transcription is off or still loading
     channel = transcription.channel(meeting_id, speaker) if transcription.recognizer is not None else None
     playback = request.app[PLAYBACK]
@@ -95,6 +126,7 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
     captured_at: float | None = None
     acked = received
     said_goodbye = False  # the sender closed the socket itself, rather than vanishing
+    ended = False  # the meeting ended: its channel is finished at once
     try:
         await ws.send_str(ev.dumps({"type": "ready", "stream": stream_id, "samples": received,
                                     "transcribing": channel is not None}))
@@ -106,6 +138,15 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
                 said_goodbye = msg.type == WSMsgType.CLOSE and ws.close_code == 1000
                 break
             if msg.type == WSMsgType.BINARY:
+                if state.ended_at is not None:
+                    ended = True
+                    await _refuse(ws, CLOSE_MEETING_ENDED, "the meeting has ended; audio is no longer accepted")
+                    break
+                if not pace.accept((len(odd) + len(msg.data)) // 2):
+                    await _refuse(ws, CLOSE_TOO_FAST, (
+                        f"audio arrives faster than real time: at most {pace.ahead_s:g} s ahead of the clock are "
+                        "accepted (limits.audio_burst_s); send it as it is captured"), limit="audio_burst_s")
+                    break
                 if speaker is not None and (state.floor is None or state.floor.participant_id != speaker):
                     await ws.send_str(ev.dumps({"type": "error", "error": "your turn has ended; audio is no longer accepted"}))
                     await ws.close(code=CLOSE_NOT_YOUR_TURN, message=b"your turn has ended")
@@ -133,20 +174,44 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
                 if problem:
                     await ws.send_str(ev.dumps({"type": "error", "error": problem}))
     finally:
+        ended = ended or state.ended_at is not None
         if senders.get(key) is me:
             del senders[key]
         if stream_id:
             streams[stream_key] = received
+            starts = request.app[AUDIO_STREAM_STARTS]
+            while len(starts) > KEPT_STREAMS:
+                del starts[next(iter(starts))]
             while len(streams) > KEPT_STREAMS:
                 del streams[next(iter(streams))]
         me.released.set()
         if speaker is not None:
             playback.end(speaker)
-        if channel is not None and stream_id and not said_goodbye:
+        if channel is not None and stream_id and not said_goodbye and not ended:
             transcription.end_later(meeting_id, speaker, RESUME_GRACE_S)  # it may come back: keep the sentence open
         elif channel is not None:
             await transcription.end(meeting_id, speaker)
     return ws
+
+
+async def _refuse(ws: web.WebSocketResponse, code: int, message: str, **extra: str) -> None:
+    """Say why, then close: the sender learns what to do from the error and the close code."""
+    with contextlib.suppress(ConnectionError, RuntimeError):  # it may be gone already
+        await ws.send_str(ev.dumps({"type": "error", "error": message, **extra}))
+        await ws.close(code=code, message=message.split(";")[0].encode()[:120])
+
+
+def close_ended(app: web.Application, meeting_id: str) -> None:
+    """The meeting ended: close every audio socket of it (their handlers then end their channels)."""
+    for (mid, _channel), sender in list(app[AUDIO_SENDERS].items()):
+        if mid == meeting_id and not sender.ws.closed:
+            task = asyncio.create_task(_refuse(sender.ws, CLOSE_MEETING_ENDED,
+                                               "the meeting has ended; audio is no longer accepted"))
+            _closing.add(task)
+            task.add_done_callback(_closing.discard)
+
+
+_closing: set[asyncio.Task[None]] = set()  # closes under way, kept from the garbage collector
 
 
 class Sender:
@@ -175,8 +240,17 @@ async def listen_ws(request: web.Request) -> web.StreamResponse:
     """The meeting's audio for a browser that asks to listen (see relay.py); any token of the meeting."""
     meetings, relay = request.app[MEETINGS], request.app[RELAY]
     meeting_id = request.match_info["id"]
-    if meetings.authenticate(request.query.get("token"), meeting_id) is None:
+    grant = meetings.authenticate(request.query.get("token"), meeting_id)
+    if grant is None:
         return json_error(401, "a valid ?token= of this meeting is needed to listen")
+    try:
+        with request.app[GUARD].socket(grant.token_hash, "listen"):
+            return await _listen(request, relay, meeting_id)
+    except LimitExceeded as exc:
+        return json_error(429, str(exc), limit=exc.limit)
+
+
+async def _listen(request: web.Request, relay: AudioRelay, meeting_id: str) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4096)
     await ws.prepare(request)
     request.app[SOCKETS].add(ws)  # closed with 1001 when the server stops

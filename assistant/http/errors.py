@@ -9,14 +9,15 @@ from aiohttp import web
 
 from ..core.commands import CommandError
 from ..service.meetings import Forbidden, NotFound
+from .limits import LimitExceeded
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def json_error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+def json_error(status: int, message: str, **extra: str) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status)
 
 
 @web.middleware
@@ -27,8 +28,15 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
         return json_error(404, str(exc))
     except Forbidden as exc:
         return json_error(403, str(exc))
+    except LimitExceeded as exc:
+        return json_error(429, str(exc), limit=exc.limit)
     except CommandError as exc:
         return json_error(400, str(exc))
+    except UnicodeError:
+        return json_error(400, "the request contains text that is not valid Unicode (such as a lone surrogate); "
+                               "send valid UTF-8")
+    except RecursionError:
+        return json_error(400, "the request nests too deeply")
     except web.HTTPRequestEntityTooLarge as exc:
         return json_error(413, f"the request body is too large ({exc.text})")
     except web.HTTPException as exc:

@@ -1,16 +1,17 @@
 """The meeting websocket: snapshot or replay, then live events, and commands.
 
 One reader loop per socket parses commands; one relay task per socket is the
-only writer to it, draining that client's bounded queue (see hub.py).
+only writer to it, draining that client's bounded queue (see hub.py). Every
+message is sent as the shared UTF-8 bytes the hub holds (`send_frame`), so a
+socket adds no copy of its own; one that takes nothing for
+`[limits] stalled_client_s` is dropped and resumes with `since`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import time
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -19,7 +20,9 @@ from ..core import commands as cmd
 from ..core import events as ev
 from ..service.hub import Subscriber
 from ..service.meetings import Meetings, NotFound
-from .appkeys import CONFIG, MEETINGS, SOCKETS
+from . import limits
+from .api import multilingual
+from .appkeys import CONFIG, GUARD, MEETINGS, SOCKETS
 from .errors import json_error
 
 log = logging.getLogger(__name__)
@@ -29,26 +32,8 @@ CLOSE_TOO_SLOW = 4008  # cut off for falling behind; reconnect with since
 _cutting: set[asyncio.Task[None]] = set()  # cut-offs under way, kept from the garbage collector
 
 
-class RateLimit:
-    """A token bucket: `rate` commands a second, bursts up to twice that."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate, self.capacity = rate, max(1.0, 2 * rate)
-        self.tokens, self.stamp = self.capacity, time.monotonic()
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
 async def meeting_ws(request: web.Request) -> web.StreamResponse:
     meetings = request.app[MEETINGS]
-    config = request.app[CONFIG]
     meeting_id = request.match_info["id"]
     token = request.query.get("token")
     grant = meetings.authenticate(token, meeting_id)
@@ -70,7 +55,20 @@ async def meeting_ws(request: web.Request) -> web.StreamResponse:
         return json_error(404, str(exc))
     if since is not None and since > state.seq:
         return json_error(400, f"since={since} is ahead of this meeting, whose last event is seq {state.seq}")
+    guard = request.app[GUARD]
+    try:
+        with guard.socket(grant.token_hash, "meeting"):
+            return await _serve(request, meetings, guard, grant.token_hash, cmd.Actor(grant.participant_id, grant.role),
+                                meeting_id, state, since)
+    except limits.LimitExceeded as exc:
+        return json_error(429, str(exc), limit=exc.limit)
 
+
+async def _serve(
+    request: web.Request, meetings: Meetings, guard: limits.Guard, token_hash: str, actor: cmd.Actor,
+    meeting_id: str, state: Any, since: int | None,
+) -> web.WebSocketResponse:
+    config = request.app[CONFIG]
     # No permessage-deflate, even where the browser offers it: compressing each message once per
     # client cost 33-41 us of CPU per delivery; uncompressed, a delivery is a socket write
     # (bench/scale.py, README).
@@ -79,7 +77,7 @@ async def meeting_ws(request: web.Request) -> web.StreamResponse:
     request.app[SOCKETS].add(ws)  # closed with 1001 when the server stops
     # No await from here until the relay starts: the subscription and `upto`
     # must be taken at the same moment, so nothing falls between them.
-    manager = meetings.sees_texts(grant.role)
+    manager = meetings.sees_texts(actor.role)
     sub = meetings.hub.subscribe(meeting_id, manager=manager)
     upto = state.seq
     first = meetings.snapshot_bytes(state, manager=manager) if since is None else None
@@ -95,12 +93,10 @@ async def meeting_ws(request: web.Request) -> web.StreamResponse:
         task.add_done_callback(_cutting.discard)
 
     sub.on_overflow = cut_off
-    actor = cmd.Actor(grant.participant_id, grant.role)
-    limiter = RateLimit(config.limits.commands_per_second)
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
-                await _command(msg.data, sub, meetings, meeting_id, actor, limiter, request)
+                await _command(msg.data, sub, meetings, guard, token_hash, meeting_id, actor, request)
             elif msg.type == WSMsgType.BINARY:
                 sub.offer(_error(None, "send commands as JSON text frames; audio goes to /audio"))
             elif msg.type == WSMsgType.ERROR:
@@ -118,10 +114,19 @@ async def _relay(
     ws: web.WebSocketResponse, request: web.Request, sub: Subscriber, meetings: Meetings, meeting_id: str,
     since: int | None, upto: int, first: bytes | None,
 ) -> None:
-    """The only writer to the socket: snapshot or replay, then the subscriber's queue."""
+    """The only writer to the socket: snapshot or replay, then the subscriber's queue.
+
+    A send that waits longer than `stalled_client_s` for the client to take data drops the
+    connection: what it holds is freed and the client resumes with since."""
+    stalled_s = request.app[CONFIG].limits.stalled_client_s
+
+    async def send(data: bytes) -> None:
+        async with asyncio.timeout(stalled_s):  # no task per message, unlike wait_for
+            await ws.send_frame(data, WSMsgType.TEXT)
+
     try:
         if first is not None:
-            await ws.send_frame(first, WSMsgType.TEXT)
+            await send(first)
             sub.sent_seq = upto
         else:
             after = since or 0
@@ -131,10 +136,17 @@ async def _relay(
                 if not page:
                     break
                 for event in page:
-                    await ws.send_frame(event.to_bytes(), WSMsgType.TEXT)
+                    await send(event.to_bytes())
                 after = sub.sent_seq = page[-1].seq
         while (data := await sub.next()) is not None:
-            await ws.send_frame(data, WSMsgType.TEXT)
+            await send(data)
+    except TimeoutError:
+        log.info("meeting %s: dropping a client that took no data for %g s (it resumes with since=%d)",
+                 meeting_id, stalled_s, sub.sent_seq)
+        meetings.hub.unsubscribe(sub)
+        transport = request.transport
+        if transport is not None:
+            transport.abort()
     except (ConnectionError, RuntimeError):
         pass  # the socket went away; the reader loop ends too
 
@@ -161,29 +173,29 @@ async def _command(
     text: str,
     sub: Subscriber,
     meetings: Meetings,
+    guard: limits.Guard,
+    token_hash: str,
     meeting_id: str,
     actor: cmd.Actor,
-    limiter: RateLimit,
     request: web.Request,
 ) -> None:
     config = request.app[CONFIG]
     try:
-        message = json.loads(text)
-    except ValueError as exc:
-        sub.offer(_error(None, f"not valid JSON ({exc}); send one JSON object per frame"))
+        message = limits.loads(text, config.limits.max_json_depth, "the command")
+    except cmd.CommandError as exc:
+        sub.offer(_error(None, f"{exc}; send one JSON object per frame"))
         return
     cid = message.get("id") if isinstance(message, dict) else None
-    if cid is not None and not (
-        isinstance(cid, str | int) and not isinstance(cid, bool) and len(str(cid)) <= 64
-    ):
-        sub.offer(_error(None, '"id" must be a string or number of at most 64 characters'))
-        return
-    if not limiter.allow():
-        sub.offer(_error(cid, f"too many commands; at most {config.limits.commands_per_second:g} a second"))
+    if cid is not None and not _good_id(cid):
+        sub.offer(_error(None, '"id" must be a string of at most 64 characters or a whole number'))
         return
     try:
+        guard.command(token_hash)  # every command counts, whether it then parses or not
         command = cmd.parse(message, config.limits, config.meeting.groups)
-        seq = await meetings.execute(meeting_id, actor, command)
+        seq = await guard.execute(meetings, meeting_id, actor, command, multilingual=multilingual(request.app))
+    except limits.LimitExceeded as exc:
+        sub.offer(_error(cid, str(exc), limit=exc.limit))
+        return
     except cmd.CommandError as exc:
         sub.offer(_error(cid, str(exc)))
         return
@@ -194,5 +206,22 @@ async def _command(
     sub.offer(ev.dumps({"type": "ack", "id": cid, "seq": seq}))
 
 
-def _error(cid: Any, message: str) -> str:
-    return ev.dumps({"type": "error", "id": cid, "error": message})
+def _good_id(cid: Any) -> bool:
+    """A command id the ack can echo: a valid Unicode string of at most 64 characters, or a 53-bit integer."""
+    if isinstance(cid, bool):
+        return False
+    if isinstance(cid, int):
+        return abs(cid) <= 2**53
+    if not isinstance(cid, str) or len(cid) > 64:
+        return False
+    try:
+        cid.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _error(cid: Any, message: str, **extra: str) -> str:
+    # a message quoting what the client sent must not break the socket (a lone surrogate cannot be encoded)
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
+    return ev.dumps({"type": "error", "id": cid, "error": message, **extra})

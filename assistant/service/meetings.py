@@ -60,6 +60,7 @@ class Meetings:
         self._grants: dict[str, Grant] = {}
         self._snapshots: dict[tuple[str, bool], tuple[int, bytes]] = {}  # (meeting, managers) -> (seq, json)
         self._views: dict[str, int] = {}  # meeting -> queue_version last pushed
+        self.on_ended: list[Callable[[str], None]] = []  # called with a meeting's id once it has ended
 
     async def start(self) -> None:
         self._grants = {g.token_hash: g for g in await self.store.grants()}
@@ -239,12 +240,22 @@ class Meetings:
         self._grants[grant.token_hash] = grant
         return token
 
-    async def execute(self, meeting_id: str, actor: cmd.Actor, command: cmd.Command) -> int:
-        """Carry out a command; returns the seq of the last event once stored."""
+    async def execute(
+        self,
+        meeting_id: str,
+        actor: cmd.Actor,
+        command: cmd.Command,
+        check: Callable[[MeetingState], None] | None = None,
+    ) -> int:
+        """Carry out a command; returns the seq of the last event once stored.
+
+        `check` (the shell's limits) sees the state under the meeting's lock and may raise."""
         if isinstance(command, cmd.Reschedule) and command.timezone and not is_timezone(command.timezone):
             raise cmd.CommandError(f'"timezone" is {command.timezone!r}; use an IANA name such as Europe/Geneva')
         state = await self.state(meeting_id)
         async with self._locks[meeting_id]:
+            if check is not None:
+                check(state)
             drafts = decide(state, actor, command, self.clock())
             if not drafts:
                 return state.seq
@@ -253,9 +264,11 @@ class Meetings:
         return state.seq
 
     async def record_segments(self, meeting_id: str, segments: Sequence[dict[str, Any]]) -> list[ev.Event]:
-        """Store transcribed segments, each with a new `g` id."""
+        """Store transcribed segments, each with a new `g` id; none once the meeting has ended."""
         state = await self.state(meeting_id)
         async with self._locks[meeting_id]:
+            if state.ended_at is not None:
+                return []
             now = self.clock()
             ids = state.ids()
             drafts = [ev.Draft(ev.Segment(id=ids.new("g"), **seg), now) for seg in segments]
@@ -269,6 +282,9 @@ class Meetings:
         for event in stored:
             state.apply(event)
             self.hub.publish(state.meeting_id, event.to_bytes(), event.seq)
+            if isinstance(event.fact, ev.MeetingEnded):
+                for ended in self.on_ended:
+                    ended(state.meeting_id)
         if self._views.get(state.meeting_id) != state.queue_version:
             self._views[state.meeting_id] = state.queue_version
             if self.hub.watching(state.meeting_id):
