@@ -69,7 +69,7 @@ async def test_an_old_join_link_with_the_code_in_the_query_moves_it_to_the_fragm
 ) -> None:
     page = await new_page(browser)
     await page.goto(f"{site.url}/join/{site.id}?code={site.code}")
-    await page.wait_for_function(f"location.hash === '#code={site.code}' && location.search === ''")
+    await page.wait_for_function(f"() => location.hash === '#code={site.code}' && location.search === ''")
     await page.get_by_role("heading", name="Join: Browser meeting").wait_for()
     await page.get_by_label("Your name").fill("Ana Costa")
     await page.get_by_role("button", name="Join").click()
