@@ -154,3 +154,17 @@ async def test_me_names_the_participant_a_token_speaks_for(meeting: Meeting) -> 
     (turn,) = snap["turns"]
     assert turn["participant_id"] == ana["participant_id"] and turn["written"] is True
     assert turn["ended_at"] >= turn["started_at"]
+
+
+async def test_equity_figures_of_the_meeting_as_it_stands(meeting: Meeting) -> None:
+    ana = await meeting.join("Ana", group="government", mode="onsite")
+    ben = await meeting.join("Ben", group="civil society", mode="remote")
+    await meeting.command(ben["token"], op="request_floor", text="Please read this out.")
+    await meeting.command(ana["token"], op="request_floor")
+    await meeting.command(meeting.chair_token, op="give_floor")
+    await meeting.command(meeting.chair_token, op="end_turn")
+    figures = await (await meeting.client.get(f"/api/meetings/{meeting.id}/equity")).json()
+    assert {s["name"]: s["participants"] for s in figures["by_mode"]} == {"onsite": 1, "remote": 1}
+    assert sum(s["turns"] for s in figures["by_group"]) == 1  # the chair is not counted
+    assert figures["written"]["asked"] == 1
+    assert figures["sentence"]

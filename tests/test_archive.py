@@ -16,7 +16,7 @@ import srt
 import webvtt
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from conftest import AppClient, Meeting, make_config, open_meeting
+from conftest import ADMIN, AppClient, Meeting, make_config, open_meeting
 from sqlite_utils import Database
 
 from assistant.archive import report
@@ -108,6 +108,12 @@ async def test_report_numbers_of_a_scripted_meeting(clocked: tuple[TestClient[we
     assert [(t.name, t.item, t.seconds) for t in r.turns] == [("Ana", 0, 60), ("Ben", 0, 90), ("Chen", 0, 30), ("Dara", 1, 20)]
 
     md = await (await m.client.get(f"/api/meetings/{m.id}/report.md")).text()
+    # fairness at a glance: the figures the chair console shows, the chair not counted
+    assert "| government | 50 % | 40 % | 2 |" in md and "| remote | 50 % | 60 % | 2 |" in md
+    assert "Written interventions: 2 asked, 1 read out, 1 withdrawn or dropped unread, 0 still waiting." in md
+    fair = report.equity_of(record, now=99_999)
+    assert fair.sentence and f"**{fair.sentence}**" in md
+    assert [w.participant_id for w in fair.longest_waits][:1] == [chen["participant_id"]]
     assert "| civil society | 1:30 | 45 % | 1 |" in md
     assert "| remote | 2 | 1:25 | 1:25 | 1:40 | 1 | 0 |" in md
     assert "**Chen** (answered at" in md and "**Ben** (not reached)" in md
@@ -228,12 +234,22 @@ async def test_search_ranks_highlights_and_never_fails_on_hostile_queries(meetin
         resp = await meeting.client.get("/api/search", params={"q": q})
         assert resp.status in (200, 400), (q, resp.status)
         data = await resp.json()
-        if resp.status == 400:
-            assert data["error"], q
+        if resp.status == 400:  # plain language, never the parser's words
+            assert "double quotes" in data["error"] or "at most 500" in data["error"], q
+            assert "fts5" not in data["error"] and "syntax" not in data["error"], q
         else:
             assert isinstance(data["hits"], list), q
-    for q in ("state-of-the-art", "don't", "C++", "😀"):  # plain text is always a valid search
+    # typed words always just work, FTS5 syntax or not; a search with no word in it says what to type
+    for q in ("state-of-the-art", "don't", "C++", "NEAR(", "a OR", "AND", "NOT", "text:foo", '"unbalanced',
+              "NEAR(a b, -1)", "{text}: rural", "rural)", "OR rural", "rural NOT", '"rural'):
         assert (await meeting.client.get("/api/search", params={"q": q})).status == 200, q
+    for q in ("😀", "(((", "*", "-", "^", "   ", '"', "'", '""'):
+        resp = await meeting.client.get("/api/search", params={"q": q})
+        assert resp.status == 400 and 'words' in (await resp.json())["error"], q
+    for q, found in (("rural)", {ids[2]}), ('"rural', {ids[2]}), ("rural NOT connectivity", {ids[2]}),
+                     ("commun*", {ids[2]}), ("OR rural", {ids[2]}), ("NEAR(rural", set()), ("text:rural", set())):
+        hits = (await ok(await meeting.client.get("/api/search", params={"q": q})))["hits"]
+        assert {h["segment_id"] for h in hits} == found, q
     resp = await meeting.client.get("/api/search", params={"q": "rural", "limit": "0"})
     assert resp.status == 400
 
@@ -283,3 +299,131 @@ async def test_cli_export_report_and_search_read_the_archive(meeting: Meeting, t
     assert "double quotes" in capsys.readouterr().err
     assert main(["export", "nosuch", "--config", str(conf)]) == 2
     assert "no meeting 'nosuch'" in capsys.readouterr().err
+
+
+async def test_written_interventions_and_points_of_order_are_in_the_transcripts_and_search(
+        clocked: tuple[TestClient[web.Request, web.Application], Clock]) -> None:
+    client, clock = clocked
+    m = await open_meeting(client)
+    ana = await m.join("Ana", group="government", mode="onsite", affiliation="Chile")
+    ben = await m.join("Ben", group="civil society", mode="remote", affiliation="ISOC")
+    chair = m.chair_token
+
+    async def at(t: float, token: str, **body: Any) -> None:
+        clock.now = t
+        await ok(await m.command(token, **body))
+
+    await at(1010, ben["token"], op="request_floor", text="Please adopt the connectivity resolution.")
+    await at(1020, chair, op="give_floor")                                  # Ben's text is read at 0:20
+    await say(m, (None, 21.0, "Reading the intervention from Ben."))
+    await at(1030, ana["token"], op="request_floor", kind="point_of_order")
+    await at(1040, chair, op="give_floor")                                  # a point of order at 0:40
+    await say(m, (ana, 41.0, "The quorum is not met."))
+    await at(1050, chair, op="end_turn")
+    await at(1060, ben["token"], op="request_floor", text="An unread secret draft.")  # never given the floor
+    await at(1070, ana["token"], op="file_statement", title="Budget note", text="The budget must cover spectrum fees.")
+
+    async def get(fmt: str) -> str:
+        resp = await client.get(f"/api/meetings/{m.id}/transcript.{fmt}")
+        assert resp.status == 200, await resp.text()
+        return await resp.text()
+
+    doc = json.loads(await get("json"))
+    lines = [(s["source"], s["speaker"], s["text"], s["start"]) for s in doc["items"][0]["segments"]]
+    assert lines == [
+        ("written", "Ben", "Please adopt the connectivity resolution.", 20.0),
+        ("hall", "Chair", "Reading the intervention from Ben.", 21.0),
+        ("point_of_order", "Ana", "Point of order: Ana (Chile)", 40.0),
+        ("hall", "Ana", "The quorum is not met.", 41.0),
+    ]
+    written_id = doc["items"][0]["segments"][0]["id"]
+    assert written_id.startswith("written-")
+    cues = webvtt.from_buffer(io.StringIO(await get("vtt")))
+    assert [(c.voice, c.text) for c in cues][:3] == [
+        ("Ben (ISOC), in writing", "Please adopt the connectivity resolution."),
+        ("Chair", "Reading the intervention from Ben."), (None, "Point of order: Ana (Chile)")]
+    subs = list(srt.parse(await get("srt")))
+    assert [s.content for s in subs][::2] == ["Ben (ISOC), in writing: Please adopt the connectivity resolution.",
+                                              "Point of order: Ana (Chile)"]
+    md, txt, page = await get("md"), await get("txt"), await get("html")
+    assert "**Ben (ISOC), in writing:** Please adopt the connectivity resolution." in md
+    assert "*`00:00:40` Point of order: Ana (Chile)*" in md
+    assert ">> BEN (ISOC), IN WRITING: Please adopt the connectivity resolution." in txt
+    assert "[Point of order: Ana (Chile)]" in txt
+    assert f'id="{written_id}"' in page and "Point of order: Ana (Chile)" in page
+    assert all("secret" not in text for text in (md, txt, page, json.dumps(doc)))
+
+    async def search(q: str) -> list[dict[str, Any]]:
+        return list((await ok(await client.get("/api/search", params={"q": q})))["hits"])
+
+    (hit,) = await search("connectivity resolution")
+    assert (hit["kind"], hit["speaker_name"], hit["segment_id"], hit["start"]) == ("written", "Ben", written_id, 20.0)
+    assert hit["url"] == f"/archive/{m.id}#{written_id}"
+    assert await search("secret") == []  # what was never read out stays with the chair
+    (hit,) = await search("spectrum fees")
+    sid = hit["segment_id"].removeprefix("statement-")
+    assert (hit["kind"], hit["title"], hit["speaker_name"]) == ("statement", "Budget note", "Ana")
+    assert hit["url"] == f"/api/meetings/{m.id}/report.html#statement-{sid}"
+    assert [h["kind"] for h in await search("budget")] == ["statement"]  # titles are searched too
+    report_page = await (await client.get(f"/api/meetings/{m.id}/report.html")).text()
+    assert f'id="statement-{sid}"' in report_page
+
+    # the statement's body, fetched on demand
+    body = await ok(await client.get(f"/api/meetings/{m.id}/statements/{sid}"))
+    assert body == {"statement_id": sid, "participant_id": ana["participant_id"], "name": "Ana", "title": "Budget note",
+                    "text": "The budget must cover spectrum fees.", "item": 0, "filed_at": 1070.0}
+    resp = await client.get(f"/api/meetings/{m.id}/statements/s999")
+    assert resp.status == 404 and "no statement 's999'" in (await resp.json())["error"]
+    resp = await client.get("/api/meetings/nosuch/statements/s1")
+    assert resp.status == 404 and "error" in await resp.json()
+
+    # the new indexes are rebuilt with the other tables
+    db_path = Path(client.app[MEETINGS].store.path)
+    rw = Database(sqlite3.connect(str(db_path)))
+    assert archive.rebuild(rw) > 0
+    rw.conn.commit()
+    assert sorted(h["kind"] for h in archive.search(rw, "spectrum OR resolution OR quorum")) == [
+        "segment", "statement", "written"]
+
+
+async def test_statements_of_a_private_archive_need_a_token(aiohttp_client: AppClient, tmp_path: Path) -> None:
+    client = await aiohttp_client(create_app(make_config(tmp_path / "data", server={"public_archive": False})))
+    m = await open_meeting(client)
+    ana = await m.join("Ana")
+    await ok(await m.command(ana["token"], op="file_statement", title="T", text="Body"))
+    events = await client.app[MEETINGS].store.events(m.id)
+    sid = next(e.fact.statement_id for e in events if e.name == "statement_filed")
+    url = f"/api/meetings/{m.id}/statements/{sid}"
+    assert (await client.get(url)).status == 401
+    assert (await client.get(url, headers={"Authorization": "Bearer not-a-token"})).status in (401, 403)
+    other = await open_meeting(client)  # a token of another meeting reads nothing here
+    resp = await client.get(url, headers={"Authorization": f"Bearer {other.chair_token}"})
+    assert resp.status == 401 and "this meeting's token" in (await resp.json())["error"]  # as every archive read
+    for token in (ana["token"], m.chair_token, ADMIN):
+        body = await ok(await client.get(url, headers={"Authorization": f"Bearer {token}"}))
+        assert body["text"] == "Body"
+
+
+async def test_the_new_indexes_fill_on_an_older_archive_and_stay_in_step(meeting: Meeting) -> None:
+    ana = await meeting.join("Ana")
+    await ok(await meeting.command(ana["token"], op="request_floor", text="Spectrum for community networks."))
+    await ok(await meeting.command(meeting.chair_token, op="give_floor"))
+    await ok(await meeting.command(ana["token"], op="file_statement", title="Fees", text="Lower spectrum fees."))
+    db = Database(sqlite3.connect(str(Path(meeting.client.app[MEETINGS].store.path))))
+    for name in ("requests_fts", "statements_fts"):  # as an archive from before them
+        for trigger in ("ai", "ad", "au"):
+            db.execute(f"drop trigger {name}_{trigger}")
+        db.execute(f"drop table {name}")
+    archive.create(db)
+    for name in ("requests_fts", "statements_fts"):
+        db.execute(f"insert into {name}({name}) values ('integrity-check')")
+    assert sorted(h["kind"] for h in archive.search(db, "spectrum")) == ["statement", "written"]
+    # a row replaced by an insert (replace=True; sqlite-utils turns recursive_triggers on) leaves no stale entry
+    row = next(db.query("select * from requests where text != ''"))
+    db.table("requests").insert({**row, "text": "Rewritten words."}, replace=True)
+    db.table("statements").insert({**next(db.query("select * from statements")), "title": "Other"}, replace=True)
+    for name in ("requests_fts", "statements_fts"):
+        db.execute(f"insert into {name}({name}) values ('integrity-check')")
+    assert [h["kind"] for h in archive.search(db, "spectrum")] == ["statement"]
+    assert [h["kind"] for h in archive.search(db, "rewritten")] == ["written"]
+    db.conn.close()

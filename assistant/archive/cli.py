@@ -27,7 +27,7 @@ def open_archive(config: Config) -> Database:
     if not path.is_file():
         raise ArchiveMissing(f"no archive at {path}; set [server] data_dir in config.toml or pass --config")
     db = Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
-    if "segments_fts" not in db.table_names():
+    if not {"segments_fts", "requests_fts", "statements_fts"} <= set(db.table_names()):
         raise ArchiveMissing(f"{path} was made by an older version; start `assistant serve` once to build its archive tables")
     return db
 
@@ -63,8 +63,9 @@ def search(config: Config, query: str, meeting_id: str | None, limit: int) -> in
     bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("[", "]")
     for h in hits:
         snippet = "".join(f"{bold}{text}{plain}" if hit else text for text, hit in h["highlights"])
-        print(f"{h['meeting_id']} {clock(h['start'])} {h['meeting_title']} | {h['speaker_name'] or '?'}: {snippet}")
-        print(f"    /archive/{h['meeting_id']}#{h['segment_id']}")
+        what = f"{h['kind']} " if h["kind"] != "segment" else ""
+        print(f"{h['meeting_id']} {clock(h['start'])} {h['meeting_title']} | {what}{h['speaker_name'] or '?'}: {snippet}")
+        print(f"    {h['url']}")
     if not hits:
         print("nothing found", file=sys.stderr)
     return 0 if hits else 1

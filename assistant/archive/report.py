@@ -7,13 +7,15 @@ onsite/remote, time waited in the queue by mode), in Markdown and in HTML with S
 
 from __future__ import annotations
 
-import html
 import statistics
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from . import charts
-from .exports import dated, html_page, item_title, md_escape, wall, who
+from ..core.equity import Asked, Equity, Person, Spoken, equity
+from . import document
+from .document import Chart, Em, Heading, Items, Para, Strong, Table
+from .exports import dated, html_page, item_title, wall, who, zone
 from .tables import Record
 
 
@@ -112,6 +114,23 @@ def numbers(record: Record, now: float) -> Report:
                   sum(t.seconds for t in turns))
 
 
+def equity_of(record: Record, now: float) -> Equity:
+    """The equity figures the chair console shows (core/equity.py), from the archive's rows: everyone
+    who may ask for the floor is counted, the chair, moderators and observers are not."""
+    people = [
+        Person(p["participant_id"], p["stakeholder_group"], p["mode"])
+        for p in record.participants.values()
+        if p["role"] not in ("chair", "moderator", "observer")
+    ]
+    end = record.meeting.get("ended_at") or now
+    spoken = [Spoken(t["participant_id"], t["started_at"], t["ended_at"], t["kind"] or "intervention", t["request_id"])
+              for t in record.turns]
+    asked = [Asked(r["request_id"], r["participant_id"], r["kind"], bool(r["text"]), r["state"], r["asked_at"],
+                   r["ended_at"] if r["state"] in ("withdrawn", "dropped") else None)
+             for r in record.requests]
+    return equity(people, spoken, asked, now=end)
+
+
 def duration(seconds: float) -> str:
     s = round(seconds)
     if s >= 3600:
@@ -123,98 +142,85 @@ def _pct(part: float, whole: float) -> str:
     return f"{100 * part / whole:.0f} %" if whole else "–"
 
 
-# -- Markdown -----------------------------------------------------------------
+def build(record: Record, now: float) -> document.Doc:
+    """The report as one document, written out by `to_markdown` and `to_html`."""
+    r = numbers(record, now)
+    tz = zone(record)
+    title = f"Chair's report: {record.meeting['title']}"
+    doc = document.Doc(title)
+    fair = equity_of(record, now)
+    doc.add(Heading(1, title), Para([f"{dated(record)}."]), Heading(2, "Fairness at a glance"),
+            Para([Strong(fair.sentence)]))
+    for heading, shares in (("Stakeholder group", fair.by_group), ("Onsite / remote", fair.by_mode)):
+        doc.add(Table(
+            [heading, "share of participants", "share of speaking time", "turns"],
+            [[s.name, _pct(s.participant_share, 1), _pct(s.time_share, 1), str(s.turns)] for s in shares],
+        ))
+    w = fair.written
+    doc.add(Para([f"Written interventions: {w.asked} asked, {w.answered} read out, {w.closed} withdrawn or "
+                  f"dropped unread, {w.waiting} still waiting."]))
+    if fair.longest_waits:
+        names = {pid: p["name"] for pid, p in record.participants.items()}
+        doc.add(Table(
+            ["Longest waits", "waited", "outcome"],
+            [[names.get(x.participant_id, x.participant_id), duration(x.seconds), x.outcome]
+             for x in fair.longest_waits],
+        ))
+    doc.add(Heading(2, "Speaking time and turns"),
+            Para([f"Floor time in all: {duration(r.total_seconds)} in {len(r.turns)} turns."]))
+    for heading, rows in (("Stakeholder group", r.by_group), ("Onsite / remote", r.by_mode)):
+        doc.add(Table(
+            [heading, "speaking time", "share", "turns"],
+            [[s.label, duration(s.seconds), _pct(s.seconds, r.total_seconds), str(s.turns)] for s in rows],
+            Chart(f"Speaking time by {heading.lower()}", [(s.label, s.seconds) for s in rows], duration),
+        ))
+    doc.add(Table(
+        ["Waiting in the queue", "got the floor", "mean wait", "median wait", "longest", "not reached", "withdrawn"],
+        [[w.mode, str(w.given), duration(w.mean_s), duration(w.median_s), duration(w.longest_s), str(w.not_reached),
+          str(w.withdrawn)] for w in r.waits],
+        Chart("Mean wait for the floor by mode", [(w.mode, w.mean_s) for w in r.waits], duration),
+    ))
+    for item in range(len(record.agenda)):
+        doc.add(Heading(2, item_title(record, item)))
+        turns = [t for t in r.turns if t.item == item]
+        if not turns:
+            doc.add(Para(["Nobody took the floor."]))
+        else:
+            doc.add(Items(True, [
+                [Strong(who(t.name, t.affiliation)),
+                 f": {t.group}, {t.mode}{'' if t.kind == 'intervention' else ', ' + t.kind.replace('_', ' ')}; "
+                 f"{duration(t.seconds)} from {_hm(datetime.fromtimestamp(t.started_at, tz))}"]
+                for t in turns
+            ]))
+        written = [w for w in r.written if w.item == item]
+        if written:
+            doc.add(Para(["Remote written interventions:"]), Items(False, [
+                [Strong(who(w.name, w.affiliation)), f" ({w.outcome}{_at(record, w)}): ", w.text] for w in written
+            ]))
+    doc.add(Heading(2, "Annex: statements for the record"))
+    if not r.statements:
+        doc.add(Para(["None were filed."]))
+    for st in r.statements:
+        author = record.participants.get(st["participant_id"], {})
+        doc.add(Heading(3, st["title"], id=f"statement-{st['statement_id']}"),
+                Para([Em(f"{who(author.get('name', ''), author.get('affiliation', ''))}, on {item_title(record, st['item'])}")]))
+        doc.add(*(Para([para]) for para in st["text"].split("\n") if para.strip()))
+    return doc
+
+
+def _hm(t: datetime) -> str:
+    return f"{t.hour:02d}:{t.minute:02d}"  # strftime("%H:%M") costs more than a report's other work per turn
+
+
+def _at(record: Record, w: Written) -> str:
+    if w.answered_at and w.outcome == "answered":
+        return f" at {_hm(wall(record, w.answered_at))}"
+    return ""
 
 
 def to_markdown(record: Record, now: float) -> str:
-    r = numbers(record, now)
-    md = md_escape
-    out = [f"# Chair's report: {md(record.meeting['title'])}", "", f"{dated(record)}.", ""]
-    out += ["## Speaking time and turns", "", f"Floor time in all: {duration(r.total_seconds)} in {len(r.turns)} turns.", ""]
-    for heading, rows in (("Stakeholder group", r.by_group), ("Onsite / remote", r.by_mode)):
-        out += [f"| {heading} | speaking time | share | turns | |", "|---|---:|---:|---:|---|"]
-        for s in rows:
-            bar = "█" * round(20 * s.seconds / r.total_seconds) if r.total_seconds else ""
-            out.append(f"| {md(s.label)} | {duration(s.seconds)} | {_pct(s.seconds, r.total_seconds)} | {s.turns} | {bar} |")
-        out.append("")
-    out += ["| Waiting in the queue | got the floor | mean wait | median wait | longest | not reached | withdrawn |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
-    for w in r.waits:
-        out.append(f"| {w.mode} | {w.given} | {duration(w.mean_s)} | {duration(w.median_s)} | {duration(w.longest_s)} "
-                   f"| {w.not_reached} | {w.withdrawn} |")
-    out.append("")
-    for item in range(len(record.agenda)):
-        turns = [t for t in r.turns if t.item == item]
-        written = [w for w in r.written if w.item == item]
-        out += [f"## {md(item_title(record, item))}", ""]
-        if not turns:
-            out += ["Nobody took the floor.", ""]
-        for n, t in enumerate(turns, 1):
-            kind = "" if t.kind == "intervention" else f", {t.kind.replace('_', ' ')}"
-            out.append(f"{n}. **{md(who(t.name, t.affiliation))}**: {md(t.group)}, {t.mode}{kind}; "
-                       f"{duration(t.seconds)} from {wall(record, t.started_at).strftime('%H:%M')}")
-        out.append("")
-        if written:
-            out += ["Remote written interventions:", ""]
-            for wr in written:
-                when = f" at {wall(record, wr.answered_at).strftime('%H:%M')}" if wr.answered_at and wr.outcome == "answered" else ""
-                out.append(f"- **{md(who(wr.name, wr.affiliation))}** ({wr.outcome}{when}): {md(' '.join(wr.text.split()))}")
-            out.append("")
-    out += ["## Annex: statements for the record", ""]
-    if not r.statements:
-        out += ["None were filed.", ""]
-    for st in r.statements:
-        author = record.participants.get(st["participant_id"], {})
-        out += [f"### {md(st['title'])}", "",
-                f"*{md(who(author.get('name', ''), author.get('affiliation', '')))}, on {md(item_title(record, st['item']))}*", ""]
-        out += [md(para) for para in st["text"].split("\n") if para.strip()] + [""]
-    return "\n".join(out)
-
-
-# -- HTML ---------------------------------------------------------------------
+    return document.to_markdown(build(record, now))
 
 
 def to_html(record: Record, now: float) -> str:
-    r = numbers(record, now)
-    e = html.escape
-    body = [f"<h1>Chair's report: {e(record.meeting['title'])}</h1>", f"<p>{e(dated(record))}.</p>",
-            "<h2>Speaking time and turns</h2>",
-            f"<p>Floor time in all: {duration(r.total_seconds)} in {len(r.turns)} turns.</p>"]
-    for heading, rows in (("Stakeholder group", r.by_group), ("Onsite / remote", r.by_mode)):
-        table = [f"<table><tr><th>{heading}</th><th>speaking time</th><th>share</th><th>turns</th></tr>"]
-        table += [f"<tr><td>{e(s.label)}</td><td>{duration(s.seconds)}</td><td>{_pct(s.seconds, r.total_seconds)}</td>"
-                  f"<td>{s.turns}</td></tr>" for s in rows]
-        table.append("</table>")
-        chart = charts.bars(f"Speaking time by {heading.lower()}", [(s.label, s.seconds) for s in rows], duration)
-        body.append(f'<div class="chart">{"".join(table)}{chart}</div>')
-    table = ["<table><tr><th>Waiting in the queue</th><th>got the floor</th><th>mean wait</th><th>median</th>"
-             "<th>longest</th><th>not reached</th><th>withdrawn</th></tr>"]
-    table += [f"<tr><td>{e(w.mode)}</td><td>{w.given}</td><td>{duration(w.mean_s)}</td><td>{duration(w.median_s)}</td>"
-              f"<td>{duration(w.longest_s)}</td><td>{w.not_reached}</td><td>{w.withdrawn}</td></tr>" for w in r.waits]
-    table.append("</table>")
-    chart = charts.bars("Mean wait for the floor by mode", [(w.mode, w.mean_s) for w in r.waits], duration)
-    body.append(f'<div class="chart">{"".join(table)}{chart}</div>')
-    for item in range(len(record.agenda)):
-        turns = [t for t in r.turns if t.item == item]
-        body.append(f"<h2>{e(item_title(record, item))}</h2>")
-        if not turns:
-            body.append("<p>Nobody took the floor.</p>")
-        else:
-            body.append("<ol>" + "".join(
-                f"<li><strong>{e(who(t.name, t.affiliation))}</strong>: {e(t.group)}, {e(t.mode)}"
-                f"{'' if t.kind == 'intervention' else ', ' + e(t.kind.replace('_', ' '))}; {duration(t.seconds)} from "
-                f"{wall(record, t.started_at).strftime('%H:%M')}</li>" for t in turns) + "</ol>")
-        written = [w for w in r.written if w.item == item]
-        if written:
-            body.append("<p>Remote written interventions:</p><ul>" + "".join(
-                f"<li><strong>{e(who(w.name, w.affiliation))}</strong> ({e(w.outcome)}): "
-                f'<span style="white-space:pre-wrap">{e(w.text)}</span></li>' for w in written) + "</ul>")
-    body.append("<h2>Annex: statements for the record</h2>")
-    if not r.statements:
-        body.append("<p>None were filed.</p>")
-    for st in r.statements:
-        author = record.participants.get(st["participant_id"], {})
-        body.append(f"<h3>{e(st['title'])}</h3><p><em>{e(who(author.get('name', ''), author.get('affiliation', '')))}, on "
-                    f"{e(item_title(record, st['item']))}</em></p>"
-                    f'<p style="white-space:pre-wrap">{e(st["text"])}</p>')
-    return html_page(f"Chair's report: {record.meeting['title']}", "\n".join(body))
+    return html_page(build(record, now))

@@ -52,6 +52,8 @@ class Store:
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="store-reader")
         self._local = threading.local()
         self._last_seq: dict[str, int] = {}  # writer thread only
+        self._pending: list[_Append] = []  # appends waiting for the writer (taken by it as one batch)
+        self._pending_lock = threading.Lock()
 
     # -- plumbing ---------------------------------------------------------
 
@@ -98,35 +100,65 @@ class Store:
         grants: Iterable[Grant] = (),
         meeting: dict[str, Any] | None = None,
     ) -> list[ev.Event]:
-        """Store `drafts` after seq `expected_seq`, in one transaction, and number them."""
-        grants = list(grants)
+        """Store `drafts` after seq `expected_seq` and number them; returns once they are durable.
 
-        def write(db: Database) -> list[ev.Event]:
-            last = self._last_seq.get(meeting_id)
-            if last is None:
-                last = _max_seq(db, meeting_id)
-            if last != expected_seq:
-                raise SeqConflict(
-                    f"meeting {meeting_id}: log is at seq {last}, caller expected {expected_seq}"
-                )
-            stored = [ev.Event(meeting_id, expected_seq + i + 1, d.fact, d.at) for i, d in enumerate(drafts)]
+        Appends that arrive while the writer is busy are committed together, in one transaction
+        and one fsync (a group commit): a busy meeting costs another meeting at most one commit.
+        Each append is checked and written on its own (a savepoint): a seq conflict or a failed
+        write fails that append alone.
+        """
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[list[ev.Event]] = loop.create_future()
+        item = _Append(meeting_id, list(drafts), expected_seq, list(grants), meeting, done, loop)
+        with self._pending_lock:
+            self._pending.append(item)
+            first = len(self._pending) == 1
+        if first:  # the writer takes this one and whatever joins it meanwhile
+            loop.run_in_executor(self._writer, self._write_pending)
+        return await done
+
+    def _write_pending(self) -> None:
+        """On the writer thread: every append waiting now, in one transaction."""
+        with self._pending_lock:
+            batch, self._pending = self._pending, []
+        db = self._db()
+        results: list[tuple[_Append, list[ev.Event] | BaseException]] = []
+        last_seq = dict(self._last_seq)
+        try:
             with db.atomic():
-                if meeting is not None:
-                    db.table("meetings").insert(meeting)
-                db.conn.executemany(
-                    "insert into events (meeting_id, seq, name, data, at) values (?, ?, ?, ?, ?)",
-                    [(meeting_id, e.seq, e.name, e.stored_data(), e.at) for e in stored],
-                )
-                archive.project(db, stored)
-                for g in grants:
-                    db.table("grants").insert(dataclasses.asdict(g))
-            if stored:
-                self._last_seq[meeting_id] = stored[-1].seq
-            else:
-                self._last_seq[meeting_id] = last
-            return stored
+                for item in batch:  # each in a savepoint: one that fails leaves the others stored
+                    db.execute("savepoint one_append")
+                    try:
+                        results.append((item, self._write_one(db, item, last_seq)))
+                    except Exception as exc:
+                        db.execute("rollback to one_append")
+                        results.append((item, exc))
+                    db.execute("release one_append")
+        except Exception as exc:  # the transaction failed: nothing in it was stored
+            results = [(item, exc) for item in batch]
+        else:
+            self._last_seq = last_seq
+        for item, result in results:
+            item.loop.call_soon_threadsafe(_settle, item.done, result)
 
-        return await self._write(write)
+    def _write_one(self, db: Database, item: _Append, last_seq: dict[str, int]) -> list[ev.Event]:
+        last = last_seq.get(item.meeting_id)
+        if last is None:
+            last = _max_seq(db, item.meeting_id)
+        if last != item.expected_seq:
+            raise SeqConflict(f"meeting {item.meeting_id}: log is at seq {last}, caller expected {item.expected_seq}")
+        stored = [ev.Event(item.meeting_id, last + i + 1, d.fact, d.at) for i, d in enumerate(item.drafts)]
+        if item.meeting is not None:
+            db.table("meetings").insert(item.meeting)
+        db.conn.executemany(
+            "insert into events (meeting_id, seq, name, data, at) values (?, ?, ?, ?, ?)",
+            [(item.meeting_id, e.seq, e.name, e.stored_data(), e.at) for e in stored],
+        )
+        archive.project(db, stored)
+        for g in item.grants:
+            db.table("grants").insert(dataclasses.asdict(g))
+        last_seq[item.meeting_id] = stored[-1].seq if stored else last
+        return stored
 
     async def add_grant(self, grant: Grant) -> None:
         """A token that comes with no event (an observer's or a feed's)."""
@@ -164,6 +196,10 @@ class Store:
     async def record(self, meeting_id: str) -> archive.Record | None:
         return await self._read(lambda db: archive.record(db, meeting_id))
 
+    async def statement(self, meeting_id: str, statement_id: str) -> dict[str, Any] | None:
+        """One statement's body, fetched on demand (the log's `statement_filed` is on the wire without it)."""
+        return await self._read(lambda db: archive.statement(db, meeting_id, statement_id))
+
     async def search(
         self, text: str, meeting_ids: Sequence[str] | None = None, limit: int = 20
     ) -> list[dict[str, Any]]:
@@ -172,6 +208,26 @@ class Store:
     async def grants(self) -> list[Grant]:
         rows = await self._read(lambda db: list(db.query("select * from grants")))
         return [Grant(**r) for r in rows]
+
+
+@dataclass
+class _Append:
+    meeting_id: str
+    drafts: list[ev.Draft]
+    expected_seq: int
+    grants: list[Grant]
+    meeting: dict[str, Any] | None
+    done: asyncio.Future[list[ev.Event]]
+    loop: asyncio.AbstractEventLoop
+
+
+def _settle(done: asyncio.Future[list[ev.Event]], result: list[ev.Event] | BaseException) -> None:
+    if done.done():
+        return  # the caller went away (cancelled); what was stored stays stored
+    if isinstance(result, BaseException):
+        done.set_exception(result)
+    else:
+        done.set_result(result)
 
 
 def _max_seq(db: Database, meeting_id: str) -> int:

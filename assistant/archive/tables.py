@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +68,27 @@ def create(db: Database) -> None:
     db.execute("create index if not exists turns_open on turns(meeting_id, ended_at)")
     if "segments_fts" not in db.table_names():
         db.table("segments").enable_fts(["text", "speaker_name"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")
+    _fts(db, "requests", ("text",))  # written interventions; search reads the delivered ones
+    _fts(db, "statements", ("title", "text"))
+
+
+def _fts(db: Database, table: str, columns: tuple[str, ...]) -> None:
+    """An FTS5 index of `table`'s `columns` kept in step by triggers (only a changed text re-indexes
+    a row; a row replaced by an insert leaves through the delete trigger, as sqlite-utils turns
+    recursive_triggers on); an index added to an archive that already has rows is filled from them."""
+    name = f"{table}_fts"
+    if name in db.table_names():
+        return
+    cols, new, old = ", ".join(columns), ", ".join(f"new.{c}" for c in columns), ", ".join(f"old.{c}" for c in columns)
+    remove = f"insert into {name}({name}, rowid, {cols}) values ('delete', old.rowid, {old});"
+    add = f"insert into {name}(rowid, {cols}) values (new.rowid, {new});"
+    db.executescript(f"""
+        create virtual table {name} using fts5({cols}, content='{table}', tokenize='unicode61 remove_diacritics 2');
+        create trigger {name}_ai after insert on {table} begin {add} end;
+        create trigger {name}_ad after delete on {table} begin {remove} end;
+        create trigger {name}_au after update of {cols} on {table} begin {remove} {add} end;
+        insert into {name}({name}) values ('rebuild');
+    """)
 
 
 def rebuild(db: Database) -> int:
@@ -270,49 +292,118 @@ def record(db: Database, meeting_id: str) -> Record | None:
     )
 
 
-_ADVANCED = re.compile(r'["*^():]|\b(AND|OR|NOT|NEAR)\b')
+def statement(db: Database, meeting_id: str, statement_id: str) -> dict[str, Any] | None:
+    """One statement for the record, with its author's name; None if the meeting has no such statement."""
+    rows = list(db.query(
+        "select s.statement_id, s.participant_id, coalesce(p.name, '') as name, s.title, s.text, s.item, s.filed_at "
+        "from statements s left join participants p on p.meeting_id = s.meeting_id and p.participant_id = s.participant_id "
+        "where s.meeting_id = ? and s.statement_id = ?", [meeting_id, statement_id],
+    ))
+    return rows[0] if rows else None
+
+
 _MARK_ON, _MARK_OFF = "\x02", "\x03"
+_TERMS = re.compile(r'"([^"]*)"|(\S+)')
+_OPERATORS = ("OR", "AND", "NOT")
+PLAIN_HELP = ('type words to find them anywhere, "a phrase" in double quotes, OR between alternatives, '
+              "NOT before a word to leave it out, word* for words that start so")
+
+
+def _searchable(term: str) -> bool:
+    """Whether the index's tokenizer (unicode61) finds a word in `term`: a letter or a digit."""
+    return any(c.isalnum() or unicodedata.category(c) == "Co" for c in term)
 
 
 def fts_query(text: str) -> str:
-    """Plain words are searched as words (any text is valid); FTS5 syntax is used when written."""
+    """The user's search as an FTS5 query that always parses: every word and "phrase" is quoted, so
+    any typed text just works; `OR`, `AND` and `NOT` (in capitals, between words) and a trailing `*`
+    (a prefix) keep their meaning; anything else is a word. A search with no word in it is refused."""
     text = " ".join(text.split())
     if not text:
-        raise SearchError("the search is empty; type one or more words")
+        raise SearchError(f"the search is empty; {PLAIN_HELP}")
     if len(text) > 500:
         raise SearchError(f"the search is {len(text)} characters; at most 500 are allowed")
-    if _ADVANCED.search(text):
-        return text
-    return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
+    out: list[str] = []  # quoted terms, an operator only ever between two of them
+    pending = ""
+    for m in _TERMS.finditer(text):
+        phrase, word = m.group(1), m.group(2)
+        if word in _OPERATORS:
+            pending = word if out else ""
+            continue
+        term = phrase if phrase is not None else word
+        prefix = phrase is None and term.endswith("*")
+        term = term.rstrip("*") if prefix else term
+        if not _searchable(term):
+            continue
+        if pending:
+            out.append(pending)
+            pending = ""
+        out.append('"' + term.replace('"', '""') + '"' + ("*" if prefix else ""))
+    if not out:  # "NOT" or "OR" alone: the word itself
+        out = [f'"{w}"' for w in text.split() if w in _OPERATORS]
+    if not out:
+        raise SearchError(f"there is no word to search for in {text[:40]!r}; {PLAIN_HELP}")
+    return " ".join(out)
+
+
+# What search reads, one query per kind: transcript lines, delivered written interventions, statements
+# (index, the column its snippet is cut from: -1 is the best matching one, title or text; the query).
+_SOURCES = (
+    ("segments_fts", 0,
+     "select 'segment' as kind, s.meeting_id, s.segment_id as anchor, s.start, s.end, s.speaker_id, s.speaker_name, s.affiliation, "
+     "s.item, s.text, '' as title, {snippet} as snip, segments_fts.rank as rank "
+     "from segments_fts join segments s on s.rowid = segments_fts.rowid where segments_fts match ?"),
+    ("requests_fts", 0,
+     "select 'written' as kind, s.meeting_id, 'written-' || s.request_id as anchor, s.given_at - m.created_at as start, "
+     "s.given_at - m.created_at as end, s.participant_id as speaker_id, coalesce(p.name, '') as speaker_name, "
+     "coalesce(p.affiliation, '') as affiliation, s.item, s.text, '' as title, {snippet} as snip, "
+     "requests_fts.rank as rank "
+     "from requests_fts join requests s on s.rowid = requests_fts.rowid join meetings m on m.id = s.meeting_id "
+     "left join participants p on p.meeting_id = s.meeting_id and p.participant_id = s.participant_id "
+     "where requests_fts match ? and s.given_at is not null"),
+    ("statements_fts", -1,
+     "select 'statement' as kind, s.meeting_id, 'statement-' || s.statement_id as anchor, s.filed_at - m.created_at as start, "
+     "s.filed_at - m.created_at as end, s.participant_id as speaker_id, coalesce(p.name, '') as speaker_name, "
+     "coalesce(p.affiliation, '') as affiliation, s.item, s.text, s.title, {snippet} as snip, "
+     "statements_fts.rank as rank "
+     "from statements_fts join statements s on s.rowid = statements_fts.rowid join meetings m on m.id = s.meeting_id "
+     "left join participants p on p.meeting_id = s.meeting_id and p.participant_id = s.participant_id "
+     "where statements_fts match ?"),
+)
+
+
+def hit_url(meeting_id: str, kind: str, anchor: str) -> str:
+    """Where a hit is read: its line on the meeting's page, or a statement in the chair's report."""
+    if kind == "statement":
+        return f"/api/meetings/{meeting_id}/report.html#{anchor}"
+    return f"/archive/{meeting_id}#{anchor}"
 
 
 def search(db: Database, text: str, meeting_ids: Sequence[str] | None = None, limit: int = 20) -> list[dict[str, Any]]:
-    """Segments matching `text`, best first, each with a highlighted snippet."""
-    sql = (
-        "select s.meeting_id, m.title as meeting_title, m.created_at as meeting_started, s.segment_id, s.start, "
-        "s.end, s.speaker_id, s.speaker_name, s.affiliation, s.item, s.text, "
-        f"snippet(segments_fts, 0, char({ord(_MARK_ON)}), char({ord(_MARK_OFF)}), '…', 16) as snip "
-        "from segments_fts join segments s on s.rowid = segments_fts.rowid join meetings m on m.id = s.meeting_id "
-        "where segments_fts match ?"
+    """Transcript lines, delivered written interventions and statements matching `text`, best first
+    (BM25), each with its `kind`, a highlighted snippet and the `url` to read it at."""
+    query = fts_query(text)
+    only = f" and s.meeting_id in ({', '.join('?' for _ in meeting_ids)})" if meeting_ids is not None else ""
+    ranked = " union all ".join(  # the best `limit` of each kind, then the best of those
+        "select * from (" + select.format(snippet=f"snippet({table}, {column}, char({ord(_MARK_ON)}), "
+                                                  f"char({ord(_MARK_OFF)}), '…', 16)") + f"{only} order by rank limit ?)"
+        for table, column, select in _SOURCES
     )
-    params: list[Any] = [fts_query(text)]
-    if meeting_ids is not None:
-        sql += f" and s.meeting_id in ({', '.join('?' for _ in meeting_ids)})"
-        params += list(meeting_ids)
-    sql += " order by segments_fts.rank limit ?"
-    params.append(limit)
+    sql = (f"select h.*, m.title as meeting_title, m.created_at as meeting_started from ({ranked}) h "
+           "join meetings m on m.id = h.meeting_id order by h.rank limit ?")
+    params = [query, *(meeting_ids or ()), limit] * len(_SOURCES) + [limit]
     try:
         rows = list(db.query(sql, params))
-    except sqlite3.OperationalError as exc:
-        raise SearchError(
-            f"the search could not be read ({exc}); put words in double quotes to search for them as written"
-        ) from exc
+    except sqlite3.OperationalError as exc:  # not expected: every term is quoted
+        raise SearchError(f"the search could not be run; {PLAIN_HELP}") from exc
     for row in rows:
+        del row["rank"]
         snip = row.pop("snip") or row["text"]
+        row["segment_id"] = row.pop("anchor")  # the line's id in the transcript exports and the page
         row["snippet"] = snip.replace(_MARK_ON, "").replace(_MARK_OFF, "")
         row["highlights"] = _spans(snip)
+        row["url"] = hit_url(row["meeting_id"], row["kind"], row["segment_id"])
     return rows
-
 
 def _spans(snip: str) -> list[list[Any]]:
     """The snippet as [text, highlighted] pieces, so a page can mark them without parsing HTML."""

@@ -135,6 +135,14 @@ class Fields:
 # Each reads its fields; `decide.py` has one decision per command.
 
 
+class NoFields:
+    """A command that is only its op."""
+
+    @classmethod
+    def from_fields(cls, f: Fields) -> Any:
+        return cls()
+
+
 @dataclass(frozen=True)
 class RequestFloor:
     OP: ClassVar[str] = "request_floor"
@@ -184,23 +192,15 @@ class GiveFloor:
 
 
 @dataclass(frozen=True)
-class Resume:
+class Resume(NoFields):
     """The speaker a point of order interrupted takes the floor back, with the time they had left."""
 
     OP: ClassVar[str] = "resume"
 
-    @classmethod
-    def from_fields(cls, f: Fields) -> Resume:
-        return cls()
-
 
 @dataclass(frozen=True)
-class EndTurn:
+class EndTurn(NoFields):
     OP: ClassVar[str] = "end_turn"
-
-    @classmethod
-    def from_fields(cls, f: Fields) -> EndTurn:
-        return cls()
 
 
 @dataclass(frozen=True)
@@ -215,30 +215,18 @@ class Move:
 
 
 @dataclass(frozen=True)
-class CloseList:
+class CloseList(NoFields):
     OP: ClassVar[str] = "close_list"
 
-    @classmethod
-    def from_fields(cls, f: Fields) -> CloseList:
-        return cls()
-
 
 @dataclass(frozen=True)
-class OpenList:
+class OpenList(NoFields):
     OP: ClassVar[str] = "open_list"
 
-    @classmethod
-    def from_fields(cls, f: Fields) -> OpenList:
-        return cls()
-
 
 @dataclass(frozen=True)
-class NextItem:
+class NextItem(NoFields):
     OP: ClassVar[str] = "next_item"
-
-    @classmethod
-    def from_fields(cls, f: Fields) -> NextItem:
-        return cls()
 
 
 @dataclass(frozen=True)
@@ -293,12 +281,8 @@ class Reschedule:
 
 
 @dataclass(frozen=True)
-class EndMeeting:
+class EndMeeting(NoFields):
     OP: ClassVar[str] = "end_meeting"
-
-    @classmethod
-    def from_fields(cls, f: Fields) -> EndMeeting:
-        return cls()
 
 
 @dataclass(frozen=True)

@@ -88,16 +88,7 @@ def _give_floor(x: Context, command: c.GiveFloor) -> list[ev.Fact]:
         if waiting is None:
             raise CommandError(_not_waiting(state, command.request_id))
         req = waiting
-    facts: list[ev.Fact] = [
-        ev.FloorChanged(
-            participant_id=req.participant_id,
-            request_id=req.request_id,
-            kind=req.kind,
-            item=state.current_item,
-            started_at=x.now,
-            limit_s=state.time_limit_s,
-        )
-    ]
+    facts: list[ev.Fact] = [_floor(x, req.participant_id, req.request_id, req.kind, state.time_limit_s)]
     if req.kind == "intervention":
         facts += _stale_replies(state, req.participant_id)
     return facts
@@ -126,17 +117,7 @@ def _resume(x: Context, command: c.Resume) -> list[ev.Fact]:
         raise CommandError("nobody is waiting to resume: no speaker was interrupted by a point of order")
     if state.floor is not None and state.floor.kind != "point_of_order":
         raise CommandError("someone else holds the floor; end their turn before the interrupted speaker resumes")
-    return [
-        ev.FloorChanged(
-            participant_id=turn.participant_id,
-            request_id=turn.request_id,
-            kind=turn.kind,
-            item=state.current_item,
-            started_at=x.now,
-            limit_s=turn.limit_s,
-            resumed=True,
-        )
-    ]
+    return [_floor(x, turn.participant_id, turn.request_id, turn.kind, turn.limit_s, resumed=True)]
 
 
 def _end_turn(x: Context, command: c.EndTurn) -> list[ev.Fact]:
@@ -146,8 +127,16 @@ def _end_turn(x: Context, command: c.EndTurn) -> list[ev.Fact]:
 
 
 def _nobody(x: Context) -> ev.FloorChanged:
+    return _floor(x, None, None, None, x.state.time_limit_s)
+
+
+def _floor(
+    x: Context, pid: str | None, rid: str | None, kind: str | None, limit_s: int, *, resumed: bool = False
+) -> ev.FloorChanged:
+    """The floor to `pid` now (None: to nobody), on the current item."""
     return ev.FloorChanged(
-        participant_id=None, item=x.state.current_item, started_at=x.now, limit_s=x.state.time_limit_s
+        participant_id=pid, request_id=rid, kind=kind, item=x.state.current_item, started_at=x.now,
+        limit_s=limit_s, resumed=resumed,
     )
 
 

@@ -287,13 +287,16 @@ class Event:
         """The fact as the log keeps it (every field)."""
         return _ENCODER.encode(self.fact).decode()
 
+    def to_bytes(self) -> bytes:
+        """The wire message `{"type": "event", "seq", "name", "data", "at"}` as UTF-8 JSON."""
+        head = f'{{"type":"event","seq":{self.seq},"name":"{self.name}","data":'.encode()
+        return head + _ENCODER.encode(self.fact.wire()) + f',"at":{self.at!r}}}'.encode()
+
     def to_json(self) -> str:
-        """The wire message `{"type": "event", "seq", "name", "data", "at"}`, encoded once."""
-        data = _ENCODER.encode(self.fact.wire()).decode()
-        return f'{{"type":"event","seq":{self.seq},"name":"{self.name}","data":{data},"at":{self.at!r}}}'
+        return self.to_bytes().decode()
 
     def to_wire(self) -> dict[str, Any]:
-        return msgspec.json.decode(self.to_json())  # type: ignore[no-any-return]
+        return msgspec.json.decode(self.to_bytes())  # type: ignore[no-any-return]
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Event:
@@ -305,8 +308,12 @@ class Event:
         )
 
 
+def encode(message: Any) -> bytes:
+    """Compact UTF-8 JSON, the one encoding used on the wire for messages that are not events."""
+    return _ENCODER.encode(message)
+
+
 def dumps(message: Any) -> str:
-    """Compact JSON, the one encoding used on the wire for messages that are not events."""
     return _ENCODER.encode(message).decode()
 
 

@@ -94,6 +94,7 @@ class MeetingState:
     ended_at: float | None = None
     list_closed: bool = False
     participants: dict[str, Participant] = field(default_factory=dict)
+    chair: str | None = None  # the participant who opened the meeting as its chair
     requests: dict[str, Request] = field(default_factory=dict)  # every request, for lookups by id
     queued: dict[str, Request] = field(default_factory=dict)  # waiting on the current item, in arrival order
     pins: dict[str, int] = field(default_factory=dict)
@@ -106,6 +107,7 @@ class MeetingState:
     statements: list[dict[str, Any]] = field(default_factory=list)  # titles and lengths; bodies stay in the log
     last_ids: dict[str, int] = field(default_factory=dict)  # id prefix -> highest number used
     queue_version: int = 0  # raised by every fact that can change the derived queue
+    _projection: tuple[int, list[Placed]] = (-1, [])  # the projected order at a queue_version
 
     # -- the fold ---------------------------------------------------------
 
@@ -138,7 +140,7 @@ class MeetingState:
         return None if i is None else self.transcript[i]
 
     def chair_id(self) -> str | None:
-        return next((p.participant_id for p in self.participants.values() if p.role == "chair"), None)
+        return self.chair
 
     def holder_at(self, at: float) -> str | None:
         """Who held the floor at wall time `at`; None when nobody did."""
@@ -166,8 +168,14 @@ class MeetingState:
         )
 
     def projected(self) -> list[Placed]:
-        """The order in which the floor would be given if nothing changed, with reasons."""
-        return project([self.waiting_for(r) for r in self.queued.values()], self.stats, self.policy, self.pins)
+        """The order in which the floor would be given if nothing changed, with reasons: worked out
+        once per change of the queue, however often it is read (a decision, the views, the hotwords)."""
+        version, placed = self._projection
+        if version != self.queue_version:
+            waiting = [self.waiting_for(r) for r in self.queued.values()]
+            placed = project(waiting, self.stats, self.policy, self.pins)
+            self._projection = (self.queue_version, placed)
+        return placed
 
     def next_speakers(self, n: int) -> list[str]:
         """The participants of the first `n` entries of the queue, in order."""
@@ -203,17 +211,11 @@ def _meeting_ended(s: MeetingState, f: ev.MeetingEnded, at: float, seq: int) -> 
 
 def _participant_joined(s: MeetingState, f: ev.ParticipantJoined, at: float, seq: int) -> None:
     s._saw(f.participant_id)
-    s.participants[f.participant_id] = Participant(
-        participant_id=f.participant_id,
-        name=f.name,
-        affiliation=f.affiliation,
-        group=f.group,
-        mode=f.mode,
-        language=f.language,
-        role=f.role,
-        device=f.device,
-        joined_at=at,
-    )
+    fields = ev.as_dict(f)
+    del fields["added_by"]
+    s.participants[f.participant_id] = Participant(**fields, joined_at=at)
+    if f.role == "chair" and s.chair is None:
+        s.chair = f.participant_id
 
 
 def _request_added(s: MeetingState, f: ev.RequestAdded, at: float, seq: int) -> None:
@@ -296,13 +298,13 @@ def _floor_changed(s: MeetingState, f: ev.FloorChanged, at: float, seq: int) -> 
     ):
         current.limit_s = f.limit_s  # archives before time_limit_changed: the same turn, a new limit
         return
-    s._queue_changed()
     if current is not None:
         if f.kind == "point_of_order" and current.kind != "point_of_order" and not f.resumed:
             s.interrupted = dataclasses.replace(current, limit_s=current.remaining_s(at), ended_at=at)
         elif not f.resumed and f.participant_id is not None:
             s.interrupted = None
         _end_turn(s, current, at)
+    s._queue_changed()  # the item's statistics moved: a projection from before is stale
     if f.participant_id is None:
         return
     if f.resumed:
@@ -326,6 +328,7 @@ def _floor_changed(s: MeetingState, f: ev.FloorChanged, at: float, seq: int) -> 
         resumed=f.resumed,
     )
     s.turns.append(s.floor)
+    s._queue_changed()
 
 
 def _give(s: MeetingState, req: Request) -> None:

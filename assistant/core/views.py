@@ -12,14 +12,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .meeting import MeetingState, Turn
+from .equity import Asked, Equity, Person, Spoken, equity
+from .meeting import MANAGERS, MeetingState, Turn
 
 RECENT_LINES = 200  # transcript lines in a snapshot; older ones are fetched on demand
 
 
 def queue_view(state: MeetingState, *, with_text: bool) -> list[dict[str, Any]]:
     """The queue as clients see it: the projected order, each entry with its reason."""
-    entries = []
+    public, managers = queue_views(state)
+    return managers if with_text else public
+
+
+def queue_views(state: MeetingState) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The queue for everyone, and for the chair and moderators (with each written text), from
+    one projection."""
+    public, managers = [], []
     for position, placed in enumerate(state.projected()):
         req = state.requests[placed.request.request_id]
         who = state.participants[req.participant_id]
@@ -37,10 +45,9 @@ def queue_view(state: MeetingState, *, with_text: bool) -> list[dict[str, Any]]:
             "pinned": req.request_id in state.pins,
             "written": bool(req.text),
         }
-        if with_text:
-            entry["text"] = req.text
-        entries.append(entry)
-    return entries
+        public.append(entry)
+        managers.append({**entry, "text": req.text})
+    return public, managers
 
 
 def floor_view(state: MeetingState) -> dict[str, Any] | None:
@@ -122,3 +129,21 @@ def snapshot(state: MeetingState, groups: Sequence[str], *, with_text: bool) -> 
         "statements": state.statements,
         "turns": [{**turn_view(t), "written": bool(_text_of(state, t))} for t in state.turns],
     }
+
+
+def equity_of(state: MeetingState, now: float) -> Equity:
+    """The meeting's equity figures (the chair console's; the report reads the same function):
+    everyone who may ask for the floor is counted, the chair and moderators are not."""
+    people = [
+        Person(p.participant_id, p.group, p.mode)
+        for p in state.participants.values()
+        if p.role not in (*MANAGERS, "observer")
+    ]
+    turns = [Spoken(t.participant_id, t.started_at, t.ended_at, t.kind or "intervention", t.request_id)
+             for t in state.turns]
+    asked = [
+        Asked(r.request_id, r.participant_id, r.kind, bool(r.text), r.state, r.asked_at,
+              r.ended_at if r.state in ("withdrawn", "dropped") else None)
+        for r in state.requests.values()
+    ]
+    return equity(people, turns, asked, now=now)

@@ -9,6 +9,7 @@ from aiohttp import web
 from ..archive.store import Grant
 from ..config import POLICIES, is_timezone
 from ..core import commands as cmd
+from ..core import views
 from ..core.fairqueue import MODES
 from ..core.meeting import MANAGERS
 from .appkeys import CONFIG, MEETINGS, PLAYBACK, TRANSCRIPTION
@@ -132,7 +133,17 @@ async def get_meeting(request: web.Request) -> web.Response:
     state = await meetings.state(meeting_id)
     grant = meetings.authenticate(bearer(request), meeting_id)
     manager = grant is not None and meetings.sees_texts(grant.role)
-    return web.Response(text=meetings.snapshot_json(state, manager=manager), content_type="application/json")
+    return web.Response(body=meetings.snapshot_bytes(state, manager=manager), content_type="application/json")
+
+
+async def get_equity(request: web.Request) -> web.Response:
+    """Speaking time by group and mode against their share of the room, longest waits, written
+    interventions answered: the figures of the chair's report, for the meeting as it stands."""
+    meetings = request.app[MEETINGS]
+    meeting_id = request.match_info["id"]
+    check_readable(request, meeting_id)
+    state = await meetings.state(meeting_id)
+    return web.json_response(views.equity_of(state, meetings.clock()).to_dict())
 
 
 async def join(request: web.Request) -> web.Response:

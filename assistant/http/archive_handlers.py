@@ -1,4 +1,4 @@
-"""HTTP handlers of the archive: transcripts in each format, the chair's report, search."""
+"""HTTP handlers of the archive: transcripts in each format, the chair's report, statements, search."""
 
 from __future__ import annotations
 
@@ -52,8 +52,23 @@ async def chair_report(request: web.Request) -> web.Response:
     return _file(request, text, fmt, f"report-{record.meeting['id']}")
 
 
+async def statement(request: web.Request) -> web.Response:
+    """GET /api/meetings/{id}/statements/{statement_id}: a statement for the record, with its body."""
+    meeting_id, statement_id = request.match_info["id"], request.match_info["statement_id"]
+    check_readable(request, meeting_id)
+    store = request.app[MEETINGS].store
+    found = await store.statement(meeting_id, statement_id)
+    if found is not None:
+        return web.json_response(found)
+    if await store.meeting(meeting_id) is None:
+        return json_error(404, f"no meeting {meeting_id!r}")
+    return json_error(404, f"no statement {statement_id!r} in meeting {meeting_id!r}; "
+                           "the statement_filed events carry the ids of its statements")
+
+
 async def search(request: web.Request) -> web.Response:
-    """GET /api/search?q=…[&meeting=ID][&limit=N]: segments across meetings, best first."""
+    """GET /api/search?q=…[&meeting=ID][&limit=N]: transcript lines, written interventions and statements
+    across meetings, best first."""
     meetings, config = request.app[MEETINGS], request.app[CONFIG]
     q = request.query.get("q", "")
     try:
@@ -75,6 +90,4 @@ async def search(request: web.Request) -> web.Response:
         hits = await meetings.store.search(q, only, limit)
     except SearchError as exc:
         return json_error(400, str(exc))
-    for hit in hits:
-        hit["url"] = f"/archive/{hit['meeting_id']}#{hit['segment_id']}"
     return web.json_response({"query": q, "hits": hits})

@@ -3,7 +3,7 @@
 Each subscriber has one bounded queue, drained by the one relay task of its
 socket. `publish` only appends to queues, it never awaits a client, so a
 slow or stalled browser cannot hold up the others. A message is encoded once
-per meeting and the same string goes to every subscriber.
+per meeting, to UTF-8 bytes, and the same bytes go to every subscriber.
 
 Three kinds of message:
 - stored events (with a seq): never dropped. A subscriber whose queue fills
@@ -30,7 +30,7 @@ class Subscriber:
         self.limit = limit
         self.manager = manager  # sees the managers' views (written texts in the queue)
         self._queue: deque[tuple[object, int | None]] = deque()
-        self._view: str | None = None  # the latest view not yet sent
+        self._view: bytes | None = None  # the latest view not yet sent
         self._view_queued = False
         self._ready = asyncio.Event()
         self.overflowed = False
@@ -38,7 +38,9 @@ class Subscriber:
         self.sent_seq = 0  # seq of the last stored event handed to the socket
         self.on_overflow: Callable[[], None] | None = None  # called once, when cut off
 
-    def offer(self, text: str, seq: int | None = None, *, droppable: bool = False) -> None:
+    def offer(self, text: str | bytes, seq: int | None = None, *, droppable: bool = False) -> None:
+        if isinstance(text, str):
+            text = text.encode()
         if self.closed or self.overflowed:
             return
         if droppable and len(self._queue) >= self.limit // 2:
@@ -53,7 +55,7 @@ class Subscriber:
             self._queue.append((text, seq))
         self._ready.set()
 
-    def offer_view(self, text: str) -> None:
+    def offer_view(self, text: bytes) -> None:
         """The latest derived view: replaces one still waiting, else goes after what is queued."""
         if self.closed or self.overflowed:
             return
@@ -67,7 +69,7 @@ class Subscriber:
         self.closed = True
         self._ready.set()
 
-    async def next(self) -> str | None:
+    async def next(self) -> bytes | None:
         """The next message to send, or None once the subscriber is closed or cut off."""
         while True:
             while not self._queue:
@@ -86,7 +88,7 @@ class Subscriber:
                 return view
             if seq is not None:
                 self.sent_seq = seq
-            assert isinstance(item, str)
+            assert isinstance(item, bytes)
             return item
 
 
@@ -108,11 +110,15 @@ class Hub:
             if not subs:
                 del self._subs[sub.meeting_id]
 
-    def publish(self, meeting_id: str, text: str, seq: int | None = None, *, droppable: bool = False) -> None:
+    def publish(
+        self, meeting_id: str, data: str | bytes, seq: int | None = None, *, droppable: bool = False
+    ) -> None:
+        if isinstance(data, str):
+            data = data.encode()
         for sub in self._subs.get(meeting_id, ()):
-            sub.offer(text, seq, droppable=droppable)
+            sub.offer(data, seq, droppable=droppable)
 
-    def publish_view(self, meeting_id: str, public: str, managers: str) -> None:
+    def publish_view(self, meeting_id: str, public: bytes, managers: bytes) -> None:
         """A derived view, in the version for everyone and the one for the chair and moderators."""
         for sub in self._subs.get(meeting_id, ()):
             sub.offer_view(managers if sub.manager else public)

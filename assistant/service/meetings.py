@@ -58,7 +58,7 @@ class Meetings:
         self._states: dict[str, MeetingState] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._grants: dict[str, Grant] = {}
-        self._snapshots: dict[tuple[str, bool], tuple[int, str]] = {}  # (meeting, managers) -> (seq, json)
+        self._snapshots: dict[tuple[str, bool], tuple[int, bytes]] = {}  # (meeting, managers) -> (seq, json)
         self._views: dict[str, int] = {}  # meeting -> queue_version last pushed
 
     async def start(self) -> None:
@@ -268,35 +268,35 @@ class Meetings:
         in between: every subscriber sees the events in seq order, then the view they lead to."""
         for event in stored:
             state.apply(event)
-            self.hub.publish(state.meeting_id, event.to_json(), event.seq)
+            self.hub.publish(state.meeting_id, event.to_bytes(), event.seq)
         if self._views.get(state.meeting_id) != state.queue_version:
             self._views[state.meeting_id] = state.queue_version
             if self.hub.watching(state.meeting_id):
                 public, managers = self.queue_messages(state)
                 self.hub.publish_view(state.meeting_id, public, managers)
 
-    def queue_messages(self, state: MeetingState) -> tuple[str, str]:
+    def queue_messages(self, state: MeetingState) -> tuple[bytes, bytes]:
         """The derived queue as pushed live: for everyone, and for the chair and moderators."""
-        public = views.queue_view(state, with_text=False)
-        managers = views.queue_view(state, with_text=True)
+        public, managers = views.queue_views(state)
         return (
-            ev.dumps({"type": "queue", "seq": state.seq, "queue": public}),
-            ev.dumps({"type": "queue", "seq": state.seq, "queue": managers}),
+            ev.encode({"type": "queue", "seq": state.seq, "queue": public}),
+            ev.encode({"type": "queue", "seq": state.seq, "queue": managers}),
         )
 
     def publish_live(self, meeting_id: str, message: dict[str, Any]) -> None:
         """A live-only message (a caption): never stored, dropped first when a client lags."""
         self.hub.publish(meeting_id, ev.dumps(message), droppable=True)
 
-    def snapshot_json(self, state: MeetingState, *, manager: bool = False) -> str:
-        """The snapshot, encoded once per change and shared by every socket that asks for it."""
+    def snapshot_bytes(self, state: MeetingState, *, manager: bool = False) -> bytes:
+        """The snapshot as JSON, encoded once per change: every socket that asks for it is sent the
+        same bytes, never a copy of its own."""
         key = (state.meeting_id, manager)
         cached = self._snapshots.get(key)
         if cached is not None and cached[0] == state.seq:
             return cached[1]
-        text = ev.dumps(views.snapshot(state, self.config.meeting.groups, with_text=manager))
-        self._snapshots[key] = (state.seq, text)
-        return text
+        data = ev.encode(views.snapshot(state, self.config.meeting.groups, with_text=manager))
+        self._snapshots[key] = (state.seq, data)
+        return data
 
     @staticmethod
     def sees_texts(role: str) -> bool:
