@@ -2,9 +2,9 @@
 
 The pages load their scripts and styles from /static only (no inline script, handler or style
 attribute), so their Content-Security-Policy needs no 'unsafe-inline'. The HTML exports (the
-transcript and the chair's report) are standalone documents with one inline <style> and a few
-`style` attributes, so that they still look right when opened from disk after a download; served,
-they are allowed exactly those styles by hash and nothing else: no script at all.
+transcript and the chair's report) are standalone documents with one inline <style>, so that they
+still look right when opened from disk after a download (their own <meta> policy then allows inline
+styles and nothing else); served, they are allowed exactly that stylesheet, by hash, and no script.
 """
 
 from __future__ import annotations
@@ -26,9 +26,6 @@ def csp_hash(text: str) -> str:
     return f"'sha256-{base64.b64encode(digest).decode()}'"
 
 
-# the `style` attributes the chair's report writes (a written intervention keeps its line breaks)
-EXPORT_STYLE_ATTRIBUTES = ("white-space:pre-wrap",)
-
 # the pages: everything from this origin, websockets to it ('self' covers ws: and wss: of the same
 # host), the microphone worklet is a script (script-src), data: images only for the browser's own icons
 PAGE_CSP = "; ".join(
@@ -47,12 +44,11 @@ PAGE_CSP = "; ".join(
     ]
 )
 
-# an HTML export: its own inline stylesheet and style attributes by hash, inline SVG charts; no script
+# an HTML export: its own inline stylesheet by hash (no style attribute), inline SVG charts; no script
 EXPORT_CSP = "; ".join(
     [
         "default-src 'none'",
         f"style-src {csp_hash(PRINT_CSS)}",
-        "style-src-attr 'unsafe-hashes' " + " ".join(csp_hash(s) for s in EXPORT_STYLE_ATTRIBUTES),
         "img-src data:",
         "base-uri 'none'",
         "form-action 'none'",
