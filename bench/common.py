@@ -11,6 +11,7 @@ from pathlib import Path
 import aiohttp
 
 ADMIN = "bench-admin-token-0123456789"
+ADMIN_AUTH = {"Authorization": f"Bearer {ADMIN}"}  # /api/health tells details to the admin only
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -38,7 +39,7 @@ def start_server(data_dir: Path, extra_config: str = "") -> tuple[subprocess.Pop
 
 async def wait_for_model(http: aiohttp.ClientSession, base: str) -> None:
     for _ in range(600):
-        health = await (await http.get(f"{base}/api/health")).json()
+        health = await (await http.get(f"{base}/api/health", headers=ADMIN_AUTH)).json()
         if health["asr"]["ready"] or health["asr"]["error"]:
             break
         await asyncio.sleep(0.1)

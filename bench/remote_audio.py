@@ -28,7 +28,7 @@ from typing import Any
 
 import aiohttp
 import numpy as np
-from common import ADMIN, percentile, start_server, wait_for_model
+from common import ADMIN, ADMIN_AUTH, percentile, start_server, wait_for_model
 
 RATE = 16000
 FRAME = 320  # 20 ms
@@ -98,7 +98,7 @@ async def delay(seconds: float) -> None:
                         await asyncio.sleep(max(0.0, start + (n + 1) * FRAME / RATE - time.perf_counter()))
                     await asyncio.sleep(1.0)
                     await ws.close()
-                health = await (await http.get(f"{base}/api/health")).json()
+                health = await (await http.get(f"{base}/api/health", headers=ADMIN_AUTH)).json()
         finally:
             proc.terminate()
             proc.wait(10)

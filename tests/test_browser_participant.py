@@ -139,6 +139,7 @@ async def test_mute_looks_and_reads_muted(site: Site, mic_browser: Any) -> None:
     ana = await site.join("Ana Costa", mode="remote")
     page = await participant(mic_browser, site, ana["token"], permissions=["microphone"])
     await page.get_by_role("button", name="Ask for the floor").click()
+    await page.locator("#news", has_text="You are on the list").wait_for()
     await site.command(site.chair_token, op="give_floor")
     await page.get_by_text("You are live").wait_for(timeout=10_000)
     await page.get_by_role("button", name="Mute").click()
@@ -205,12 +206,12 @@ async def test_you_are_next_and_the_floor_reach_you_in_another_tab_unless_switch
     await page.get_by_role("button", name="Ask for the floor").click()
     await page.locator("#mine", has_text="number 2").wait_for()
     await site.command(site.chair_token, op="give_floor")  # Ben speaks: Ana is next
-    await page.wait_for_function("window.__notes.length === 1")
+    await page.wait_for_function("() => window.__notes.length === 1")
     assert await page.evaluate("window.__notes") == ["You are next"]
     assert await page.title() == "● You are next"
     assert await page.evaluate("window.__beeps") == 1
     await site.command(site.chair_token, op="give_floor")
-    await page.wait_for_function("window.__notes.length === 2")
+    await page.wait_for_function("() => window.__notes.length === 2")
     assert (await page.evaluate("window.__notes"))[1:] == ["You have the floor"]
     assert await page.title() == "● You have the floor"
     await site.command(site.chair_token, op="end_turn")
@@ -221,8 +222,9 @@ async def test_you_are_next_and_the_floor_reach_you_in_another_tab_unless_switch
     assert not await page.get_by_label("Alert me").is_checked()
     await site.command(ben["token"], op="request_floor")
     await page.get_by_role("button", name="Ask for the floor").click()
+    await page.locator("#mine", has_text="number 2").wait_for()
     await site.command(site.chair_token, op="give_floor")
-    await page.wait_for_function("document.title === '● You are next'")
+    await page.wait_for_function("() => document.title === '● You are next'")
     await page.wait_for_timeout(300)
     assert await page.evaluate("[window.__notes.length, window.__beeps]") == [0, 0]
     await context.close()

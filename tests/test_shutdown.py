@@ -61,7 +61,7 @@ async def stop_with_everything_open(tmp_path: Path, sig: signal.Signals, *, asr:
             mid, chair = created["id"], created["chair_token"]
             if asr:  # the model loads in the background: wait for it so the hall channel is live
                 for _ in range(600):
-                    health = await (await http.get(f"{url}/api/health")).json()
+                    health = await (await http.get(f"{url}/api/health", headers=auth)).json()
                     if health["asr"]["ready"]:
                         break
                     await asyncio.sleep(0.1)

@@ -3,8 +3,8 @@
 The pages load their scripts and styles from /static only (no inline script, handler or style
 attribute), so their Content-Security-Policy needs no 'unsafe-inline'. The HTML exports (the
 transcript and the chair's report) are standalone documents with one inline <style>, so that they
-still look right when opened from disk after a download; served, they are allowed exactly that
-stylesheet by its hash and nothing else: no style attribute, no script at all.
+still look right when opened from disk after a download (their own <meta> policy then allows inline
+styles and nothing else); served, they are allowed exactly that stylesheet, by hash, and no script.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ PAGE_CSP = "; ".join(
     ]
 )
 
-# an HTML export: its own inline stylesheet by hash, inline SVG charts; no script
+# an HTML export: its own inline stylesheet by hash (no style attribute), inline SVG charts; no script
 EXPORT_CSP = "; ".join(
     [
         "default-src 'none'",

@@ -354,11 +354,14 @@ function fmtDuration(secs) {
 
 const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
 
+let cueAudio = null;  // one context for every cue: browsers allow only a few
 function cue(message) {
   if (message) document.title = `● ${message}`;
   if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
   try {
-    const ctx = new AudioContext(), osc = ctx.createOscillator(), gain = ctx.createGain();
+    const ctx = (cueAudio ||= new AudioContext());
+    ctx.resume().catch(() => {});
+    const osc = ctx.createOscillator(), gain = ctx.createGain();
     osc.frequency.value = 880; gain.gain.value = 0.1; osc.connect(gain).connect(ctx.destination);
     osc.start(); osc.stop(ctx.currentTime + 0.25);
   } catch (_) { /* no audio: the visual cue remains */ }
