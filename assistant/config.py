@@ -213,7 +213,7 @@ def _check(config: Config, source: str) -> None:
     if len(set(m.groups)) != len(m.groups) or not m.groups:
         raise bad("meeting.groups", list(m.groups), "a non-empty list without repeats")
     if not is_timezone(m.timezone):
-        raise bad("meeting.timezone", m.timezone, "an IANA time zone name such as Europe/Geneva")
+        raise bad("meeting.timezone", m.timezone, "an IANA time zone name such as Europe/Zurich")
     for key in ("max_name_chars", "max_text_chars", "max_statement_chars", "max_title_chars"):
         if getattr(lim, key) < 1:
             raise bad(f"limits.{key}", getattr(lim, key), "1 or more")

@@ -251,7 +251,7 @@ class Meetings:
 
         `check` (the shell's limits) sees the state under the meeting's lock and may raise."""
         if isinstance(command, cmd.Reschedule) and command.timezone and not is_timezone(command.timezone):
-            raise cmd.CommandError(f'"timezone" is {command.timezone!r}; use an IANA name such as Europe/Geneva')
+            raise cmd.CommandError(f'"timezone" is {command.timezone!r}; use an IANA name such as Europe/Zurich')
         state = await self.state(meeting_id)
         async with self._locks[meeting_id]:
             if check is not None:

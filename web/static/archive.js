@@ -4,7 +4,12 @@
 const A = window.Assistant, {$, el} = A;
 A.setupAccessibility();
 const headers = A.archiveHeaders();
-fetch("/api/meetings", {headers}).then((r) => r.json()).then((ms) => {
+fetch("/api/meetings", {headers}).then(async (r) => {
+  const ms = await r.json();
+  if (!r.ok) {  // a private archive: only a meeting's link (its token) or the admin token opens it
+    $("#list").replaceChildren(el("li", {}, "This archive is private: open a meeting from its own link, or ask the secretariat."));
+    return;
+  }
   $("#list").replaceChildren(...ms.map((m) => el("li", {},
     el("a", {href: `/archive/${m.id}`}, m.title), " ", el("span", {class: "muted"}, `${new Date(m.started * 1000).toLocaleString()} · ${m.ended ? "ended" : "live now"}`),
     " · ", el("a", {href: `/api/meetings/${m.id}/report.html`}, "report"))));

@@ -11,7 +11,14 @@ if (query.get("code") && !hash.get("code")) {
   history.replaceState(null, "", `${location.pathname}${rest ? `?${rest}` : ""}#${hash}`);
 }
 const code = hash.get("code") || "";
-$("#join").language.value = (navigator.language || "en").slice(0, 2);
+// The languages this server's speech model decodes: offer those, and the browser's own only when it is one
+// (with the English-only model a French browser would otherwise be refused at join).
+$("#join").language.value = "en";
+fetch("/api/languages").then((r) => r.json()).then(({languages}) => {
+  $("#langs").replaceChildren(...Object.entries(languages).map(([c, name]) => el("option", {value: c}, name)));
+  const mine = (navigator.language || "en").slice(0, 2).toLowerCase();
+  $("#join").language.value = mine in languages ? mine : "en" in languages ? "en" : "";
+}).catch(() => {});
 const saved = JSON.parse(localStorage.getItem(storeKey) || "{}");
 if (saved.token && saved.role !== "chair") location.replace(`/meeting/${meetingId}`);  // rejoin as the same person
 function when(inv) {
