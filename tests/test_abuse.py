@@ -35,6 +35,53 @@ async def app_client(aiohttp_client: Any, tmp_path: Any, **sections: dict[str, A
     return await aiohttp_client(create_app(make_config(tmp_path / "data", **sections)))
 
 
+# -- the rows built with the pages and the exports ------------------------------------------------
+
+
+async def test_the_chair_console_archive_and_report_cannot_be_framed_and_run_no_inline_script(
+    meeting: Meeting,
+) -> None:
+    person = await meeting.join("Ana")
+    await meeting.command(person["token"], op="file_statement", title="Note", text="For the record.")
+    for path in (f"/chair/{meeting.id}", f"/archive/{meeting.id}", "/archive",
+                 f"/api/meetings/{meeting.id}/report.html"):
+        resp = await meeting.client.get(path)
+        assert resp.status == 200, path
+        csp = resp.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp, path
+        assert resp.headers["X-Frame-Options"] == "DENY" and resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["Referrer-Policy"] == "no-referrer"
+
+
+async def test_a_statement_title_cannot_make_a_heading_in_report_md(meeting: Meeting) -> None:
+    person = await meeting.join("Ana")
+    resp = await meeting.command(person["token"], op="file_statement", title="Note\n\n# ADOPTED\n", text="x")
+    assert resp.status == 200
+    report = await (await meeting.client.get(f"/api/meetings/{meeting.id}/report.md")).text()
+    assert not any(line.startswith("# ADOPTED") for line in report.splitlines())
+
+
+async def test_a_name_with_an_arrow_never_puts_an_arrow_in_a_caption_cue(meeting: Meeting) -> None:
+    await meeting.join("Ana --->")
+    meetings = meeting.client.app[MEETINGS]
+    state = await meetings.state(meeting.id)
+    pid = next(p.participant_id for p in state.participants.values() if p.name == "Ana --->")
+    await meetings.record_segments(meeting.id, [{"start": 1.0, "end": 2.0, "text": "Hello --> there", "speaker_id": pid,
+                                                 "speaker_name": "Ana --->"}])
+    srt = await (await meeting.client.get(f"/api/meetings/{meeting.id}/transcript.srt")).text()
+    cues = srt.strip().split("\n\n")
+    assert all("-->" not in line for cue in cues for line in cue.splitlines()[2:])
+
+
+async def test_the_join_link_carries_the_invite_code_in_its_fragment(meeting: Meeting) -> None:
+    url = meeting.created["join_url"]
+    assert "?code=" not in url and url.endswith(f"#code={meeting.invite_code}")
+    # the page a rejected token is sent to ask: /me answers 401, and the pages stop there
+    # (tests/test_browser_pages.py drives that in Chromium)
+    resp = await meeting.client.get(f"/api/meetings/{meeting.id}/me", headers=auth("revoked-or-wrong"))
+    assert resp.status == 401 and "error" in await resp.json()
+
+
 # -- limits per participant ---------------------------------------------------------------------
 
 
