@@ -85,6 +85,7 @@ class Client:
         self.seq = 0
         self.acks: dict[Any, int] = {}
         self.errors: list[Any] = []
+        self.segments: list[str] = []
         self.task = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -99,6 +100,8 @@ class Client:
                     assert data["seq"] == self.seq + 1, (data["seq"], self.seq)
                     self.seq = data["seq"]
                     self.events.append((data["seq"], data["name"]))
+                    if data["name"] == "segment":
+                        self.segments.append(data["data"]["text"].lower())
                 elif data["type"] == "ack":
                     self.acks[data["id"]] = data["seq"]
                 elif data["type"] == "error":
@@ -218,6 +221,9 @@ def tone_worker(argv: list[str]) -> int:
     parser.add_argument("--nats")
     parser.add_argument("--name")
     args = parser.parse_args(argv)
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = with_nats(with_overrides(load(args.config), data_dir=args.data_dir), args.nats.split(","))
 
     async def main() -> int:
@@ -263,19 +269,11 @@ async def test_a_killed_workers_channel_is_taken_over(cluster: LocalCluster, con
             await asyncio.sleep(1.0)
         await audio.close()
         assert second is not None
-        texts: list[str] = []
-
-        async def stored() -> list[str]:
-            got = await (await http.get(f"{a.url}/api/meetings/{mid}/transcript.json")).json()
-            return [s["text"].lower() for s in got["segments"]]
-
-        deadline = asyncio.get_running_loop().time() + 30
-        while asyncio.get_running_loop().time() < deadline:
-            texts = await stored()
-            if len(texts) >= len(sentences):
-                break
-            await asyncio.sleep(0.3)
-        assert texts == sentences
+        await chair.until(lambda: len(chair.segments) >= len(sentences), 30)
+        await asyncio.sleep(1)
+        assert chair.segments == sentences
+        first.wait_for(r"transcribing \S+\.hall")  # the first worker had the channel,
+        second.wait_for(r"transcribing \S+\.hall")  # and the second took it over
         await chair.close()
 
 

@@ -148,11 +148,20 @@ class Worker:
         self.held[key] = held
         self.transcription.channel(meeting_id, pid)
         start = datetime.datetime.fromtimestamp(info.started - 2.0, datetime.UTC)
-        held.sub = await self.js.subscribe(
-            bus.audio_subject(meeting_id, channel), stream=bus.AUDIO, ordered_consumer=True, idle_heartbeat=1.0,
-            cb=lambda msg: self._on_audio(held, msg),
-            config=api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_TIME, opt_start_time=start),
-        )
+
+        async def on_audio(msg: Msg) -> None:
+            await self._on_audio(held, msg)
+
+        try:
+            held.sub = await self.js.subscribe(
+                bus.audio_subject(meeting_id, channel), stream=bus.AUDIO, cb=on_audio, ordered_consumer=True,
+                idle_heartbeat=1.0,
+                config=api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_TIME, opt_start_time=start),
+            )
+        except Exception:
+            log.exception("channel %s: its audio is not readable; releasing it", key)
+            await self._drop(held, release=True)
+            return
         log.info("worker %s: transcribing %s from %.3f", self.name, key, held.checkpoint)
 
     async def _on_audio(self, held: Held, msg: Msg) -> None:
