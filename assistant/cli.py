@@ -30,6 +30,11 @@ DEMO_AGENDA = ["Opening of the session", "Remote participation", "Any other busi
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="assistant", description="Real-time remote-participation meeting assistant"
     )
@@ -83,7 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     se.add_argument("--meeting", help="only this meeting")
     se.add_argument("--limit", type=int, default=20)
     se.add_argument("--config", type=Path, help="config.toml ([server] data_dir)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # one line per pass is noise
     try:

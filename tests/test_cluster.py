@@ -277,6 +277,37 @@ async def test_a_killed_workers_channel_is_taken_over(cluster: LocalCluster, con
         await chair.close()
 
 
+def test_the_image_and_the_compose_file_agree_with_the_command_line() -> None:
+    """Docker cannot run here: the Dockerfile is linted and every command in it and in compose.yaml
+    is parsed by the real command line, so neither drifts from the code."""
+    import json
+    import re
+    import shutil
+    import subprocess
+
+    from assistant.cli import build_parser
+
+    yaml = pytest.importorskip("yaml")
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    hadolint = Path(sys.executable).parent / "hadolint"
+    if hadolint.is_file() or shutil.which("hadolint"):
+        done = subprocess.run([str(hadolint) if hadolint.is_file() else "hadolint", str(ROOT / "Dockerfile")],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+    cmd = json.loads(re.search(r"^CMD (\[.*\])$", dockerfile, re.M).group(1))  # type: ignore[union-attr]
+    commands = [cmd]
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    commands += [s["command"] for s in compose["services"].values() if s["command"][0] == "assistant"]
+    assert {c[1] for c in commands} == {"serve", "worker"}
+    for command in commands:
+        build_parser().parse_args(command[1:])
+    assert re.search(r"^USER \d+$", dockerfile, re.M) and "HEALTHCHECK" in dockerfile
+    assert re.search(r'^VOLUME \["/data"\]$', dockerfile, re.M)
+    nodes = [s for s in compose["services"].values() if "nats" in str(s.get("image", ""))]
+    assert len(nodes) == 3
+
+
 if __name__ == "__main__" and sys.argv[1:2] == ["worker"]:
     sys.path.insert(0, str(Path(__file__).parent))
     sys.exit(tone_worker(sys.argv[2:]))

@@ -158,6 +158,11 @@ def run_local(config: Path | None, *, base: Path, nodes: int, instances: int, wo
     text = config.read_text() if config is not None else ""
     run_config.write_text(_with_admin(text, admin))
     cluster = LocalCluster(base, nodes)
+
+    def stopped(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops the children too, as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, stopped)
     try:
         print(f"NATS: {', '.join(cluster.start_nats())}  (JetStream storage: {base / 'nats'})", flush=True)
         started = [cluster.instance(run_config, f"instance{i + 1}", port + i if port else 0, env)
