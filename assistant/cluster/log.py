@@ -28,8 +28,9 @@ import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
-from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
+from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError, ServiceUnavailableError
 
 from ..archive.store import Grant, SeqConflict, Store
 from ..core import events as ev
@@ -39,7 +40,9 @@ from . import bus
 
 log = logging.getLogger(__name__)
 
-WRONG_LAST_SEQUENCE = 10071  # JetStream's answer when another append came first
+# JetStream's answers when another append came first: 10071 "wrong last sequence: N", and 10164
+# "wrong last sequence" from servers that no longer say N (2.11+ in some paths)
+WRONG_LAST_SEQUENCE = (10071, 10164)
 PUBLISH_TRIES_S = 15.0  # a NATS node lost: the stream elects another leader meanwhile
 CATCH_UP_S = 10.0
 
@@ -152,6 +155,10 @@ class JetStreamLog:
             last = await self.js.get_last_msg(bus.EVENTS, bus.events_subject(meeting_id))
         except NotFoundError:
             return
+        except Exception as exc:  # NATS is failing over: the caller tries again
+            log.warning("meeting %s: cannot read the stream's last message (%r)", meeting_id, exc)
+            await asyncio.sleep(0.2)
+            return
         if not await self._wait(lambda: self._last.get(meeting_id, 0) >= (last.seq or 0), CATCH_UP_S):
             log.warning("meeting %s: not caught up with the stream after %.0f s", meeting_id, CATCH_UP_S)
 
@@ -188,12 +195,13 @@ class JetStreamLog:
             try:
                 return await self.js.publish(subject, payload, stream=bus.EVENTS, headers=headers, timeout=2.0)
             except BadRequestError as exc:
-                if exc.err_code == WRONG_LAST_SEQUENCE:
+                if exc.err_code in WRONG_LAST_SEQUENCE or "wrong last sequence" in (exc.description or ""):
                     self.conflicts += 1
                     log.debug("%s: another process appended first (%d conflicts so far)", subject, self.conflicts)
                     raise SeqConflict(f"{subject}: another instance appended first") from None
                 raise
-            except (TimeoutError, NoRespondersError, ServiceUnavailableError) as exc:
+            except (TimeoutError, NatsTimeout, NoRespondersError, NoStreamResponseError, ServiceUnavailableError) as exc:
+                # a NATS node lost: the client reconnects elsewhere, the stream elects a new leader
                 if loop.time() > deadline:
                     raise
                 log.warning("publishing to %s: %r; trying again", subject, exc)
