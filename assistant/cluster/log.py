@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 # "wrong last sequence" from servers that no longer say N (2.11+ in some paths)
 WRONG_LAST_SEQUENCE = (10071, 10164)
 PUBLISH_TRIES_S = 15.0  # a NATS node lost: the stream elects another leader meanwhile
-CATCH_UP_S = 10.0
+CATCH_UP_MAX = 10_000  # messages fetched by one catch-up
 
 
 class WireEvent(msgspec.Struct, array_like=True):
@@ -124,9 +124,16 @@ class JetStreamLog:
 
     async def _on_message(self, msg: Msg) -> None:
         position = msg.metadata.sequence.stream
+        await self._apply(msg.subject, msg.data, position)
+        async with self._moved:
+            self.position = position
+            self._moved.notify_all()
+
+    async def _apply(self, subject: str, data: bytes, position: int) -> None:
+        """Hand one stream message to the receiver (which skips what it has applied already)."""
         try:
-            _, meeting_id, kind = msg.subject.split(".")
-            events, grants, meeting = decode(meeting_id, msg.data)
+            _, meeting_id, kind = subject.split(".")
+            events, grants, meeting = decode(meeting_id, data)
             assert self._receiver is not None
 
             def applied() -> None:
@@ -135,10 +142,7 @@ class JetStreamLog:
 
             await self._receiver.receive(meeting_id, events, grants, meeting, applied)
         except Exception:
-            log.exception("could not apply stream message %d (%s)", position, msg.subject)
-        async with self._moved:
-            self.position = position
-            self._moved.notify_all()
+            log.exception("could not apply stream message %d (%s)", position, subject)
 
     async def _wait(self, done: Any, timeout: float | None) -> bool:
         async with self._moved:
@@ -149,18 +153,26 @@ class JetStreamLog:
         return True
 
     async def catch_up(self, meeting_id: str) -> None:
+        """Fetch and apply the meeting's messages after the last one applied, from the stream's
+        leader, without waiting for the consumer (which may be stalled while NATS fails over)."""
         if not bus.NAME.match(meeting_id):
             return
-        try:
-            last = await self.js.get_last_msg(bus.EVENTS, bus.events_subject(meeting_id))
-        except NotFoundError:
-            return
-        except Exception as exc:  # NATS is failing over: the caller tries again
-            log.warning("meeting %s: cannot read the stream's last message (%r)", meeting_id, exc)
-            await asyncio.sleep(0.2)
-            return
-        if not await self._wait(lambda: self._last.get(meeting_id, 0) >= (last.seq or 0), CATCH_UP_S):
-            log.warning("meeting %s: not caught up with the stream after %.0f s", meeting_id, CATCH_UP_S)
+        subject = bus.events_subject(meeting_id)
+        for _ in range(CATCH_UP_MAX):
+            after = self._last.get(meeting_id, 0)
+            try:
+                msg = await self.js.get_msg(bus.EVENTS, seq=after + 1, subject=subject, next=True)
+            except NotFoundError:
+                return  # nothing newer
+            except Exception as exc:  # NATS is failing over: the caller tries again
+                log.warning("meeting %s: cannot read the stream (%r)", meeting_id, exc)
+                await asyncio.sleep(0.2)
+                return
+            if msg.seq is None or msg.data is None:
+                return
+            await self._apply(subject, msg.data, msg.seq)
+            if self._last.get(meeting_id, 0) <= after:
+                return  # not applied (logged): do not spin
 
     # -- appends ------------------------------------------------------------------------
 
