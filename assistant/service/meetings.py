@@ -90,6 +90,17 @@ class Meetings:
     ) -> None:
         """What the log holds, appended here or by another process: projected into the store,
         applied and published, unless this process has it already (its own appends)."""
+        # shielded: stopping the consumer must not leave a batch projected but not applied
+        await asyncio.shield(self._receive(meeting_id, events, grants, meeting, applied))
+
+    async def _receive(
+        self,
+        meeting_id: str,
+        events: Sequence[ev.Event],
+        grants: Sequence[Grant],
+        meeting: dict[str, Any] | None,
+        applied: Callable[[], None],
+    ) -> None:
         async with self._locks.setdefault(meeting_id, asyncio.Lock()):
             state = self._states.get(meeting_id)
             if state is None and events:
@@ -292,8 +303,12 @@ class Meetings:
         """A token with no participant behind it: an observer's screen or an audio feed."""
         await self.state(meeting_id)
         token, grant = await self._grant(meeting_id, None, role)
-        await self.log.add_grant(grant)
-        self._grants[grant.token_hash] = grant
+        self._grants[grant.token_hash] = grant  # before: a shared log may echo it back meanwhile
+        try:
+            await self.log.add_grant(grant)
+        except BaseException:
+            del self._grants[grant.token_hash]
+            raise
         return token
 
     async def execute(self, meeting_id: str, actor: cmd.Actor, command: cmd.Command) -> int:
@@ -314,6 +329,29 @@ class Meetings:
         _, stored = await self._append(meeting_id, decided)
         return stored
 
+    async def _attempt(
+        self, meeting_id: str, decided: Callable[[MeetingState], tuple[list[ev.Draft], list[Grant]]], checked: bool
+    ) -> tuple[MeetingState, list[ev.Event] | None, int]:
+        """One decision and append under the meeting's lock: what was stored, or None to catch up."""
+        state = await self.state(meeting_id)
+        async with self._locks[meeting_id]:
+            seen = state.seq
+            try:
+                drafts, grants = decided(state)
+            except cmd.CommandError:
+                if checked:
+                    raise
+                return state, None, seen
+            if not drafts:
+                return state, ([] if checked else None), seen
+            try:
+                stored = await self.log.append(meeting_id, drafts, state.seq, grants=grants)
+            except SeqConflict:
+                return state, None, seen
+            self._grants.update((g.token_hash, g) for g in grants)
+            self._commit(state, stored)
+            return state, stored, seen
+
     async def _append(
         self, meeting_id: str, decided: Callable[[MeetingState], tuple[list[ev.Draft], list[Grant]]]
     ) -> tuple[MeetingState, list[ev.Event]]:
@@ -322,27 +360,10 @@ class Meetings:
         changes nothing is checked once against the log too, as this process may lag it."""
         checked = False  # a refusal or a no-op stands once the log holds nothing newer
         for _ in range(MAX_CONFLICTS):
-            state = await self.state(meeting_id)
-            async with self._locks[meeting_id]:
-                seen = state.seq
-                try:
-                    drafts, grants = decided(state)
-                except cmd.CommandError:
-                    if checked:
-                        raise
-                    drafts, grants = [], []
-                else:
-                    if not drafts and checked:
-                        return state, []
-                if drafts:
-                    try:
-                        stored = await self.log.append(meeting_id, drafts, state.seq, grants=grants)
-                    except SeqConflict:
-                        pass
-                    else:
-                        self._grants.update((g.token_hash, g) for g in grants)
-                        self._commit(state, stored)
-                        return state, stored
+            # shielded: a caller that goes away must not leave an append stored but not applied
+            state, stored, seen = await asyncio.shield(self._attempt(meeting_id, decided, checked))
+            if stored is not None:
+                return state, stored
             await self.log.catch_up(meeting_id)
             checked = state.seq == seen
         raise SeqConflict(f"meeting {meeting_id}: still in conflict after {MAX_CONFLICTS} tries")
