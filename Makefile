@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run cluster test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ install: $(STAMP)
 
 run: install  # make run PORT=8090: another port than config.toml's
 	$(BIN)/assistant serve --config config.toml --demo $(if $(PORT),--port $(PORT))
+
+# Three NATS nodes (JetStream on files under data/cluster/nats), two instances on 8080 and 8081, one worker.
+cluster: install
+	$(BIN)/assistant cluster --config config.toml --base data/cluster
 
 lint: install
 	$(BIN)/ruff check assistant tests bench scripts

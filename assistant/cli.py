@@ -8,20 +8,28 @@ import dataclasses
 import logging
 import signal
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from . import __version__
 from . import demo as demos
 from .archive.exports import WRITERS
-from .config import Config, ConfigError, load, with_overrides
+from .config import Config, ConfigError, check, load, with_overrides
 from .core.tokens import new_token
 from .http.app import HANDLERS_S, create_app
+from .http.appkeys import MEETINGS, TRANSCRIPTION
 
 log = logging.getLogger("assistant")
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="assistant", description="Real-time remote-participation meeting assistant"
     )
@@ -37,6 +45,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument("--audio-device", help="with --demo: transcribe this input device (index or name) as the hall")
     serve.add_argument("--replay", type=Path, help="with --demo: replay this recording as the hall audio, at real time")
+    serve.add_argument("--nats", help="override [cluster] nats: comma-separated NATS URLs (docs/cluster.md)")
+    wo = sub.add_parser("worker", help="transcribe audio channels of a cluster, apart from the servers")
+    wo.add_argument("--config", type=Path, help="config.toml ([cluster] nats, [asr] model)")
+    wo.add_argument("--data-dir", type=Path, help="override [server] data_dir (the worker's own projection)")
+    wo.add_argument("--nats", help="override [cluster] nats: comma-separated NATS URLs")
+    wo.add_argument("--name", help="this worker's name in the leases (default: host-pid)")
+    cl = sub.add_parser("cluster", help="run a local cluster: NATS nodes, instances and a worker (make cluster)")
+    cl.add_argument("--config", type=Path, help="config.toml for the instances and workers")
+    cl.add_argument("--nodes", type=int, default=3, help="NATS servers (default 3)")
+    cl.add_argument("--instances", type=int, default=2, help="assistant servers (default 2)")
+    cl.add_argument("--workers", type=int, default=1, help="transcription workers (default 1)")
+    cl.add_argument("--port", type=int, default=8080, help="port of the first instance; the next ones follow")
+    cl.add_argument("--base", type=Path, default=Path("data/cluster"), help="NATS storage, instances' data, logs")
     sub.add_parser("devices", help="list audio input devices")
     tr = sub.add_parser("transcribe", help="transcribe a recording to VTT, SRT or JSON")
     tr.add_argument("file", type=Path)
@@ -62,13 +83,21 @@ def main(argv: list[str] | None = None) -> int:
     se.add_argument("--meeting", help="only this meeting")
     se.add_argument("--limit", type=int, default=20)
     se.add_argument("--config", type=Path, help="config.toml ([server] data_dir)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # one line per pass is noise
     try:
         config = load(getattr(args, "config", None))
-        if args.command == "serve":
-            config = with_overrides(config, host=args.host, port=args.port, data_dir=args.data_dir)
+        if args.command in ("serve", "worker"):
+            if args.command == "serve":
+                config = with_overrides(config, host=args.host, port=args.port, data_dir=args.data_dir)
+            else:
+                config = with_overrides(config, data_dir=args.data_dir)
+            if args.nats:
+                config = with_nats(config, [u.strip() for u in args.nats.split(",") if u.strip()])
         elif getattr(args, "model", None):
             config = dataclasses.replace(config, asr=dataclasses.replace(config.asr, model=args.model))
     except ConfigError as exc:
@@ -82,6 +111,15 @@ def main(argv: list[str] | None = None) -> int:
         return _transcribe(config, args)
     if args.command == "feed":
         return asyncio.run(_feed(args))
+    if args.command == "worker":
+        from .cluster.worker import run_worker
+
+        return asyncio.run(_until_signal(lambda stop: run_worker(config, stop=stop, name=args.name)))
+    if args.command == "cluster":
+        from .cluster.local import run_local
+
+        return run_local(args.config, base=args.base, nodes=args.nodes, instances=args.instances,
+                         workers=args.workers, port=args.port)
     return _archive(config, args)
 
 
@@ -126,7 +164,20 @@ async def serve_forever(
     if generated:
         token = new_token(24)
         config = dataclasses.replace(config, server=dataclasses.replace(config.server, admin_token=token))
-    app = create_app(config)
+    instance = None
+    if config.cluster.nats:  # the model runs in the workers; the log is the stream
+        from .cluster.instance import Instance
+
+        app = create_app(dataclasses.replace(config, asr=dataclasses.replace(config.asr, enabled=False)))
+        try:
+            instance = await Instance.join(config, app[MEETINGS])
+        except Exception as exc:
+            print(f"assistant: cannot join the cluster at {', '.join(config.cluster.nats)}: {exc!r}", file=sys.stderr)
+            return 1
+        app[TRANSCRIPTION] = instance.transcription
+        app.cleanup_ctx.append(_leaving(instance))
+    else:
+        app = create_app(config)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=HANDLERS_S)  # not 60 s: see app.py
     await runner.setup()
     site = web.TCPSite(runner, config.server.host, config.server.port)
@@ -161,6 +212,29 @@ async def serve_forever(
         hall.cancel()
     await runner.cleanup()
     return 0
+
+
+def with_nats(config: Config, urls: list[str]) -> Config:
+    cluster = dataclasses.replace(config.cluster, nats=tuple(urls))
+    return check(dataclasses.replace(config, cluster=cluster))
+
+
+def _leaving(instance: Any) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Leave the cluster before the store closes (cleanup contexts end in reverse order)."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await instance.close()
+
+    return ctx
+
+
+async def _until_signal(run: Callable[[asyncio.Event], Awaitable[int]]) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return await run(stop)
 
 
 def _transcribe(config: Config, args: argparse.Namespace) -> int:

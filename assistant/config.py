@@ -97,6 +97,14 @@ class AudioConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """Several instances and transcription workers over NATS JetStream (docs/cluster.md)."""
+
+    nats: tuple[str, ...] = ()  # NATS servers, e.g. ["nats://10.0.0.1:4222"]; empty: one process, SQLite only
+    replicas: int = 0  # copies of the event stream; 0: min(3, the number of servers listed)
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
@@ -104,6 +112,7 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     asr: AsrConfig = field(default_factory=AsrConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -113,6 +122,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "limits": LimitsConfig,
     "asr": AsrConfig,
     "audio": AudioConfig,
+    "cluster": ClusterConfig,
 }
 
 
@@ -267,6 +277,11 @@ def _check(config: Config, source: str) -> None:
         raise bad("audio.jitter_ms", au.jitter_ms, "0 to 1000")
     if not au.jitter_ms + 20 <= au.max_delay_ms <= 5000:
         raise bad("audio.max_delay_ms", au.max_delay_ms, f"{au.jitter_ms + 20} (jitter_ms + 20) to 5000")
+    for url in config.cluster.nats:
+        if not url.startswith(("nats://", "tls://")):
+            raise bad("cluster.nats", url, "URLs starting with nats:// or tls://, or an empty list for one process")
+    if not 0 <= config.cluster.replicas <= 5:
+        raise bad("cluster.replicas", config.cluster.replicas, "0 (as many as servers listed, at most 3) to 5")
     if asr.language and not (asr.language == "auto" or 2 <= len(asr.language) <= 3):
         raise bad("asr.language", asr.language, 'a language code such as "en", or "auto"')
 
@@ -294,3 +309,9 @@ def with_overrides(config: Config, **server: Any) -> Config:
     updated = dataclasses.replace(config, server=dataclasses.replace(config.server, **changes))
     _check(updated, "command line")
     return updated
+
+
+def check(config: Config, source: str = "command line") -> Config:
+    """Validate settings changed after loading (command-line overrides); returns them."""
+    _check(config, source)
+    return config

@@ -13,7 +13,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "assistant"
 
 # Lower ranks are imported by higher ones, never the other way round; a package may import itself.
-RANKS = {"core": 0, "audio": 1, "archive": 1, "speech": 2, "service": 2, "http": 3}
+RANKS = {"core": 0, "audio": 1, "archive": 1, "speech": 2, "service": 2, "http": 3, "cluster": 3}
 TOP = 4  # cli.py, __main__.py: the command line wires everything
 CONFIG = "config"  # settings types: read by every shell, never by the core
 

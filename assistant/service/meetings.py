@@ -1,14 +1,20 @@
 """The live meetings: state in memory, events in the store, messages to the hub.
 
 This is the one place that ties the pure core to I/O. For each meeting a
-lock serializes decide -> store -> apply -> publish, so seqs are gap-free,
+lock serializes decide -> append -> apply -> publish, so seqs are gap-free,
 a command is acknowledged only once its events are stored, and every
 subscriber sees events in seq order.
+
+The log is a seam (`log.py`): in one process the SQLite store; in a cluster a
+JetStream stream that other instances append to as well. There an append may
+meet a conflict (another instance got there first): the meeting catches up
+with what the log holds and the command is decided again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import time
@@ -16,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..archive.store import Grant, Store
+from ..archive.store import Grant, SeqConflict, Store
 from ..config import Config, is_timezone
 from ..core import commands as cmd
 from ..core import events as ev
@@ -25,6 +31,9 @@ from ..core.decide import create, decide, join
 from ..core.meeting import MANAGERS, MeetingState
 from ..core.tokens import new_token
 from .hub import Hub
+from .log import Log, StoreLog
+
+MAX_CONFLICTS = 20  # decisions retried after another instance appended first
 
 
 class NotFound(LookupError):
@@ -49,12 +58,14 @@ def token_hash(token: str) -> str:
 
 class Meetings:
     def __init__(
-        self, config: Config, store: Store, hub: Hub, *, clock: Callable[[], float] = time.time
+        self, config: Config, store: Store, hub: Hub, *, clock: Callable[[], float] = time.time,
+        log: Log | None = None,
     ) -> None:
         self.config = config
-        self.store = store
+        self.store = store  # the archive; in a cluster a projection of the log, kept by `receive`
         self.hub = hub
         self.clock = clock
+        self.log: Log = log or StoreLog(store, hub)
         self._states: dict[str, MeetingState] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._grants: dict[str, Grant] = {}
@@ -64,6 +75,50 @@ class Meetings:
 
     async def start(self) -> None:
         self._grants = {g.token_hash: g for g in await self.store.grants()}
+        await self.log.start(self)
+
+    def use_log(self, log: Log) -> None:
+        """Append through `log` instead of the store alone (a cluster); before `start`."""
+        self.log = log
+
+    async def receive(
+        self,
+        meeting_id: str,
+        events: Sequence[ev.Event],
+        grants: Sequence[Grant],
+        meeting: dict[str, Any] | None,
+        applied: Callable[[], None],
+    ) -> None:
+        """What the log holds, appended here or by another process: projected into the store,
+        applied and published, unless this process has it already (its own appends)."""
+        # shielded: stopping the consumer must not leave a batch projected but not applied
+        await asyncio.shield(self._receive(meeting_id, events, grants, meeting, applied))
+
+    async def _receive(
+        self,
+        meeting_id: str,
+        events: Sequence[ev.Event],
+        grants: Sequence[Grant],
+        meeting: dict[str, Any] | None,
+        applied: Callable[[], None],
+    ) -> None:
+        async with self._locks.setdefault(meeting_id, asyncio.Lock()):
+            state = self._states.get(meeting_id)
+            if state is None and events:
+                state = self._states[meeting_id] = await self._load(meeting_id, empty=True)
+            if state is None or not events:  # tokens only
+                for grant in grants:
+                    if grant.token_hash not in self._grants:
+                        await self.store.add_grant(grant)
+                        self._grants[grant.token_hash] = grant
+            elif events[0].seq == state.seq + 1:
+                drafts = [ev.Draft(e.fact, e.at) for e in events]
+                await self.store.append(meeting_id, drafts, state.seq, grants=grants, meeting=meeting)
+                self._grants.update((g.token_hash, g) for g in grants)
+                self._commit(state, events)
+            elif events[-1].seq > state.seq:
+                raise SeqConflict(f"meeting {meeting_id}: at seq {state.seq}, the log sent {events[0].seq}")
+            applied()
 
     # -- access -----------------------------------------------------------
 
@@ -141,7 +196,7 @@ class Meetings:
         }
         lock = self._locks.setdefault(meeting_id, asyncio.Lock())
         async with lock:
-            stored = await self.store.append(meeting_id, drafts, 0, grants=[grant], meeting=row)
+            stored = await self.log.append(meeting_id, drafts, 0, grants=[grant], meeting=row)
             self._grants[grant.token_hash] = grant
             self._states[meeting_id] = state
             self._commit(state, stored)
@@ -151,6 +206,13 @@ class Meetings:
         state = self._states.get(meeting_id)
         if state is not None:
             return state
+        try:
+            return await self._state(meeting_id)
+        except NotFound:
+            await self.log.catch_up(meeting_id)  # in a cluster: created a moment ago elsewhere?
+            return await self._state(meeting_id)
+
+    async def _state(self, meeting_id: str) -> MeetingState:
         lock = self._locks.setdefault(meeting_id, asyncio.Lock())
         async with lock:
             state = self._states.get(meeting_id)
@@ -159,9 +221,9 @@ class Meetings:
                 self._states[meeting_id] = state
         return state
 
-    async def _load(self, meeting_id: str) -> MeetingState:
+    async def _load(self, meeting_id: str, *, empty: bool = False) -> MeetingState:
         events = await self.store.events(meeting_id)
-        if not events:
+        if not events and not empty:
             raise NotFound(f"there is no meeting {meeting_id!r}")
         state = MeetingState(meeting_id)
         for event in events:
@@ -170,6 +232,9 @@ class Meetings:
 
     async def invite_code(self, meeting_id: str) -> str:
         row = await self.store.meeting(meeting_id)
+        if row is None:
+            await self.log.catch_up(meeting_id)
+            row = await self.store.meeting(meeting_id)
         if row is None:
             raise NotFound(f"there is no meeting {meeting_id!r}")
         return str(row["invite_code"])
@@ -211,8 +276,10 @@ class Meetings:
         language: str,
         role: str,
     ) -> tuple[str, str]:
-        state = await self.state(meeting_id)
-        async with self._locks[meeting_id]:
+        token, grant = await self._grant(meeting_id, None, role)
+
+        def decided(state: MeetingState) -> tuple[list[ev.Draft], list[Grant]]:
+            nonlocal grant
             drafts = join(
                 state,
                 name=name,
@@ -225,19 +292,24 @@ class Meetings:
             )
             joined = drafts[0].fact
             assert isinstance(joined, ev.ParticipantJoined)
-            pid = joined.participant_id
-            token, grant = await self._grant(meeting_id, pid, role)
-            stored = await self.store.append(meeting_id, drafts, state.seq, grants=[grant])
-            self._grants[grant.token_hash] = grant
-            self._commit(state, stored)
-        return pid, token
+            grant = dataclasses.replace(grant, participant_id=joined.participant_id)
+            return drafts, [grant]
+
+        await self._append(meeting_id, decided)
+        self._grants[grant.token_hash] = grant
+        assert grant.participant_id is not None
+        return grant.participant_id, token
 
     async def issue_token(self, meeting_id: str, role: str) -> str:
         """A token with no participant behind it: an observer's screen or an audio feed."""
         await self.state(meeting_id)
         token, grant = await self._grant(meeting_id, None, role)
-        await self.store.add_grant(grant)
-        self._grants[grant.token_hash] = grant
+        self._grants[grant.token_hash] = grant  # before: a shared log may echo it back meanwhile
+        try:
+            await self.log.add_grant(grant)
+        except BaseException:
+            del self._grants[grant.token_hash]
+            raise
         return token
 
     async def execute(
@@ -252,29 +324,66 @@ class Meetings:
         `check` (the shell's limits) sees the state under the meeting's lock and may raise."""
         if isinstance(command, cmd.Reschedule) and command.timezone and not is_timezone(command.timezone):
             raise cmd.CommandError(f'"timezone" is {command.timezone!r}; use an IANA name such as Europe/Zurich')
-        state = await self.state(meeting_id)
-        async with self._locks[meeting_id]:
+
+        def decided(state: MeetingState) -> tuple[list[ev.Draft], list[Grant]]:
             if check is not None:
                 check(state)
-            drafts = decide(state, actor, command, self.clock())
-            if not drafts:
-                return state.seq
-            stored = await self.store.append(meeting_id, drafts, state.seq)
-            self._commit(state, stored)
+            return decide(state, actor, command, self.clock()), []
+
+        state, _ = await self._append(meeting_id, decided)
         return state.seq
 
     async def record_segments(self, meeting_id: str, segments: Sequence[dict[str, Any]]) -> list[ev.Event]:
         """Store transcribed segments, each with a new `g` id; none once the meeting has ended."""
-        state = await self.state(meeting_id)
-        async with self._locks[meeting_id]:
+
+        def decided(state: MeetingState) -> tuple[list[ev.Draft], list[Grant]]:
             if state.ended_at is not None:
-                return []
+                return [], []
             now = self.clock()
             ids = state.ids()
-            drafts = [ev.Draft(ev.Segment(id=ids.new("g"), **seg), now) for seg in segments]
-            stored = await self.store.append(meeting_id, drafts, state.seq)
-            self._commit(state, stored)
+            return [ev.Draft(ev.Segment(id=ids.new("g"), **seg), now) for seg in segments], []
+
+        _, stored = await self._append(meeting_id, decided)
         return stored
+
+    async def _attempt(
+        self, meeting_id: str, decided: Callable[[MeetingState], tuple[list[ev.Draft], list[Grant]]], checked: bool
+    ) -> tuple[MeetingState, list[ev.Event] | None, int]:
+        """One decision and append under the meeting's lock: what was stored, or None to catch up."""
+        state = await self.state(meeting_id)
+        async with self._locks[meeting_id]:
+            seen = state.seq
+            try:
+                drafts, grants = decided(state)
+            except cmd.CommandError:
+                if checked:
+                    raise
+                return state, None, seen
+            if not drafts:
+                return state, ([] if checked else None), seen
+            try:
+                stored = await self.log.append(meeting_id, drafts, state.seq, grants=grants)
+            except SeqConflict:
+                return state, None, seen
+            self._grants.update((g.token_hash, g) for g in grants)
+            self._commit(state, stored)
+            return state, stored, seen
+
+    async def _append(
+        self, meeting_id: str, decided: Callable[[MeetingState], tuple[list[ev.Draft], list[Grant]]]
+    ) -> tuple[MeetingState, list[ev.Event]]:
+        """Decide on the meeting as it stands, append, apply. After a conflict (another instance
+        appended first) catch up with the log and decide again; a refusal or a decision that
+        changes nothing is checked once against the log too, as this process may lag it."""
+        checked = False  # a refusal or a no-op stands once the log holds nothing newer
+        for _ in range(MAX_CONFLICTS):
+            # shielded: a caller that goes away must not leave an append stored but not applied
+            state, stored, seen = await asyncio.shield(self._attempt(meeting_id, decided, checked))
+            if stored is not None:
+                return state, stored
+            await self.log.catch_up(meeting_id)
+            checked = state.seq == seen
+        raise SeqConflict(f"meeting {meeting_id}: still in conflict after {MAX_CONFLICTS} tries")
 
     def _commit(self, state: MeetingState, stored: Sequence[ev.Event]) -> None:
         """Apply stored events and publish them, then the queue view if they moved it, with no await
@@ -301,7 +410,7 @@ class Meetings:
 
     def publish_live(self, meeting_id: str, message: dict[str, Any]) -> None:
         """A live-only message (a caption): never stored, dropped first when a client lags."""
-        self.hub.publish(meeting_id, ev.dumps(message), droppable=True)
+        self.log.publish_live(meeting_id, ev.dumps(message))
 
     def snapshot_bytes(self, state: MeetingState, *, manager: bool = False) -> bytes:
         """The snapshot as JSON, encoded once per change: every socket that asks for it is sent the

@@ -1,0 +1,1 @@
+"""Several instances and transcription workers over NATS JetStream (docs/cluster.md)."""
