@@ -170,10 +170,8 @@ class Show:
         by_name = {p.name: p.participant_id for p in state.participants.values() if p.role == "participant"}
         for turn in self.script:
             if turn["name"] not in by_name:
-                by_name[turn["name"]], _ = await self.meetings.add_participant(
-                    self.meeting_id, name=turn["name"], affiliation=turn["affiliation"], group=turn["group"],
-                    mode=turn["mode"], language="en", role="participant",
-                )
+                profile = cmd.Profile(turn["name"], turn["affiliation"], turn["group"], turn["mode"], "en")
+                by_name[turn["name"]], _ = await self.meetings.add_participant(self.meeting_id, profile)
             self.speakers[turn["name"]] = by_name[turn["name"]]
 
     async def _tidy(self, state: MeetingState) -> None:

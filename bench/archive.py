@@ -35,6 +35,7 @@ from assistant.core.commands import (
     FileStatement,
     GiveFloor,
     NextItem,
+    Profile,
     RequestFloor,
 )
 from assistant.service.hub import Hub
@@ -63,9 +64,9 @@ async def build(data_dir: Path, segments: int, turns: int, seed: int) -> tuple[s
     mid, chair = created.meeting_id, Actor(created.chair_id, "chair")
     people = []
     for i in range(80):
-        pid, _ = await meetings.add_participant(
-            mid, name=f"Delegate {i}", affiliation=f"Country {i}", group=GROUPS[i % len(GROUPS)],
-            mode="remote" if i % 3 == 0 else "onsite", language="en", role="participant")
+        profile = Profile(f"Delegate {i}", f"Country {i}", GROUPS[i % len(GROUPS)],
+                          "remote" if i % 3 == 0 else "onsite", "en")
+        pid, _ = await meetings.add_participant(mid, profile)
         people.append(pid)
     seg_per_turn = segments / turns
     written = 0

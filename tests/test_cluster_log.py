@@ -64,8 +64,7 @@ async def test_a_lagging_instance_conflicts_catches_up_and_decides_again(tmp_pat
     try:
         created = await a.create(title="Plenary", agenda=["One"])
         mid = created.meeting_id
-        pid, _ = await b.join(mid, created.invite_code, name="Ana", affiliation="", group="other",
-                              mode="remote", language="")
+        pid, _ = await b.join(mid, created.invite_code, cmd.Profile("Ana", "", "other", "remote"))
         assert b.authenticate(created.chair_token, mid) is not None  # the chair's token reached b
         log_a = a.log
         assert isinstance(log_a, JetStreamLog)
@@ -78,8 +77,7 @@ async def test_a_lagging_instance_conflicts_catches_up_and_decides_again(tmp_pat
         assert log_a.conflicts == 1
         assert pid in {r.participant_id for r in (await a.state(mid)).queued.values()}
         # a refusal on a lagging state (a does not know this request) is checked against the log first
-        bo, _ = await b.join(mid, created.invite_code, name="Bo", affiliation="", group="other",
-                             mode="onsite", language="")
+        bo, _ = await b.join(mid, created.invite_code, cmd.Profile("Bo", "", "other", "onsite"))
         await b.execute(mid, cmd.Actor(bo, "participant"), cmd.parse({"op": "request_floor"}, limits, groups))
         wanted = next(r.request_id for r in (await b.state(mid)).queued.values() if r.participant_id == bo)
         seq = await a.execute(mid, chair, cmd.parse({"op": "give_floor", "request_id": wanted}, limits, groups))

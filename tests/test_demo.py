@@ -69,8 +69,7 @@ async def test_never_into_a_running_meeting_and_nobody_passed_over(client: Clien
     await meetings.execute(mid, chair, cmd.GiveFloor())
     await meetings.execute(mid, cmd.Actor(luis, "participant"), cmd.RequestFloor())
     # someone else waits: the meeting is running, the show waits
-    human, _ = await meetings.add_participant(mid, name="Human", affiliation="", group="other", mode="remote",
-                                              language="en", role="participant")
+    human, _ = await meetings.add_participant(mid, cmd.Profile("Human", "", "other", "remote", "en"))
     await meetings.execute(mid, cmd.Actor(human, "participant"), cmd.RequestFloor())
     meetings.hub.subscribe(mid)  # a page is open
     task = asyncio.create_task(show.run())

@@ -35,8 +35,7 @@ class Log:
         return stored
 
     def join(self, name: str, group: str, mode: str, role: str = "participant") -> cmd.Actor:
-        drafts = join(self.state, name=name, affiliation="", group=group, mode=mode, language="en",
-                      role=role, now=self.now)
+        drafts = join(self.state, cmd.Profile(name, "", group, mode, "en", role), self.now)
         self.store(drafts)
         joined = drafts[0].fact
         assert isinstance(joined, ev.ParticipantJoined)

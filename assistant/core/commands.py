@@ -33,6 +33,32 @@ class Limits(Protocol):
 
 
 @dataclass(frozen=True)
+class Profile:
+    """Who someone is in a meeting, as they join or are added to the list."""
+
+    name: str
+    affiliation: str  # country for a government, organisation otherwise
+    group: str  # stakeholder group
+    mode: str  # onsite | remote
+    language: str = ""  # declared spoken language
+    role: str = "participant"  # chair | moderator | participant | observer
+
+    @classmethod
+    def from_fields(
+        cls, f: Fields, *, language: str, role: str = "participant", group: str | None = None, mode: str | None = None
+    ) -> Profile:
+        """Name, affiliation, group and mode read from `f` (group and mode with defaults where given)."""
+        return cls(
+            name=f.name("name"),
+            affiliation=f.name("affiliation", required=False),
+            group=f.choice("group", f.groups, default=group),
+            mode=f.choice("mode", MODES, default=mode),
+            language=language,
+            role=role,
+        )
+
+
+@dataclass(frozen=True)
 class Actor:
     participant_id: str | None
     role: str  # chair | moderator | participant | observer | feed | admin

@@ -8,6 +8,7 @@ long list and after a long day.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -178,19 +179,9 @@ def _close_everything(x: Context, reason: str) -> list[ev.Fact]:
 
 
 def _add_speaker(x: Context, command: c.AddSpeaker) -> list[ev.Fact]:
-    pid = x.ids.new("p")
-    joined = ev.ParticipantJoined(
-        participant_id=pid,
-        name=command.name,
-        affiliation=command.affiliation,
-        group=command.group,
-        mode=command.mode,
-        language=command.language,
-        role="participant",
-        device=False,
-        added_by=x.actor.participant_id,
-    )
-    return [joined, request(x.state, x.ids, pid, command.kind, "", check_closed=False)]
+    profile = c.Profile(command.name, command.affiliation, command.group, command.mode, command.language)
+    joined = joined_fact(x.ids, profile, device=False, added_by=x.actor.participant_id)
+    return [joined, request(x.state, x.ids, joined.participant_id, command.kind, "", check_closed=False)]
 
 
 def _reschedule(x: Context, command: c.Reschedule) -> list[ev.Fact]:
@@ -293,32 +284,17 @@ def _not_waiting(state: MeetingState, request_id: str) -> str:
     return f"request {request_id} is not waiting (it is {req.state})"
 
 
-def join(
-    state: MeetingState,
-    *,
-    name: str,
-    affiliation: str,
-    group: str,
-    mode: str,
-    language: str,
-    role: str,
-    now: float,
-    device: bool = True,
-) -> list[ev.Draft]:
-    """A participant joins; returns the participant_joined event."""
+def join(state: MeetingState, profile: c.Profile, now: float) -> list[ev.Draft]:
+    """A participant joins with their own device; returns the participant_joined event."""
     if state.ended_at is not None:
         raise CommandError("this meeting has ended; it can no longer be joined")
-    fact = ev.ParticipantJoined(
-        participant_id=state.ids().new("p"),
-        name=name,
-        affiliation=affiliation,
-        group=group,
-        mode=mode,
-        language=language,
-        role=role,
-        device=device,
+    return [ev.Draft(joined_fact(state.ids(), profile), now)]
+
+
+def joined_fact(ids: Ids, profile: c.Profile, *, device: bool = True, added_by: str | None = None) -> ev.ParticipantJoined:
+    return ev.ParticipantJoined(
+        participant_id=ids.new("p"), **dataclasses.asdict(profile), device=device, added_by=added_by
     )
-    return [ev.Draft(fact, now)]
 
 
 def create(

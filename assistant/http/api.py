@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 from typing import Any
 
@@ -12,9 +11,7 @@ from ..archive.store import Grant
 from ..config import POLICIES, is_timezone
 from ..core import commands as cmd
 from ..core import views
-from ..core.fairqueue import MODES
 from ..core.meeting import MANAGERS
-from ..service.meetings import Forbidden
 from ..speech import languages
 from . import limits
 from .appkeys import CONFIG, GUARD, MEETINGS, PLAYBACK, TRANSCRIPTION
@@ -183,27 +180,13 @@ async def join(request: web.Request) -> web.Response:
     meetings, config = request.app[MEETINGS], request.app[CONFIG]
     meeting_id = request.match_info["id"]
     data = await body(request)
-    f = cmd.Fields(data, "joining", config.limits)
+    f = cmd.Fields(data, "joining", config.limits, config.meeting.groups)
     code = f.text("invite_code", 200)
-    if not hmac.compare_digest(code.encode(), (await meetings.invite_code(meeting_id)).encode()):
-        raise Forbidden("the invite code is wrong; use the join link the organisers sent")
+    await meetings.check_invite(meeting_id, code)
     request.app[GUARD].join(meeting_id, code, request.remote or "")  # counted once the code is right
-    name = f.name("name")
-    group = f.choice("group", config.meeting.groups)
-    mode = f.choice("mode", MODES)
-    affiliation = f.name("affiliation", required=False)
-    spoken = language(request, f)
     role = f.choice("role", JOIN_ROLES, default="participant")
-    pid, token = await meetings.join(
-        meeting_id,
-        code,
-        name=name,
-        affiliation=affiliation,
-        group=group,
-        mode=mode,
-        language=spoken,
-        role=role,
-    )
+    profile = cmd.Profile.from_fields(f, language=language(request, f), role=role)
+    pid, token = await meetings.add_participant(meeting_id, profile)
     return web.json_response({"participant_id": pid, "token": token, "role": role}, status=201)
 
 
@@ -213,18 +196,13 @@ async def issue_token(request: web.Request) -> web.Response:
     meeting_id = request.match_info["id"]
     _grant_for(request, meeting_id, ("chair",), "hand out tokens")
     data = await body(request)
-    f = cmd.Fields(data, "a new token", config.limits)
+    f = cmd.Fields(data, "a new token", config.limits, config.meeting.groups)
     role = f.choice("role", ISSUED_ROLES)
     if role == "moderator":
-        pid, token = await meetings.add_participant(
-            meeting_id,
-            name=f.name("name"),
-            affiliation=f.name("affiliation", required=False),
-            group=f.choice("group", config.meeting.groups, default=config.meeting.groups[-1]),
-            mode=f.choice("mode", MODES, default="onsite"),
-            language=language(request, f),
-            role=role,
+        profile = cmd.Profile.from_fields(
+            f, language=language(request, f), role=role, group=config.meeting.groups[-1], mode="onsite"
         )
+        pid, token = await meetings.add_participant(meeting_id, profile)
         return web.json_response({"participant_id": pid, "token": token, "role": role}, status=201)
     token = await meetings.issue_token(meeting_id, role)
     return web.json_response({"participant_id": None, "token": token, "role": role}, status=201)

@@ -170,16 +170,7 @@ class Meetings:
             starts_at=starts_at,
             ends_at=ends_at,
         )
-        drafts += join(
-            state,
-            name=chair_name,
-            affiliation="",
-            group=m.groups[-1],
-            mode="onsite",
-            language="",
-            role="chair",
-            now=now,
-        )
+        drafts += join(state, cmd.Profile(chair_name, "", m.groups[-1], "onsite", role="chair"), now)
         chair = drafts[-1].fact
         assert isinstance(chair, ev.ParticipantJoined)
         chair_id = chair.participant_id
@@ -239,57 +230,24 @@ class Meetings:
             raise NotFound(f"there is no meeting {meeting_id!r}")
         return str(row["invite_code"])
 
-    async def join(
-        self,
-        meeting_id: str,
-        invite_code: str,
-        *,
-        name: str,
-        affiliation: str,
-        group: str,
-        mode: str,
-        language: str,
-        role: str = "participant",
-    ) -> tuple[str, str]:
-        """A participant joins with the invite code; returns (participant_id, token)."""
+    async def check_invite(self, meeting_id: str, invite_code: str) -> None:
+        """Forbidden unless `invite_code` is this meeting's."""
         expected = await self.invite_code(meeting_id)
         if not hmac.compare_digest(invite_code.encode(), expected.encode()):
             raise Forbidden("the invite code is wrong; use the join link the organisers sent")
-        return await self.add_participant(
-            meeting_id,
-            name=name,
-            affiliation=affiliation,
-            group=group,
-            mode=mode,
-            language=language,
-            role=role,
-        )
 
-    async def add_participant(
-        self,
-        meeting_id: str,
-        *,
-        name: str,
-        affiliation: str,
-        group: str,
-        mode: str,
-        language: str,
-        role: str,
-    ) -> tuple[str, str]:
-        token, grant = await self._grant(meeting_id, None, role)
+    async def join(self, meeting_id: str, invite_code: str, profile: cmd.Profile) -> tuple[str, str]:
+        """A participant joins with the invite code; returns (participant_id, token)."""
+        await self.check_invite(meeting_id, invite_code)
+        return await self.add_participant(meeting_id, profile)
+
+    async def add_participant(self, meeting_id: str, profile: cmd.Profile) -> tuple[str, str]:
+        """Someone joins (or the chair hands out a moderator's place); returns (participant_id, token)."""
+        token, grant = await self._grant(meeting_id, None, profile.role)
 
         def decided(state: MeetingState) -> tuple[list[ev.Draft], list[Grant]]:
             nonlocal grant
-            drafts = join(
-                state,
-                name=name,
-                affiliation=affiliation,
-                group=group,
-                mode=mode,
-                language=language,
-                role=role,
-                now=self.clock(),
-            )
+            drafts = join(state, profile, self.clock())
             joined = drafts[0].fact
             assert isinstance(joined, ev.ParticipantJoined)
             grant = dataclasses.replace(grant, participant_id=joined.participant_id)
