@@ -43,7 +43,9 @@ class ServerConfig:
 class QueueConfig:
     policy: str = "balanced"
     alternate_after: int = 2
-    max_overtakes: int = 3
+    max_overtakes: int = 3  # balanced_v1 only
+    wait_factor: float = 2.0  # balanced: an intervention waits at most this many turns per request ahead of it
+    min_wait: int = 4  # balanced: ... and at least this many
     default_time_limit_s: int = 180
 
 
@@ -218,6 +220,10 @@ def _check(config: Config, source: str) -> None:
         raise bad("queue.alternate_after", q.alternate_after, "1 to 100")
     if not 0 <= q.max_overtakes <= 1000:
         raise bad("queue.max_overtakes", q.max_overtakes, "0 to 1000")
+    if not 0.5 <= q.wait_factor <= 20:
+        raise bad("queue.wait_factor", q.wait_factor, "0.5 to 20")
+    if not 1 <= q.min_wait <= 1000:
+        raise bad("queue.min_wait", q.min_wait, "1 to 1000")
     if not 0 <= q.default_time_limit_s <= 24 * 3600:
         raise bad("queue.default_time_limit_s", q.default_time_limit_s, "0 (no limit) to 86400")
     if len(set(m.groups)) != len(m.groups) or not m.groups:

@@ -309,6 +309,8 @@ def create(
     now: float,
     starts_at: str | None = None,
     ends_at: str | None = None,
+    wait_factor: float = 2.0,
+    min_wait: int = 4,
 ) -> list[ev.Draft]:
     """The first event of a meeting."""
     fact = ev.MeetingCreated(
@@ -321,5 +323,7 @@ def create(
         timezone=timezone,
         starts_at=starts_at,
         ends_at=ends_at,
+        wait_factor=wait_factor,
+        min_wait=min_wait,
     )
     return [ev.Draft(fact, now)]

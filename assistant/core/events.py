@@ -48,11 +48,13 @@ class MeetingCreated(Fact, frozen=True, kw_only=True):
     agenda: list[str]
     policy: str  # "balanced" | "fifo"
     alternate_after: int
-    max_overtakes: int
+    max_overtakes: int  # balanced_v1: nobody is overtaken more often
     time_limit_s: int  # default speaking time per turn; 0 = none
     timezone: str  # IANA name: the meeting's own clock
     starts_at: str | None = None  # ISO 8601 with offset, as scheduled
     ends_at: str | None = None
+    wait_factor: float = 2.0  # balanced: the waiting limit, in turns per request waiting on asking
+    min_wait: int = 4  # balanced: the waiting limit when few were waiting
 
 
 class MeetingRescheduled(Fact, frozen=True, kw_only=True):

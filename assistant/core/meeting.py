@@ -192,6 +192,8 @@ def _meeting_created(s: MeetingState, f: ev.MeetingCreated, at: float, seq: int)
         name=f.policy,
         alternate_after=f.alternate_after,
         max_overtakes=f.max_overtakes,
+        wait_factor=f.wait_factor,
+        min_wait=f.min_wait,
         estimate_s=float(f.time_limit_s or 180),
     )
     s.time_limit_s = f.time_limit_s

@@ -164,6 +164,8 @@ class Meetings:
             policy=policy or q.policy,
             alternate_after=q.alternate_after,
             max_overtakes=q.max_overtakes,
+            wait_factor=q.wait_factor,
+            min_wait=q.min_wait,
             time_limit_s=q.default_time_limit_s if time_limit_s is None else time_limit_s,
             timezone=timezone or m.timezone,
             now=now,
