@@ -275,9 +275,12 @@ async def test_a_killed_workers_channel_is_taken_over(cluster: LocalCluster, con
             await asyncio.sleep(1.0)
         await audio.close()
         assert second is not None
-        await chair.until(lambda: len(chair.segments) >= len(sentences), 30)
+        words = " ".join(sentences).split()
+        await chair.until(lambda: len(" ".join(chair.segments).split()) >= len(words), 30)
         await asyncio.sleep(1)
-        assert chair.segments == sentences
+        # every word once, in order: no committed word lost or doubled (where a sentence is cut into
+        # segments may differ, as the audio replayed after the takeover arrives in one burst)
+        assert " ".join(chair.segments).split() == words
         first.wait_for(r"transcribing \S+\.hall")  # the first worker had the channel,
         second.wait_for(r"transcribing \S+\.hall")  # and the second took it over
         await chair.close()
