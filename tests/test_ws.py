@@ -239,3 +239,20 @@ async def test_a_replaced_view_never_overtakes_the_events_it_reflects() -> None:
     got = [await sub.next() for _ in range(2)]
     assert got == [b'{"seq":11}', b'{"type":"queue","seq":11}']
     assert sub.queued_bytes == 0
+
+
+async def test_a_written_intervention_reaches_everyone_with_the_floor(meeting: Meeting) -> None:
+    """A page that connected after the written request was made has seen no request_added for it:
+    the text comes with the floor, once, when it is read out (never in the public queue before)."""
+    ana = await meeting.join("Ana")
+    await meeting.command(ana["token"], op="request_floor", text="Read this out, please.")
+    late = await meeting.join("Late")
+    ws = await meeting.ws(late["token"])
+    snap = await ws.receive_json()
+    assert "text" not in snap["queue"][0] and snap["queue"][0]["written"] is True
+    await meeting.command(meeting.chair_token, op="give_floor")
+    got = await receive_until(ws, lambda m: m["type"] == "floor")
+    changed = next(m for m in got if m.get("name") == "floor_changed")
+    assert got[-1]["seq"] == changed["seq"] and got[-1]["floor"]["text"] == "Read this out, please."
+    assert got[-1]["floor"]["name"] == "Ana"
+    await ws.close()

@@ -354,6 +354,12 @@ class Meetings:
             if isinstance(event.fact, ev.MeetingEnded):
                 for ended in self.on_ended:
                     ended(state.meeting_id)
+            elif isinstance(event.fact, ev.FloorChanged) and state.floor is not None and self.hub.watching(state.meeting_id):
+                floor = views.floor_view(state)
+                if floor is not None and floor["text"]:
+                    # a written intervention is read out now: its text goes to everyone with the floor,
+                    # so no page that joined after it was asked has to fetch a snapshot for it
+                    self.hub.publish(state.meeting_id, ev.encode({"type": "floor", "seq": event.seq, "floor": floor}))
         if self._views.get(state.meeting_id) != state.queue_version:
             self._views[state.meeting_id] = state.queue_version
             if self.hub.watching(state.meeting_id):

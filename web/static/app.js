@@ -143,6 +143,7 @@ class MeetingClient {
       this.seq = m.seq; this.apply(m); this.onChange(m.name, m); return;
     }
     if (m.type === "queue") { if (this.state) { this.state.queue = m.queue; this.onChange("queue", m); } return; }
+    if (m.type === "floor") { this.floorText(m.floor); return; }
     if (m.type === "caption") { this.caption = m; this.onChange("caption", m); return; }
     if (m.type === "ack" || m.type === "error") {
       const done = this.pending.get(m.id); this.pending.delete(m.id);
@@ -193,24 +194,18 @@ class MeetingClient {
     if (running) running.ended_at = at;
     this.caption = null;
     const text = (this.requests.get(d.request_id) || {}).text || "";
-    const entry = s.queue.find((e) => e.request_id === d.request_id);
     s.floor = d.participant_id ? {...d, text} : null;
-    if (d.participant_id && !text && entry && entry.written) this.fetchFloorText(d.request_id);
     if (d.participant_id) {
       s.turns.push({participant_id: d.participant_id, request_id: d.request_id, kind: d.kind, item: d.item,
         started_at: d.started_at, ended_at: null});
     }
   }
-  async fetchFloorText(requestId) {
-    // a written intervention asked for before this page's snapshot: its text is not in any event
-    // this page saw, and the snapshot's floor carries it once it is being read
-    const r = await fetch(`/api/meetings/${meetingId}`, {headers: {Authorization: `Bearer ${this.token}`}}).catch(() => null);
-    if (!r || !r.ok) return;
-    const snap = await r.json();
-    if (!snap.floor || snap.floor.request_id !== requestId || !snap.floor.text) return;
-    this.requests.set(requestId, {...this.requests.get(requestId), text: snap.floor.text});
-    const f = this.state.floor;
-    if (f && f.request_id === requestId) { this.state.floor = {...f, text: snap.floor.text}; this.onChange("floor_text"); }
+  floorText(floor) {
+    // a written intervention being read out: the server sends its text with the floor, right after
+    // the floor_changed event (a page that joined after it was asked has seen no request_added for it)
+    this.requests.set(floor.request_id, {...this.requests.get(floor.request_id), text: floor.text});
+    const f = this.state && this.state.floor;
+    if (f && f.request_id === floor.request_id && f.text !== floor.text) { this.state.floor = {...f, text: floor.text}; this.onChange("floor_text"); }
   }
   send(op, fields = {}) {
     return new Promise((resolve) => {
