@@ -6,23 +6,11 @@
 "use strict";
 
 const KEY = "assistant:admin";
-const $ = (sel) => document.querySelector(sel);
+const {$, el} = window.Assistant;
 const viewerZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 let token = sessionStorage.getItem(KEY) || "";
 let meetings = [];
 let rescheduling = null;  // the meeting the dialog is for
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c ?? "")));
-  return node;
-}
 
 async function api(path, method = "GET", body = undefined) {
   const headers = {Authorization: `Bearer ${token}`};
