@@ -380,7 +380,7 @@ async def main(args: argparse.Namespace) -> None:
             base.mkdir(parents=True)
         config = base / "config.toml"
         config.write_text(f'[server]\nhost = "127.0.0.1"\nadmin_token = "{ADMIN}"\n[asr]\nenabled = false\n'
-                          "[limits]\ncommands_per_second = 1000.0\nclient_queue = 5000\n")
+                          "[limits]\ncommands_per_second = 1000.0\njoins_per_minute = 100000\nclient_queue = 5000\n")
         cluster = LocalCluster(base, nodes=3)
         conn = aiohttp.TCPConnector(limit=0)
         try:
@@ -403,7 +403,7 @@ async def main(args: argparse.Namespace) -> None:
         finally:
             cluster.stop()
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_server(Path(tmp), "[limits]\ncommands_per_second = 1000.0\nclient_queue = 5000\n")
+        proc, url = start_server(Path(tmp), "[limits]\ncommands_per_second = 1000.0\njoins_per_minute = 100000\nclient_queue = 5000\n")
         try:
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
                 single = await fanout(http, [url], [psutil.Process(proc.pid)], [], args, "one process")

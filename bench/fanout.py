@@ -62,7 +62,7 @@ class Listener:
 
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        proc, base = start_server(Path(tmp), "[limits]\ncommands_per_second = 1000.0\n")
+        proc, base = start_server(Path(tmp), "[limits]\ncommands_per_second = 1000.0\njoins_per_minute = 100000\n")
         server = psutil.Process(proc.pid)
         try:
             await run(args, base, server)

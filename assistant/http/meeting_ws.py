@@ -28,6 +28,7 @@ from .errors import json_error
 log = logging.getLogger(__name__)
 
 REPLAY_PAGE = 500
+QUICK_SEND = 16 * 1024  # bytes in the socket's buffer, this message included, below which a send never waits
 CLOSE_TOO_SLOW = 4008  # cut off for falling behind; reconnect with since
 _cutting: set[asyncio.Task[None]] = set()  # cut-offs under way, kept from the garbage collector
 
@@ -121,6 +122,12 @@ async def _relay(
     stalled_s = request.app[CONFIG].limits.stalled_client_s
 
     async def send(data: bytes) -> None:
+        transport = request.transport
+        if transport is not None and transport.get_write_buffer_size() + len(data) < QUICK_SEND:
+            # the client keeps up and the message is small: the write cannot wait on it, and a
+            # timer per message would cost more than the write (most sends, with thousands watching)
+            await ws.send_frame(data, WSMsgType.TEXT)
+            return
         async with asyncio.timeout(stalled_s):  # no task per message, unlike wait_for
             await ws.send_frame(data, WSMsgType.TEXT)
 

@@ -71,6 +71,7 @@ class Meetings:
         self._grants: dict[str, Grant] = {}
         self._snapshots: dict[tuple[str, bool], tuple[int, bytes]] = {}  # (meeting, managers) -> (seq, json)
         self._views: dict[str, int] = {}  # meeting -> queue_version last pushed
+        self._views_due: set[str] = set()  # meetings whose view is to be pushed at the next turn of the loop
         self.on_ended: list[Callable[[str], None]] = []  # called with a meeting's id once it has ended
 
     async def start(self) -> None:
@@ -346,8 +347,8 @@ class Meetings:
         raise SeqConflict(f"meeting {meeting_id}: still in conflict after {MAX_CONFLICTS} tries")
 
     def _commit(self, state: MeetingState, stored: Sequence[ev.Event]) -> None:
-        """Apply stored events and publish them, then the queue view if they moved it, with no await
-        in between: every subscriber sees the events in seq order, then the view they lead to."""
+        """Apply stored events and publish them, with no await in between: every subscriber sees
+        the events in seq order; then, soon after, the queue view they lead to if they moved it."""
         for event in stored:
             state.apply(event)
             self.hub.publish(state.meeting_id, event.to_bytes(), event.seq)
@@ -360,11 +361,20 @@ class Meetings:
                     # a written intervention is read out now: its text goes to everyone with the floor,
                     # so no page that joined after it was asked has to fetch a snapshot for it
                     self.hub.publish(state.meeting_id, ev.encode({"type": "floor", "seq": event.seq, "floor": floor}))
-        if self._views.get(state.meeting_id) != state.queue_version:
-            self._views[state.meeting_id] = state.queue_version
-            if self.hub.watching(state.meeting_id):
-                public, managers = self.queue_messages(state)
-                self.hub.publish_view(state.meeting_id, public, managers)
+        if self._views.get(state.meeting_id) != state.queue_version and state.meeting_id not in self._views_due:
+            # the view is worked out once the commands of this turn of the loop have been answered:
+            # after their events and acks, and once for several changes that come together
+            self._views_due.add(state.meeting_id)
+            asyncio.get_running_loop().call_soon(self._push_view, state)
+
+    def _push_view(self, state: MeetingState) -> None:
+        self._views_due.discard(state.meeting_id)
+        if self._views.get(state.meeting_id) == state.queue_version:
+            return
+        self._views[state.meeting_id] = state.queue_version
+        if self.hub.watching(state.meeting_id):
+            public, managers = self.queue_messages(state)
+            self.hub.publish_view(state.meeting_id, public, managers)
 
     def queue_messages(self, state: MeetingState) -> tuple[bytes, bytes]:
         """The derived queue as pushed live: for everyone, and for the chair and moderators."""

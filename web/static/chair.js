@@ -127,6 +127,14 @@ async function toggleStatement(st, li, button) {
   li.append(el("div", {class: "written"}, bodies.get(st.statement_id)));
   button.textContent = "Hide"; button.setAttribute("aria-expanded", "true");
 }
+let placing = null;  // someone just added to the list, whose place is said when the queue comes
+function announcePlace() {
+  const entry = client.state.queue.find((q) => q.participant_id === placing.participant_id);
+  if (!entry) return false;
+  tell(`Added ${placing.name} to the list: #${entry.position + 1}, ${entry.reason}.`);
+  placing = null;
+  return true;
+}
 const client = new A.MeetingClient(me.token, (what, m) => {
   A.renderConnection(client);
   if (what === "rejected") { A.showRejected(client, "Ask the organisers for a new chair link."); return; }
@@ -134,6 +142,7 @@ const client = new A.MeetingClient(me.token, (what, m) => {
   const s = client.state;
   if (what === "caption") { A.renderCaption(client, $("#caption")); return; }
   trackInterrupted(what, m);
+  if (what === "queue" && placing) announcePlace();
   if (what === "meeting_rescheduled" && m.data.starts_at) tell(moved(m.data));
   if (what === "meeting_ended") tell(ENDED);
   $("#title").textContent = `Chair: ${s.meeting.title}`;
@@ -206,10 +215,11 @@ $("#add").addEventListener("submit", (e) => {
   const form = e.target, body = Object.fromEntries(new FormData(form));
   client.send("add_speaker", body).then((r) => {
     if (r.type !== "ack") { say(r); return; }
-    // the events and the queue they lead to arrive before the ack
+    // the events arrive before the ack; the queue they lead to may come just before or just after
+    // it: say where the person was placed as soon as that queue is here
     const added = [...client.state.participants].reverse().find((p) => p.name === body.name && p.device === false);
-    const entry = added && client.state.queue.find((q) => q.participant_id === added.participant_id);
-    tell(entry ? `Added ${body.name} to the list: #${entry.position + 1}, ${entry.reason}.` : `Added ${body.name} to the list.`);
+    placing = added ? {participant_id: added.participant_id, name: body.name} : null;
+    if (!placing || !announcePlace()) tell(`Added ${body.name} to the list.`);
     form.reset();  // the next person's organisation and group are not the last one's
     form.name.focus();
   });
