@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +34,30 @@ from common import percentile
 from stream import SR, add_stream_options, chosen_streams, errors, latencies, normalize, offline
 
 from assistant.config import AsrConfig
-from assistant.speech.transcription import Channel
+from assistant.core.meeting import MeetingState
+from assistant.speech.pipeline import Channel
 from assistant.speech.vad import SileroProbabilities
 from assistant.speech.whisper import load
+
+
+class Sink:
+    """No meeting: nobody holds the floor, nothing is stored (the replay reads what `_work` commits)."""
+
+    async def state(self, meeting_id: str) -> MeetingState:
+        return MeetingState(meeting_id)
+
+    async def record_segments(self, meeting_id: str, segments: Sequence[dict[str, Any]]) -> object:
+        return None
+
+    def publish_live(self, meeting_id: str, message: dict[str, Any]) -> None:
+        pass
 
 
 def replay(rec: Any, config: AsrConfig, audio: np.ndarray, shift: float) -> tuple[str, list[str], list[float], float]:
     """The committed text; its words one by one (normalised) with when each was committed on the audio
     clock, for latency; and the model's seconds."""
     channel = Channel(meeting_id="replay", participant_id=None, recognizer=rec, probabilities=SileroProbabilities(),
-                      meetings=None, executor=None, config=config, is_live=lambda *_: False)  # type: ignore[arg-type]
+                      meetings=Sink(), executor=ThreadPoolExecutor(1), config=config, is_live=lambda *_: False)
     text, words = "", []
     at: list[float] = []
     busy = 0.0

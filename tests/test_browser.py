@@ -21,9 +21,12 @@ from assistant.http.app import create_app
 from assistant.http.appkeys import MEETINGS
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None, reason="Debian chromium is missing: run scripts/system-deps.sh (make test does)"
-)
+pytestmark = [
+    pytest.mark.slow,  # a real browser
+    pytest.mark.skipif(
+        shutil.which(CHROMIUM) is None, reason="Debian chromium is missing: run scripts/system-deps.sh (make test does)"
+    ),
+]
 HOSTILE = '<img src=x onerror="document.body.dataset.pwned=1"><b>bold</b>'
 
 
