@@ -106,3 +106,43 @@ class RecordingSink:
 
     def publish_live(self, meeting_id: str, message: dict[str, Any]) -> None:
         self.live.append(message)
+
+
+class Person:
+    def __init__(self, participant_id: str, name: str, *, language: str = "", mode: str = "onsite",
+                 role: str = "participant") -> None:
+        self.participant_id, self.name, self.language, self.mode, self.role = participant_id, name, language, mode, role
+        self.affiliation, self.group = "", "government"
+
+
+class FloorTurn:
+    def __init__(self, participant_id: str, started_at: float, ended_at: float | None = None) -> None:
+        self.participant_id, self.started_at, self.ended_at = participant_id, started_at, ended_at
+
+
+class FakeState:
+    """The members of the meeting state the speech layer reads, and nothing else."""
+
+    def __init__(self, people: Sequence[Person], created_at: float = 0.0) -> None:
+        self.participants = {p.participant_id: p for p in people}
+        self.turns: list[FloorTurn] = []
+        self.agenda: list[str] = []
+        self.current_item = 0
+        self.created_at = created_at
+
+    def give_floor(self, participant_id: str, at: float) -> None:
+        if self.turns and self.turns[-1].ended_at is None:
+            self.turns[-1].ended_at = at
+        self.turns.append(FloorTurn(participant_id, at))
+
+    def holder_at(self, at: float) -> str | None:
+        for turn in reversed(self.turns):
+            if turn.started_at <= at:
+                return turn.participant_id if turn.ended_at is None or at < turn.ended_at else None
+        return None
+
+    def chair_id(self) -> str | None:
+        return next((p.participant_id for p in self.participants.values() if p.role == "chair"), None)
+
+    def next_speakers(self, n: int) -> list[str]:
+        return []

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from assistant.speech.attribution import Lines
+from dataclasses import dataclass
+
+from assistant.speech.attribution import Lines, backdated, floor_changes, holder_at
+from assistant.speech.review import checks_out
 from assistant.speech.streaming import Word, join_words
+
+
+@dataclass
+class Turn:
+    participant_id: str
+    started_at: float
+    ended_at: float | None = None
 
 
 def words(text: str, start: float = 0.0, step: float = 0.5) -> list[Word]:
@@ -24,3 +34,30 @@ def test_a_line_closes_before_it_grows_past_its_length() -> None:
     lines = Lines(max_line_s=2.0)
     closed = lines.add([(w, "ana") for w in words("one two three four five six")], ended=True, language=None)
     assert [join_words(line.words) for line in closed] == ["one two three four", "five six"]
+
+
+def test_a_floor_change_clicked_during_speech_counts_from_its_onset_within_the_bound() -> None:
+    changes = floor_changes([Turn("ana", 0.0, 10.0), Turn("ben", 10.0)])
+    runs = [(1.0, 8.0), (8.9, None)]  # Ana until 8.0; Ben from 8.9, the chair clicks at 10.0
+    floor = backdated(changes, runs)
+    assert holder_at(floor, 8.5) == "ana" and holder_at(floor, 9.0) == "ben"
+    assert holder_at(backdated(changes, [(1.0, 8.0), (7.0, None)], lookback_s=2.5), 7.5) == "ana"  # 3 s: too far
+
+
+def test_a_floor_change_in_a_pause_stays_where_it_was_clicked() -> None:
+    changes = floor_changes([Turn("ana", 0.0, 10.0), Turn("ben", 10.0)])
+    floor = backdated(changes, [(1.0, 9.6), (10.4, None)])  # clicked between the two speakers
+    assert holder_at(floor, 9.5) == "ana" and holder_at(floor, 10.2) == "ben"
+
+
+def test_a_floor_change_is_never_moved_into_the_previous_speakers_turn() -> None:
+    changes = floor_changes([Turn("ana", 0.0, 5.0), Turn("ben", 5.0, 6.0), Turn("cleo", 6.0)])
+    floor = backdated(changes, [(4.0, None)])  # one run of speech across both clicks
+    assert holder_at(floor, 4.5) == "ben" and holder_at(floor, 5.5) == "cleo" and holder_at(floor, 3.0) == "ana"
+
+
+def test_the_second_look_is_stored_when_it_changes_little_of_what_was_heard() -> None:
+    live = words("we support the sub license")
+    assert checks_out(live, words("we support the sublicense"))
+    assert not checks_out(live, words("thank you"))  # another reading of the audio, not another spelling
+    assert not checks_out(live, [])

@@ -56,16 +56,16 @@ def backdated(changes: Sequence[FloorChange], runs: Sequence[tuple[float, float 
               lookback_s: float = LOOKBACK_S) -> list[FloorChange]:
     """Floor changes moved back to the onset of the speech they fall in (`runs`: speech as (onset,
     end or None while it goes on), in wall time, in order): a chair's click lags the new speaker's
-    first words. Bounded by `lookback_s` and by the start of the previous holder's turn."""
+    first words. Bounded by `lookback_s` and by the click that gave the previous holder the floor."""
     out: list[FloorChange] = []
+    clicked = float("-inf")  # when the previous speaker was given the floor (as clicked)
     for change in changes:
         at = change.at
         if change.holder is not None:
             onset = onset_at(runs, change.at)
             if onset is not None and change.at - onset <= lookback_s:
-                previous = max((c.at for c in out if c.holder is not None and c.holder != change.holder),
-                               default=float("-inf"))
-                at = max(onset, previous + 1e-3)
+                at = max(onset, clicked + 1e-3)
+            clicked = change.at
         while out and out[-1].at >= at:
             out.pop()
         out.append(FloorChange(at, change.holder))

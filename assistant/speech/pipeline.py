@@ -16,27 +16,32 @@ import contextlib
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..audio.pcm import SAMPLE_RATE
 from ..config import AsrConfig, decoding_language
 from ..core.meeting import MeetingState
-from .attribution import Line, Lines
+from .attribution import Line, Lines, backdated, floor_changes, holder_at, sentences
 from .gate import ProbabilityFn, SpeechGate
 from .publish import MeetingSink, Publisher
-from .streaming import Recognizer, StreamingTranscriber, Word
+from .review import AudioHistory, Review, second_look
+from .streaming import Recognizer, StreamingTranscriber, Word, join_words
 
 log = logging.getLogger(__name__)
 
 HALL = "hall"
-CLICK_LAG_S = 0.25  # the chair's click usually lags the new speaker's first words
 HOTWORDS_MIN_S = 2.0  # below this, Whisper tends to read the hotwords back as speech
 CATCH_UP_S = 2.0  # audio that piled up is transcribed in pieces of this size
 ARRIVALS_KEPT = 4000  # chunk arrival times kept for wall(): a few minutes, words are committed well before
+DETECT_AFTER_S = 2.0  # an undeclared language is detected once a turn has this much speech
+MAX_REVIEWS = 4  # closed lines waiting for a second look; past this the oldest is stored as heard live
+REVIEW_MAX_LAG_S = 2.0  # a channel this far behind stores lines as heard live: live passes come first
 
 
 @dataclass
@@ -47,6 +52,8 @@ class Step:
     partial: list[Word] = field(default_factory=list)
     ended: bool = False
     busy_s: float = 0.0
+    language: str | None = None  # the language the pass decoded in (declared, detected, or None)
+    runs: list[tuple[float, float | None]] = field(default_factory=list)  # the gate's runs of speech
 
 
 class Channel:
@@ -72,8 +79,16 @@ class Channel:
         self.is_live = is_live
         self.clock = clock
         self.gate = SpeechGate(probabilities)
+        self.recognizer = recognizer
         self.transcriber = StreamingTranscriber(recognizer)
-        self.lines = Lines()
+        self.lines = Lines(at_sentence_end=not config.second_look)
+        self.history = AudioHistory()  # the recent audio, for the second look at a closed line
+        self._reviews: deque[Review] = deque()
+        self._stored_text = ""  # the end of what this channel stored: the second look's prompt
+        self._line_end = 0.0  # where the last line closed ended: the next second look starts after it
+        self._turn: tuple[str | None, float] | None = None  # (speaker, turn start) the language is for
+        self._detected: str | None = None  # the language detected for that turn, when none was declared
+        self.reviewed = self.kept_live = self.skipped = 0  # second looks: stored, rejected, not run
         self.publisher = Publisher(meeting_id=meeting_id, source=self.source, sink=meetings, wall=self.wall,
                                    default_language=config.language,
                                    line_prefix=f"{participant_id or HALL}-{secrets.token_hex(3)}")
@@ -137,7 +152,8 @@ class Channel:
                 step = await loop.run_in_executor(self.executor, self._work, audio, final, language, hotwords)
                 self.lag_s = self._pending_samples / SAMPLE_RATE + step.busy_s
                 self.busy_s += step.busy_s
-                await self._publish(state, step)
+                await self._publish(state, step, hotwords)
+                await self._review(state, everything=final)
                 if final:
                     return
                 if self._pending_samples >= self.config.step_s * SAMPLE_RATE:
@@ -155,6 +171,7 @@ class Channel:
         """
         started = time.perf_counter()
         step = Step()
+        self.history.append(audio)
         piece = int(max(self.config.step_s, CATCH_UP_S) * SAMPLE_RATE)
         starts = range(0, max(len(audio), 1), piece)
         for n, at in enumerate(starts):
@@ -163,6 +180,9 @@ class Channel:
             for part in parts:
                 for t, samples in part.speech:
                     self.transcriber.insert_audio(samples, t)
+                if language is None and self._detected is None and self.transcriber.buffered_s >= DETECT_AFTER_S:
+                    self._detected = self._detect(self.transcriber.audio)
+                language = language or self._detected
                 stream_ends = final and last and part is parts[-1]
                 closing = part.ended or stream_ends
                 if part.speech or closing:
@@ -179,12 +199,28 @@ class Channel:
                     step.ended = True
                 if part.reset or stream_ends:
                     step.committed += self.transcriber.finish()
+        step.language = language
+        step.runs = list(self.gate.runs)
         step.busy_s = time.perf_counter() - started
         return step
+
+    def _detect(self, audio: np.ndarray) -> str | None:
+        """The language of a turn nobody declared one for, from its first seconds (a multilingual model
+        only; an English model has nothing to choose). Whisper guesses per pass otherwise, and a guess
+        that changes mid-sentence changes the words."""
+        detect = getattr(self.recognizer, "detect_language", None)
+        if not self.recognizer.multilingual or detect is None:
+            return None
+        found: str | None = detect(audio)
+        return found
 
     def _context(self, state: MeetingState) -> tuple[str | None, str]:
         """Decoding language of whoever speaks, and names and agenda terms as hotwords."""
         speaker = self.participant_id or state.holder_at(self.clock())
+        turn = next((t for t in reversed(state.turns) if t.participant_id == speaker), None)
+        key = (speaker, turn.started_at if turn is not None else 0.0)
+        if key != self._turn:  # a new turn: its language is found afresh if nobody declared it
+            self._turn, self._detected = key, None
         language = self.config.language
         if speaker is not None and speaker in state.participants and state.participants[speaker].language:
             language = state.participants[speaker].language
@@ -213,11 +249,16 @@ class Channel:
         end, arrived = self._arrivals[min(i, len(self._arrivals) - 1)]
         return arrived - (end - t)
 
-    def speaker_of(self, state: MeetingState, word: Word) -> str | None:
-        """Whoever held the floor when `word` was said; the chair when nobody did."""
+    def speakers(self, state: MeetingState, words: list[Word], runs: list[tuple[float, float | None]]
+                 ) -> list[str | None]:
+        """Whoever held the floor when each word was said (the chair when nobody did), a floor change
+        clicked during speech counting from that speech's onset (`attribution.backdated`)."""
         if self.participant_id is not None:
-            return self.participant_id
-        return state.holder_at(self.wall(word.middle + CLICK_LAG_S)) or state.chair_id()
+            return [self.participant_id] * len(words)
+        floor = backdated(floor_changes(state.turns), [(self.wall(a), None if b is None else self.wall(b))
+                                                       for a, b in runs])
+        chair = state.chair_id()
+        return [holder_at(floor, self.wall(w.middle)) or chair for w in words]
 
     def _is_duplicate(self, state: MeetingState, speaker: str | None) -> bool:
         """Hall audio of a remote speaker whose own channel carries their voice."""
@@ -226,18 +267,69 @@ class Channel:
         who = state.participants.get(speaker)
         return who is not None and who.mode == "remote" and self.is_live(self.meeting_id, speaker)
 
-    async def _publish(self, state: MeetingState, step: Step) -> None:
-        closed = self.lines.add([(w, self.speaker_of(state, w)) for w in step.committed], ended=step.ended,
-                                language=None)
-        await self.publisher.record([self.publisher.segment(state, line, line.words) for line in closed
-                                     if not self._is_duplicate(state, line.speaker_id)])
-        self._caption(state, step)
+    async def _publish(self, state: MeetingState, step: Step, hotwords: str = "") -> None:
+        speakers = self.speakers(state, step.committed, step.runs)
+        closed = self.lines.add(list(zip(step.committed, speakers, strict=True)), ended=step.ended,
+                                language=step.language)
+        for line in closed:
+            if self._is_duplicate(state, line.speaker_id):
+                continue
+            if not self.config.second_look:
+                await self._store(state, line, line.words)
+                continue
+            after = self.lines.open.start if self.lines.open is not None and self.lines.open.words else None
+            self._reviews.append(Review(line, hotwords, next_start=after, previous_end=self._line_end))
+            self._line_end = line.end
+            # the line as heard live, whole and final, until its stored segments replace it
+            self.publisher.caption(state, line, [], final=True, lag_s=self.lag_s)
+        self._caption(state, step, speakers)
 
-    def _caption(self, state: MeetingState, step: Step) -> None:
+    async def _review(self, state: MeetingState, *, everything: bool) -> None:
+        """Second looks at closed lines, on the model's thread when live passes are served: run
+        when less than a step of audio waits (or at the end of the stream)."""
+        loop = asyncio.get_running_loop()
+        while self._reviews:
+            if not everything and self._pending_samples >= self.config.step_s * SAMPLE_RATE:
+                return  # the live pass comes first; the review waits for the next pause in the work
+            review = self._reviews.popleft()
+            words: list[Word] | None = None
+            if len(self._reviews) < MAX_REVIEWS and self.lag_s <= REVIEW_MAX_LAG_S:
+                started = time.perf_counter()
+                words = await loop.run_in_executor(self.executor, self._second_look, review)
+                self.busy_s += time.perf_counter() - started
+            else:
+                self.skipped += 1
+            await self._store(state, review.line, words if words is not None else review.line.words)
+
+    def _second_look(self, review: Review) -> list[Word] | None:
+        """On the model's thread: the line decoded whole, or None to keep what was heard live."""
+        language = review.line.language or decoding_language(self.config.language)
+        words = second_look(self.recognizer, self.history, review, language=language, prompt=self._stored_text,
+                            beam_size=self.config.second_look_beam_size)
+        if words is None:
+            self.kept_live += 1
+        else:
+            self.reviewed += 1
+        return words
+
+    async def _store(self, state: MeetingState, line: Line, words: list[Word]) -> None:
+        """A closed line as segments, one a sentence, each with the line's utterance id."""
+        segments = [self.publisher.segment(state, line, piece) for piece in sentences(words)]
+        if not segments:  # nothing to store: the page drops the live line
+            self.publisher.caption(state, Line(line.number, line.speaker_id, [], line.language), [], final=True,
+                                   lag_s=self.lag_s, stored=True)
+        await self.publisher.record(segments)
+        self._stored_text = (self._stored_text + " " + join_words(words)).strip()[-200:]
+
+    def _caption(self, state: MeetingState, step: Step, speakers: list[str | None]) -> None:
         line = self.lines.open
         if line is None:
             first = (step.partial or [Word(self.received_s, self.received_s, "")])[0]
-            line = Line(self.lines.count + 1, self.speaker_of(state, first))
+            (speaker,) = self.speakers(state, [first], step.runs)
+            line = Line(self.lines.count + 1, speaker, language=step.language)
         if self._is_duplicate(state, line.speaker_id):
             return
         self.publisher.caption(state, line, step.partial, final=step.ended, lag_s=self.lag_s)
+
+    def counters(self) -> dict[str, Any]:
+        return {"reviewed": self.reviewed, "kept_live": self.kept_live, "skipped": self.skipped}

@@ -90,6 +90,8 @@ def assemble_base(cache_dir: Path, *, importer: Callable[[str], Any] = importlib
 class FasterWhisperRecognizer:
     """faster-whisper behind the `Recognizer` protocol, with word timestamps."""
 
+    takes_beam_size = True  # transcribe(..., beam_size=N): the second look decodes with its own beam
+
     def __init__(self, model: Any, *, multilingual: bool, beam_size: int = 1, encoder_s: float = 30.0,
                  name: str = "") -> None:
         self.model = model
@@ -98,7 +100,8 @@ class FasterWhisperRecognizer:
         self.encoder_s = encoder_s
         self.name = name
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str) -> list[Word]:
+    def transcribe(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str,
+                   beam_size: int | None = None) -> list[Word]:
         """One decoding of each 30 s window, greedy or beam, with word times from cross-attention.
 
         faster-whisper's own `transcribe` is built for long files: after a window whose last
@@ -117,13 +120,27 @@ class FasterWhisperRecognizer:
             piece = audio[at : at + WINDOW_SAMPLES]
             if len(piece) < SAMPLE_RATE // 10:
                 break
-            for w in self._window(piece, tokenizer, language, previous, hotwords):
+            for w in self._window(piece, tokenizer, language, previous, hotwords, beam_size or self.beam_size):
                 words.append(w.shifted(at / SAMPLE_RATE))
             previous = _prompt_tokens(tokenizer, join_words(words)) or previous
         return words
 
+    def detect_language(self, audio: np.ndarray) -> str | None:
+        """The language spoken in `audio` (a turn's first seconds), as Whisper's code ("es"); None
+        for an English-only model."""
+        if not self.multilingual or len(audio) < SAMPLE_RATE // 10:
+            return None
+        from faster_whisper.audio import pad_or_trim
+
+        m = self.model
+        features = m.feature_extractor(audio[:WINDOW_SAMPLES])
+        frames = features.shape[-1] - 1
+        encoded = m.encode(pad_or_trim(features[:, :frames], self._encoder_frames(frames)))
+        found: str = m.model.detect_language(encoded)[0][0][0]  # like "<|de|>"
+        return found[2:-2]
+
     def _window(self, audio: np.ndarray, tokenizer: Any, language: str | None, previous: list[int],
-                hotwords: str) -> list[Word]:
+                hotwords: str, beam_size: int) -> list[Word]:
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
@@ -138,7 +155,7 @@ class FasterWhisperRecognizer:
         prompt = m.get_prompt(tokenizer, previous, without_timestamps=True, hotwords=hotwords or None)
         seconds = len(audio) / SAMPLE_RATE
         result = m.model.generate(
-            encoded, [prompt], beam_size=self.beam_size,
+            encoded, [prompt], beam_size=beam_size,
             max_length=min(m.max_length, len(prompt) + int(MAX_TOKENS_PER_S * seconds) + 16),
             return_scores=True, suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
         )[0]

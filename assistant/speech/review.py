@@ -1,0 +1,114 @@
+"""The second look: a closed line decoded whole before it is stored.
+
+Live passes hear a few seconds at a time and commit words as soon as two passes
+agree, so a word committed early was heard with less context than offline
+Whisper would have ("sub" + "license", "tense" for "tents"). When a line closes
+(a pause, a floor change, or its length), its audio is decoded once more as a
+whole, with the stored text before it as the prompt, as offline decoding does;
+what that decoding writes is stored when it checks out against the live words
+(`checks_out`), else the live words are. Pure: the recognizer is passed in, no
+clock and no I/O; the pipeline runs it on the model's thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..audio.pcm import SAMPLE_RATE
+from .attribution import Line
+from .streaming import (
+    READ_BACK_PROBABILITY,
+    Recognizer,
+    Word,
+    with_punctuation_attached,
+    without_loop,
+    without_read_back,
+)
+
+KEEP_S = 60.0  # audio kept for second looks: a line is at most 20 s, and reviewed within seconds
+PAD_BEFORE_S = 0.3  # audio before a line's first word and after its last one that the second look hears
+PAD_AFTER_S = 0.4
+HOTWORDS_MIN_S = 2.0
+MAX_CHANGED = 0.34  # the share of the live words the second look may change and still be stored
+MIN_CHANGED = 2  # ... and it may always change this many (a compound split live, a tense)
+
+
+@dataclass(frozen=True)
+class Review:
+    """A closed line waiting for its second look."""
+
+    line: Line
+    hotwords: str
+    next_start: float | None = None  # where the next speaker's first word starts, if it follows at once
+    previous_end: float = 0.0  # where the line before ended
+
+
+class AudioHistory:
+    """The channel's most recent audio on its timeline (every sample received, quiet included)."""
+
+    def __init__(self, keep_s: float = KEEP_S) -> None:
+        self.keep = int(keep_s * SAMPLE_RATE)
+        self._audio = np.zeros(0, np.float32)
+        self.start = 0.0  # timeline position of the first sample kept
+        self.end = 0.0
+
+    def append(self, samples: np.ndarray) -> None:
+        if len(samples) == 0:
+            return
+        self._audio = np.concatenate([self._audio, samples.astype(np.float32, copy=False)])
+        self.end += len(samples) / SAMPLE_RATE
+        extra = len(self._audio) - self.keep
+        if extra > self.keep // 4:  # drop in large pieces: one copy every 15 s, not every chunk
+            self._audio = self._audio[extra:].copy()
+            self.start += extra / SAMPLE_RATE
+
+    def slice(self, t0: float, t1: float) -> tuple[float, np.ndarray]:
+        """The audio from `t0` to `t1` (clipped to what is kept) and where it starts."""
+        t0 = max(t0, self.start)
+        i, j = round((t0 - self.start) * SAMPLE_RATE), round((t1 - self.start) * SAMPLE_RATE)
+        return t0, self._audio[max(i, 0) : max(j, 0)]
+
+
+def edit_distance(a: Sequence[str], b: Sequence[str]) -> int:
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
+    return row[-1]
+
+
+def checks_out(live: Sequence[Word], second: Sequence[Word], *, max_changed: float = MAX_CHANGED,
+               min_changed: int = MIN_CHANGED) -> bool:
+    """Whether the second look may replace the live words: it heard something, and it changed at most
+    `max_changed` of the live words (or `min_changed`, on a short line). Past that the two decodings
+    disagree about what was said, not about how to write it, and the one the captions showed stands:
+    a whole-line decoding can still skip a phrase or loop, where live passes, agreeing twice, rarely do."""
+    if not second:
+        return False
+    a, b = [w.key for w in live], [w.key for w in second]
+    return edit_distance(a, b) <= max(min_changed, max_changed * len(a))
+
+
+def second_look(recognizer: Recognizer, history: AudioHistory, review: Review, *, language: str | None,
+                prompt: str, beam_size: int, max_changed: float = MAX_CHANGED) -> list[Word] | None:
+    """The line decoded whole, on the channel's timeline, if it checks out; else None."""
+    line = review.line
+    t0 = max(line.start - PAD_BEFORE_S, review.previous_end)
+    t1 = min(line.end + PAD_AFTER_S, review.next_start if review.next_start is not None else float("inf"),
+             history.end)
+    t0, audio = history.slice(t0, t1)
+    if len(audio) < SAMPLE_RATE // 4:
+        return None
+    hotwords = review.hotwords if len(audio) >= HOTWORDS_MIN_S * SAMPLE_RATE else ""
+    extra: dict[str, Any] = {"beam_size": beam_size} if getattr(recognizer, "takes_beam_size", False) else {}
+    heard = recognizer.transcribe(audio, language=language, prompt=prompt, hotwords=hotwords, **extra)
+    words = without_loop(with_punctuation_attached(without_read_back(heard, f"{prompt} {hotwords}".strip())))
+    while words and words[-1].probability < READ_BACK_PROBABILITY:  # "Thank you." invented after the speech
+        words.pop()
+    words = [w.shifted(t0) for w in words]
+    return words if checks_out(line.words, words, max_changed=max_changed) else None
