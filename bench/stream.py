@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
+import itertools
 import json
 import subprocess
 import tempfile
@@ -44,6 +45,7 @@ import jiwer
 import numpy as np
 import psutil
 from common import ADMIN, percentile, start_server, wait_for_model
+from whisper_normalizer.basic import BasicTextNormalizer
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from assistant.config import AsrConfig
@@ -56,11 +58,18 @@ PEOPLE = [("Ana Costa", "Brazil"), ("Brian Okafor", "Nigeria"), ("Chen Wei", "Ch
 
 
 _NORMALIZER = EnglishTextNormalizer()
+_BASIC = BasicTextNormalizer()
 
 
-def normalize(text: str) -> list[str]:
-    """Words as Whisper's English normaliser writes them (spelling, numbers, contractions)."""
-    return _NORMALIZER(text).split()
+def normalize(text: str, language: str = "en") -> list[str]:
+    """Words as Whisper's English normaliser writes them (spelling, numbers, contractions); other
+    languages through its basic normaliser (case, punctuation, accents kept)."""
+    return (_NORMALIZER(text) if language == "en" else _BASIC(text)).split()
+
+
+def language_of(name: str) -> str:
+    """The language a stream is spoken in: multilingual/es is Spanish; everything else English."""
+    return name.split("/")[1] if name.startswith("multilingual/") else "en"
 
 
 @dataclass(frozen=True)
@@ -113,11 +122,29 @@ def session_stream(name: str) -> tuple[np.ndarray, list[Turn]]:
     return decode_audio(str(folder / f"{name}.flac")), turns
 
 
+MULTILINGUAL = ("multilingual/picovoice", "multilingual/picovoice_cheetah")
+
+
+def multilingual_stream(language: str) -> tuple[np.ndarray, list[Turn]]:
+    """One speaker's turn in `language` (es, fr, de, it, pt): every clip of that language in
+    ../shared/audio/multilingual (not the *_norm_* ones, written with digits), with short pauses."""
+    import random
+
+    clips = sorted(p for folder in MULTILINGUAL for p in (AUDIO / folder).glob(f"test_{language}*.wav")
+                   if "_norm_" not in p.name)
+    if not clips:
+        raise SystemExit(f"no {language} audio in {AUDIO / 'multilingual'}")
+    pauses = random.Random(7)
+    audio, turns = joined([(c, c.with_suffix(".txt")) for c in clips], lambda: pauses.uniform(0.3, 1.5))
+    return np.concatenate([audio, np.zeros(SR, np.float32)]), turns
+
+
 def chosen_streams(args: argparse.Namespace, with_eval: bool = True) -> list[tuple[str, np.ndarray, list[Turn]]]:
-    """The eval stream, then those named by --session and --folder."""
+    """The eval stream, then those named by --session, --folder and --language."""
     streams = [("eval", *eval_stream())] if with_eval else []
     streams += [(name, *session_stream(name)) for name in args.session]
-    return streams + [(name, *folder_stream(name)) for name in args.folder]
+    streams += [(name, *folder_stream(name)) for name in args.folder]
+    return streams + [(f"multilingual/{lang}", *multilingual_stream(lang)) for lang in args.language]
 
 
 def add_stream_options(parser: argparse.ArgumentParser) -> None:
@@ -130,17 +157,25 @@ def add_stream_options(parser: argparse.ArgumentParser) -> None:
                         help="also stream sessions/NAME (synth_en_4spk_a, synth_en_4spk_b): speakers and floor changes")
     parser.add_argument("--folder", action="append", default=[],
                         help="also stream every clip in FOLDER (read_en/ljspeech, read_en/hifitts_6097) with pauses")
+    parser.add_argument("--language", action="append", default=[],
+                        help="also stream the multilingual clips of LANGUAGE (es, fr, de, it, pt): needs a "
+                             "multilingual model (--model embedded:base)")
+    parser.add_argument("--undeclared", action="store_true",
+                        help="speakers declare no language: it is detected (multilingual models)")
+    parser.add_argument("--late", action="store_true",
+                        help="the chair clicks 0.5-2 s after each speaker starts (default: halfway through the gap)")
 
 
-def offline(rec: FasterWhisperRecognizer, audio: np.ndarray) -> tuple[list[tuple[str, float]], str, float]:
+def offline(rec: FasterWhisperRecognizer, audio: np.ndarray, language: str = "en"
+            ) -> tuple[list[tuple[str, float]], str, float]:
     """Words with end times, text, and seconds taken, from the same model offline."""
     t0 = time.perf_counter()
-    segments, _ = rec.transcribe_file(audio, language="en")
+    segments, _ = rec.transcribe_file(audio, language=language)
     words, texts = [], []
     for seg in segments:
         texts.append(seg.text)
         for w in seg.words or []:
-            for token in normalize(w.word):
+            for token in normalize(w.word, language):
                 words.append((token, float(w.end)))
     return words, " ".join(texts), time.perf_counter() - t0
 
@@ -257,6 +292,17 @@ def matched(a: list[str], b: list[str]) -> list[tuple[int, int]]:
     """Index pairs of the words of `a` and `b` that align (the same word in the same place)."""
     matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
     return [(block.a + k, block.b + k) for block in matcher.get_matching_blocks() for k in range(block.size)]
+
+
+def clicks(turns: list[Turn], late: bool, seed: int = 7) -> list[float]:
+    """When the chair gives each turn the floor: halfway through the gap before it, or, `late`, 0.5 to
+    2 s after the speaker has started (a chair who looks up first)."""
+    import random
+
+    rng = random.Random(seed)
+    if late:
+        return [0.0] + [t.start + rng.uniform(0.5, 2.0) for t in turns[1:]]
+    return [0.0] + [(a.end + b.start) / 2 for a, b in itertools.pairwise(turns)]
 
 
 def attribution(stored: list[tuple[str, str]], turns: list[Turn]) -> tuple[int, int]:

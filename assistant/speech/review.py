@@ -82,7 +82,7 @@ def edit_distance(a: Sequence[str], b: Sequence[str]) -> int:
     return row[-1]
 
 
-def checks_out(live: Sequence[Word], second: Sequence[Word], *, max_changed: float = MAX_CHANGED,
+def checks_out(live: Sequence[Word], second: Sequence[Word], *, max_changed: float | None = None,
                min_changed: int = MIN_CHANGED) -> bool:
     """Whether the second look may replace the live words: it heard something, and it changed at most
     `max_changed` of the live words (or `min_changed`, on a short line). Past that the two decodings
@@ -91,11 +91,12 @@ def checks_out(live: Sequence[Word], second: Sequence[Word], *, max_changed: flo
     if not second:
         return False
     a, b = [w.key for w in live], [w.key for w in second]
-    return edit_distance(a, b) <= max(min_changed, max_changed * len(a))
+    share = MAX_CHANGED if max_changed is None else max_changed
+    return edit_distance(a, b) <= max(min_changed, share * len(a))
 
 
 def second_look(recognizer: Recognizer, history: AudioHistory, review: Review, *, language: str | None,
-                prompt: str, beam_size: int, max_changed: float = MAX_CHANGED) -> list[Word] | None:
+                prompt: str, beam_size: int, max_changed: float | None = None) -> list[Word] | None:
     """The line decoded whole, on the channel's timeline, if it checks out; else None."""
     line = review.line
     t0 = max(line.start - PAD_BEFORE_S, review.previous_end)

@@ -31,6 +31,10 @@ _BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 WINDOW_SAMPLES = 30 * SAMPLE_RATE  # what Whisper's encoder hears at once
 FRAMES_PER_S = 100  # log-mel frames
 ENCODER_MARGIN_S = 3.0  # silence after the audio in a shortened window: without it, the decoder runs on
+# Window sizes are rounded up to whole steps: CTranslate2's CPU kernels (oneDNN) compile and cache
+# their work for each input shape they meet, and a window sized to the frame grew that cache by
+# about 0.75 MiB for every new length, without end (RSS +225 MiB over 300 passes, bench/long_run.py).
+ENCODER_STEP_S = 2.0
 MAX_TOKENS_PER_S = 8  # fast speech is about 5: more is a decoder stuck in a loop
 MAX_COMPRESSION_RATIO = 2.4  # Whisper's own threshold for repeated text
 PREPEND_PUNCTUATION = "\"'“¿([{-"
@@ -172,10 +176,12 @@ class FasterWhisperRecognizer:
         """How much the encoder hears: Whisper was trained on 30 s windows, padded with silence, and
         the encoder costs the same for 2 s of speech as for 30. A live pass pads its few seconds
         to `encoder_s` (and always 3 s past the speech): on a CPU the encoder is most of a pass, and
-        a 10 s window costs a third of a 30 s one at the same accuracy (bench/stream.py)."""
+        a 10 s window costs a third of a 30 s one at the same accuracy (bench/stream.py). Past
+        `encoder_s` the window grows in steps of ENCODER_STEP_S, so the model meets 11 shapes at most."""
         wanted = max(self.encoder_s, frames / FRAMES_PER_S + ENCODER_MARGIN_S)
-        n = min(WINDOW_SAMPLES // SAMPLE_RATE * FRAMES_PER_S, int(wanted * FRAMES_PER_S))
-        return n + n % 2  # the encoder's convolution halves the frames
+        step = int(ENCODER_STEP_S * FRAMES_PER_S)
+        n = -(-int(wanted * FRAMES_PER_S) // step) * step  # a few window sizes only: see ENCODER_STEP_S
+        return min(WINDOW_SAMPLES // SAMPLE_RATE * FRAMES_PER_S, n)
 
     def transcribe_file(self, audio: np.ndarray, *, language: str | None, beam_size: int = 5) -> Any:
         """Offline transcription of a whole recording, with faster-whisper's own VAD."""
