@@ -38,7 +38,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import jiwer
 import numpy as np
 from common import percentile
 from stream import (
@@ -52,14 +51,17 @@ from stream import (
     errors,
     language_of,
     latencies,
+    matched,
     normalize,
     offline,
 )
+from stream import word_errors as count
 
 from assistant.config import AsrConfig
 from assistant.core.meeting import MeetingState
 from assistant.speech import review
 from assistant.speech.pipeline import Channel
+from assistant.speech.streaming import join_words
 from assistant.speech.vad import SileroProbabilities
 from assistant.speech.whisper import load
 
@@ -164,9 +166,36 @@ async def replay(rec: Any, config: AsrConfig, audio: np.ndarray, shift: float, t
             return {"live": text, "words": words, "at": at, "busy": channel.busy_s, "segments": sink.segments,
                     **channel.counters()}
         done, end = end, end + step
-def count(ref: str, hyp: str) -> int:
-    out = jiwer.process_words(ref, hyp)
-    return int(out.substitutions + out.deletions + out.insertions)
+def misattributed(stored: list[tuple[str, str]], turns: list[Turn], language: str) -> str:
+    """Runs of matched words stored under another speaker: "words" (turn k: said by A, stored as B)."""
+    ref = [(w, t.speaker, k) for k, t in enumerate(turns) for w in normalize(t.text, language)]
+    runs: list[list[Any]] = []
+    for i, j in matched([w for w, _ in stored], [w for w, _, _ in ref]):
+        if stored[i][1] != ref[j][1]:
+            if runs and runs[-1][1] == ref[j][2] and runs[-1][3] == stored[i][1]:
+                runs[-1][0].append(stored[i][0])
+            else:
+                runs.append([[stored[i][0]], ref[j][2], ref[j][1], stored[i][1]])
+    return "; ".join(f"{' '.join(w)!r} (turn {k}: {said}, stored as {got})" for w, k, said, got in runs)
+
+
+LOOKS: list[tuple[list[Any], list[Any]]] = []  # (live words, second look) of every line checked, in order
+_checks_out = review.checks_out
+
+
+def recorded(live: Any, second: Any, **kw: Any) -> bool:
+    LOOKS.append((list(live), list(second)))
+    return _checks_out(live, second, **kw)
+
+
+review.checks_out = recorded  # every line's two readings, to score other rules on the same second looks
+
+
+def by_rule(rules: list[float], language: str) -> dict[float, str]:
+    """The stored text had each rule decided (the second look's prompt aside, which follows the text
+    actually stored)."""
+    return {r: " ".join(normalize(" ".join(join_words(s if _checks_out(lv, s, max_changed=r) else lv)
+                                           for lv, s in LOOKS), language)) for r in rules}
 
 
 def main(args: argparse.Namespace) -> None:
@@ -177,6 +206,8 @@ def main(args: argparse.Namespace) -> None:
                        **overrides)  # type: ignore[arg-type]
     if args.max_changed is not None:
         review.MAX_CHANGED = args.max_changed
+    if args.look_without_hotwords:
+        review.HOTWORDS_MIN_S = float("inf")
     with tempfile.TemporaryDirectory() as models:
         rec = load(config, Path(models))
     print(f"model {config.model}, beam {config.beam_size}, step {config.step_s} s, encoder {config.encoder_s} s, "
@@ -190,6 +221,7 @@ def main(args: argparse.Namespace) -> None:
             continue
         ref = " ".join(w for t in turns for w in normalize(t.text, language))
         ref_words, text, _ = offline(rec, audio, language)
+        LOOKS.clear()
         out = asyncio.run(replay(rec, config, audio, args.shift, turns, clicks(turns, args.late),
                                  "" if args.undeclared else language, not args.no_hotwords))
         live_hyp = " ".join(normalize(out["live"], language))  # as a whole: a word alone can normalise differently
@@ -204,11 +236,19 @@ def main(args: argparse.Namespace) -> None:
               f"{percentile(lat, 50):.2f} s p95 {percentile(lat, 95):.2f} s; real-time factor "
               f"{out['busy'] / (len(audio) / SR):.2f}; second looks stored {out['reviewed']}, kept live "
               f"{out['kept_live']}, not run {out['skipped']}; stored language {', '.join(langs)}")
+        rules = by_rule(args.rules, language) if args.rules and config.second_look else {}
+        for r, hyp in rules.items():
+            total[f"rule {r}"] = total.get(f"rule {r}", 0) + count(ref, hyp)
+        if rules:
+            print("    stored errors by rule (share of live words the second look may change): "
+                  + ", ".join(f"{r}: {count(ref, hyp)}" for r, hyp in rules.items()))
         if len(turns) > 1:
             heard, right = attribution(stored, turns)
             total["heard"] += heard
             total["right"] += right
             print(f"    attribution {100 * right / max(heard, 1):.1f} % of {heard} matched words")
+            if args.errors:
+                print(f"    misattributed: {misattributed(stored, turns, language)}")
         if args.errors:
             print(f"    stored errors: {errors(ref, stored_hyp)}")
             print(f"    offline errors: {errors(ref, ' '.join(normalize(text, language)))}")
@@ -223,6 +263,8 @@ def main(args: argparse.Namespace) -> None:
               f"{100 * (total['live'] - off) / max(off, 1):+.1f} %"
               + (f"; attribution {100 * total['right'] / total['heard']:.1f} % of {total['heard']}"
                  if total["heard"] else ""))
+        if args.rules:
+            print("    stored errors by rule: " + ", ".join(f"{r}: {total[f'rule {r}']}" for r in args.rules))
 
 
 if __name__ == "__main__":
@@ -235,4 +277,7 @@ if __name__ == "__main__":
     parser.add_argument("--no-hotwords", action="store_true", help="no names or agenda item as hotwords (as replays "
                         "before the second look)")
     parser.add_argument("--max-changed", type=float, help="the second look's rule: share of live words it may change")
+    parser.add_argument("--look-without-hotwords", action="store_true", help="the second look hears no hotwords")
+    parser.add_argument("--rules", type=lambda v: [float(x) for x in v.split(",")], default=[],
+                        help="also score these shares (comma-separated, e.g. 0,0.15,0.34,1,99) on the same second looks")
     main(parser.parse_args())

@@ -124,13 +124,14 @@ class Lines:
             line = self.open
             if line is not None and (
                 line.speaker_id != speaker or word.end - line.start > self.max_line_s
-                or (line.language != language and line.words)
+                or (line.language is not None and language is not None and line.language != language)
             ):
                 closed.append(line)
                 line = None
             if line is None:
                 self.count += 1
                 line = self.open = Line(self.count, speaker, language=language)
+            line.language = line.language or language  # found once the turn had a few seconds
             line.words.append(word)
             if self.at_sentence_end and ends_sentence(word):
                 closed.append(line)

@@ -305,7 +305,7 @@ class Channel:
         """On the model's thread: the line decoded whole, or None to keep what was heard live."""
         language = review.line.language or decoding_language(self.config.language)
         words = second_look(self.recognizer, self.history, review, language=language, prompt=self._stored_text,
-                            beam_size=self.config.second_look_beam_size)
+                            beam_size=self.config.second_look_beam_size, runs=list(self.gate.runs))
         if words is None:
             self.kept_live += 1
         else:

@@ -27,12 +27,14 @@ from .streaming import (
     with_punctuation_attached,
     without_loop,
     without_read_back,
+    word_key,
 )
 
 KEEP_S = 60.0  # audio kept for second looks: a line is at most 20 s, and reviewed within seconds
 PAD_BEFORE_S = 0.3  # audio before a line's first word and after its last one that the second look hears
 PAD_AFTER_S = 0.4
 HOTWORDS_MIN_S = 2.0
+PAST_END_S = 0.15  # a second-look word whose middle is further past the line's last live word is not kept
 MAX_CHANGED = 0.34  # the share of the live words the second look may change and still be stored
 MIN_CHANGED = 2  # ... and it may always change this many (a compound split live, a tense)
 
@@ -96,20 +98,30 @@ def checks_out(live: Sequence[Word], second: Sequence[Word], *, max_changed: flo
 
 
 def second_look(recognizer: Recognizer, history: AudioHistory, review: Review, *, language: str | None,
-                prompt: str, beam_size: int, max_changed: float | None = None) -> list[Word] | None:
+                prompt: str, beam_size: int, runs: Sequence[tuple[float, float | None]] = (),
+                max_changed: float | None = None) -> list[Word] | None:
     """The line decoded whole, on the channel's timeline, if it checks out; else None."""
     line = review.line
     t0 = max(line.start - PAD_BEFORE_S, review.previous_end)
+    # not into what follows: the next line's first word, or the next speech the VAD heard (a pause
+    # closed the line; the words after it belong to the next line even when Whisper timed them early)
+    after = [onset for onset, _ in runs if onset > line.end]
     t1 = min(line.end + PAD_AFTER_S, review.next_start if review.next_start is not None else float("inf"),
-             history.end)
+             min(after, default=float("inf")), history.end)
     t0, audio = history.slice(t0, t1)
     if len(audio) < SAMPLE_RATE // 4:
         return None
-    hotwords = review.hotwords if len(audio) >= HOTWORDS_MIN_S * SAMPLE_RATE else ""
+    # Only the hotwords the live passes heard in this line: on a whole line, unused names and the
+    # agenda item in the prompt change words that have nothing to do with them ("ask" -> "as").
+    said = {w.key for w in line.words}
+    hotwords = " ".join(t for t in review.hotwords.split() if word_key(t) in said)
+    hotwords = hotwords if len(audio) >= HOTWORDS_MIN_S * SAMPLE_RATE else ""
     extra: dict[str, Any] = {"beam_size": beam_size} if getattr(recognizer, "takes_beam_size", False) else {}
     heard = recognizer.transcribe(audio, language=language, prompt=prompt, hotwords=hotwords, **extra)
     words = without_loop(with_punctuation_attached(without_read_back(heard, f"{prompt} {hotwords}".strip())))
     while words and words[-1].probability < READ_BACK_PROBABILITY:  # "Thank you." invented after the speech
         words.pop()
-    words = [w.shifted(t0) for w in words]
+    # Words past the line's last live word are not this line's: when speech resumes after a short
+    # pause the live passes hear them again, with this audio as context, in the next line.
+    words = [w for w in (w.shifted(t0) for w in words) if w.middle <= line.end + PAST_END_S]
     return words if checks_out(line.words, words, max_changed=max_changed) else None
