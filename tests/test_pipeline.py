@@ -3,6 +3,7 @@ around the tone recognizer, a fake meeting and a clock the test moves."""
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -45,6 +46,21 @@ def feed(chan: Channel, clock: Clock, samples: np.ndarray, *, clicks: dict[float
         chan.feed(samples[i:i + frame])
         for at in [t for t in waiting if t <= (i + frame) / SAMPLE_RATE]:
             waiting.pop(at)()
+
+
+async def feed_live(chan: Channel, clock: Clock, samples: np.ndarray, *, clicks: dict[float, Any]) -> None:
+    """As `feed`, with the channel running: each step of audio is taken before the next arrives (the
+    wait is for the model's thread, not for time)."""
+    chan.start()
+    step = int(chan.config.step_s * SAMPLE_RATE)
+    for i in range(0, len(samples), step):
+        feed(chan, clock, samples[i:i + step], clicks={t - i / SAMPLE_RATE: f for t, f in clicks.items()
+                                                       if i / SAMPLE_RATE < t <= (i + step) / SAMPLE_RATE})
+        while chan._pending or chan._wake.is_set():
+            await asyncio.sleep(0.001)
+    chan.close()
+    assert chan.task is not None
+    await chan.task
 
 
 async def run(chan: Channel) -> None:
@@ -146,3 +162,37 @@ def test_the_gate_keeps_runs_of_speech_with_their_onsets() -> None:
     gate.push(np.concatenate([silence(0.5), tone("good morning"), silence(1.0), tone("we")]))
     (a, b), (c, d) = [(round(x, 1), None if y is None else round(y, 1)) for x, y in gate.runs]
     assert (a, c) == (0.5, 2.5) and b == 1.4 and d is None  # the 0.1 s inside "good morning" is no gap
+
+
+class Polyglot(ToneRecognizer):
+    """A multilingual recognizer that hears Spanish: it says so when asked, once a turn."""
+
+    multilingual = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.detections = 0
+        self.languages: list[str | None] = []
+
+    def detect_language(self, audio: np.ndarray) -> str:
+        self.detections += 1
+        return "es"
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str) -> list[Word]:
+        self.languages.append(language)
+        return super().transcribe(audio, language=language, prompt=prompt, hotwords=hotwords)
+
+
+async def test_an_undeclared_language_is_detected_once_a_turn_and_stored_with_the_segments() -> None:
+    clock = Clock(START)
+    state = FakeState([Person("ana", "Ana"), Person("ben", "Ben", language="fr")], START)
+    state.give_floor("ana", START)
+    rec = Polyglot()
+    chan, sink = channel(state, rec, clock=clock, language="auto")
+    said_twice = np.concatenate([tone("good morning everyone."), silence(0.8), tone("we support this proposal.")])
+    await feed_live(chan, clock, np.concatenate([said_twice, silence(2), tone("thank you chair."), silence(1)]),
+                    clicks={7.0: lambda: state.give_floor("ben", clock())})
+    assert [(s["speaker_name"], s["language"]) for s in sink.segments] == [("Ana", "es"), ("Ana", "es"), ("Ben", "fr")]
+    assert rec.detections == 1 and rec.languages[0] is None and "es" in rec.languages and rec.languages[-1] == "fr"
+    # captions say "" until the turn's language is found, then "es"
+    assert [m["language"] for m in sink.live if m["speaker_id"] == "ana" and m["committed"]][-1] == "es"

@@ -90,7 +90,7 @@ class Channel:
         self._detected: str | None = None  # the language detected for that turn, when none was declared
         self.reviewed = self.kept_live = self.skipped = 0  # second looks: stored, rejected, not run
         self.publisher = Publisher(meeting_id=meeting_id, source=self.source, sink=meetings, wall=self.wall,
-                                   default_language=config.language,
+                                   default_language=decoding_language(config.language) or "",
                                    line_prefix=f"{participant_id or HALL}-{secrets.token_hex(3)}")
         self._pending: list[np.ndarray] = []
         self._pending_samples = 0
@@ -303,7 +303,10 @@ class Channel:
 
     def _second_look(self, review: Review) -> list[Word] | None:
         """On the model's thread: the line decoded whole, or None to keep what was heard live."""
-        language = review.line.language or decoding_language(self.config.language)
+        line = review.line
+        if line.language is None:  # closed before the turn's language was found: found on the line itself
+            line.language = self._detected or self._detect(self.history.slice(line.start, line.end + 0.3)[1])
+        language = line.language or decoding_language(self.config.language)
         words = second_look(self.recognizer, self.history, review, language=language, prompt=self._stored_text,
                             beam_size=self.config.second_look_beam_size, runs=list(self.gate.runs))
         if words is None:
