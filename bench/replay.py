@@ -206,6 +206,8 @@ def main(args: argparse.Namespace) -> None:
                        **overrides)  # type: ignore[arg-type]
     if args.max_changed is not None:
         review.MAX_CHANGED = args.max_changed
+    if args.context is not None:
+        review.CONTEXT_S = args.context
     if args.look_without_hotwords:
         review.HOTWORDS_MIN_S = float("inf")
     with tempfile.TemporaryDirectory() as models:
@@ -277,6 +279,7 @@ if __name__ == "__main__":
     parser.add_argument("--no-hotwords", action="store_true", help="no names or agenda item as hotwords (as replays "
                         "before the second look)")
     parser.add_argument("--max-changed", type=float, help="the second look's rule: share of live words it may change")
+    parser.add_argument("--context", type=float, help="seconds of audio before a line its second look hears")
     parser.add_argument("--look-without-hotwords", action="store_true", help="the second look hears no hotwords")
     parser.add_argument("--rules", type=lambda v: [float(x) for x in v.split(",")], default=[],
                         help="also score these shares (comma-separated, e.g. 0,0.15,0.34,1,99) on the same second looks")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from assistant.speech.attribution import Lines, backdated, floor_changes, holder_at
-from assistant.speech.review import checks_out
+from assistant.speech.review import checks_out, with_live_start
 from assistant.speech.streaming import Word, join_words
 
 
@@ -20,19 +21,32 @@ def words(text: str, start: float = 0.0, step: float = 0.5) -> list[Word]:
     return [Word(start + i * step, start + i * step + 0.4, " " + w) for i, w in enumerate(text.split())]
 
 
+def floor(change_at: float) -> Callable[[Sequence[Word]], list[str | None]]:
+    return lambda said: ["ana" if w.middle < change_at else "ben" for w in said]
+
+
 def test_a_line_is_one_speakers_words_and_never_spans_a_change_of_speaker() -> None:
-    lines = Lines()
-    said = words("good morning everyone we support")
-    closed = lines.add([(w, "ana" if i < 3 else "ben") for i, w in enumerate(said)], ended=False, language=None)
+    lines = Lines(at_sentence_end=False)
+    closed = lines.add(words("good morning everyone we support"), floor(1.4), ended=False, language=None)
     assert [(line.speaker_id, join_words(line.words)) for line in closed] == [("ana", "good morning everyone")]
     assert lines.open is not None and join_words(lines.open.words) == "we support"
-    closed = lines.add([], ended=True, language=None)
+    closed = lines.add([], floor(1.4), ended=True, language=None)
     assert [(line.speaker_id, line.number) for line in closed] == [("ben", 2)] and lines.open is None
+
+
+def test_a_click_that_comes_after_the_words_moves_them_to_the_new_speaker() -> None:
+    lines = Lines(at_sentence_end=False)
+    assert lines.add(words("good morning everyone we"), floor(99), ended=False, language=None) == []
+    closed = lines.add(words("support", start=2.5), floor(1.4), ended=False, language=None)  # clicked now
+    assert [(line.speaker_id, join_words(line.words), line.number) for line in closed] == [
+        ("ana", "good morning everyone", 1)]  # the id the captions showed
+    assert lines.open is not None and (lines.open.speaker_id, join_words(lines.open.words)) == ("ben", "we support")
+    assert lines.open.number == 2
 
 
 def test_a_line_closes_before_it_grows_past_its_length() -> None:
     lines = Lines(max_line_s=2.0)
-    closed = lines.add([(w, "ana") for w in words("one two three four five six")], ended=True, language=None)
+    closed = lines.add(words("one two three four five six"), floor(99), ended=True, language=None)
     assert [join_words(line.words) for line in closed] == ["one two three four", "five six"]
 
 
@@ -61,3 +75,9 @@ def test_the_second_look_is_stored_when_it_changes_little_of_what_was_heard() ->
     assert checks_out(live, words("we support the sublicense"))
     assert not checks_out(live, words("thank you"))  # another reading of the audio, not another spelling
     assert not checks_out(live, [])
+
+
+def test_a_line_keeps_its_live_first_words_up_to_where_the_second_look_agrees() -> None:
+    live, second = words("unless to be rather selfish"), words("a less to be rather selfish")
+    assert join_words(with_live_start(live, second)) == "unless to be rather selfish"
+    assert join_words(with_live_start(words("he said it"), words("he said it all"))) == "he said it all"

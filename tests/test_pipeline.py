@@ -86,6 +86,18 @@ async def test_a_late_click_gives_the_new_speaker_their_first_words() -> None:
     assert said(sink) == [("good morning everyone.", "Ana"), ("we support this proposal.", "Ben")]
 
 
+async def test_a_click_after_the_first_words_were_committed_and_captioned_still_gives_them_to_the_speaker() -> None:
+    clock = Clock(START)
+    state = FakeState([Person("ana", "Ana"), Person("ben", "Ben")], START)
+    state.give_floor("ana", START)
+    chan, sink = channel(state, clock=clock)
+    audio = np.concatenate([tone("good morning everyone."), silence(1.5), tone("we support this proposal."), silence(1)])
+    await feed_live(chan, clock, audio, clicks={5.0: lambda: state.give_floor("ben", clock())})  # 2 s late
+    shown = [(m["speaker_id"], m["committed"]) for m in sink.live if m["committed"].startswith("we")]
+    assert shown[0][0] == "ana"  # captioned under Ana before the click came
+    assert said(sink) == [("good morning everyone.", "Ana"), ("we support this proposal.", "Ben")]
+
+
 async def test_a_line_never_spans_a_floor_change_and_speech_older_than_the_bound_stays_put() -> None:
     clock = Clock(START)
     state = FakeState([Person("ana", "Ana"), Person("ben", "Ben")], START)

@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ import numpy as np
 from ..audio.pcm import SAMPLE_RATE
 from ..config import AsrConfig, decoding_language
 from ..core.meeting import MeetingState
-from .attribution import Line, Lines, backdated, floor_changes, holder_at, sentences
+from .attribution import LOOKBACK_S, Line, Lines, backdated, floor_changes, holder_at, regroup, sentences
 from .gate import ProbabilityFn, SpeechGate
 from .publish import MeetingSink, Publisher
 from .review import AudioHistory, Review, second_look
@@ -84,8 +84,9 @@ class Channel:
         self.lines = Lines(at_sentence_end=not config.second_look)
         self.history = AudioHistory()  # the recent audio, for the second look at a closed line
         self._reviews: deque[Review] = deque()
-        self._stored_text = ""  # the end of what this channel stored: the second look's prompt
+        self._stored: deque[tuple[float, str]] = deque(maxlen=16)  # (end, text) of stored lines: the prompt
         self._line_end = 0.0  # where the last line closed ended: the next second look starts after it
+        self._runs: list[tuple[float, float | None]] = []  # the gate's runs of speech after the last pass
         self._turn: tuple[str | None, float] | None = None  # (speaker, turn start) the language is for
         self._detected: str | None = None  # the language detected for that turn, when none was declared
         self.reviewed = self.kept_live = self.skipped = 0  # second looks: stored, rejected, not run
@@ -268,21 +269,21 @@ class Channel:
         return who is not None and who.mode == "remote" and self.is_live(self.meeting_id, speaker)
 
     async def _publish(self, state: MeetingState, step: Step, hotwords: str = "") -> None:
-        speakers = self.speakers(state, step.committed, step.runs)
-        closed = self.lines.add(list(zip(step.committed, speakers, strict=True)), ended=step.ended,
-                                language=step.language)
+        self._runs = step.runs
+        closed = self.lines.add(step.committed, lambda words: self.speakers(state, list(words), step.runs),
+                                ended=step.ended, language=step.language)
         for line in closed:
-            if self._is_duplicate(state, line.speaker_id):
-                continue
+            duplicate = self._is_duplicate(state, line.speaker_id)
             if not self.config.second_look:
-                await self._store(state, line, line.words)
+                if not duplicate:
+                    await self._store(state, line, line.words)
                 continue
             after = self.lines.open.start if self.lines.open is not None and self.lines.open.words else None
             self._reviews.append(Review(line, hotwords, next_start=after, previous_end=self._line_end))
             self._line_end = line.end
-            # the line as heard live, whole and final, until its stored segments replace it
-            self.publisher.caption(state, line, [], final=True, lag_s=self.lag_s)
-        self._caption(state, step, speakers)
+            if not duplicate:  # the line as heard live, whole and final, until its segments replace it
+                self.publisher.caption(state, line, [], final=True, lag_s=self.lag_s)
+        self._caption(state, step)
 
     async def _review(self, state: MeetingState, *, everything: bool) -> None:
         """Second looks at closed lines, on the model's thread when live passes are served: run
@@ -291,15 +292,22 @@ class Channel:
         while self._reviews:
             if not everything and self._pending_samples >= self.config.step_s * SAMPLE_RATE:
                 return  # the live pass comes first; the review waits for the next pause in the work
-            review = self._reviews.popleft()
-            words: list[Word] | None = None
-            if len(self._reviews) < MAX_REVIEWS and self.lag_s <= REVIEW_MAX_LAG_S:
-                started = time.perf_counter()
-                words = await loop.run_in_executor(self.executor, self._second_look, review)
-                self.busy_s += time.perf_counter() - started
-            else:
-                self.skipped += 1
-            await self._store(state, review.line, words if words is not None else review.line.words)
+            review = self._reviews[0]
+            if not everything and self.clock() < self.wall(review.line.start) + LOOKBACK_S:
+                return  # a click for these words may still come (chairs click late)
+            self._reviews.popleft()
+            parts = regroup(review.line, self.speakers(state, review.line.words, self._runs))
+            for line in parts:
+                if self._is_duplicate(state, line.speaker_id):
+                    continue
+                words: list[Word] | None = None
+                if len(parts) == 1 and len(self._reviews) < MAX_REVIEWS and self.lag_s <= REVIEW_MAX_LAG_S:
+                    started = time.perf_counter()
+                    words = await loop.run_in_executor(self.executor, self._second_look, replace(review, line=line))
+                    self.busy_s += time.perf_counter() - started
+                else:
+                    self.skipped += 1
+                await self._store(state, line, words if words is not None else line.words)
 
     def _second_look(self, review: Review) -> list[Word] | None:
         """On the model's thread: the line decoded whole, or None to keep what was heard live."""
@@ -307,7 +315,7 @@ class Channel:
         if line.language is None:  # closed before the turn's language was found: found on the line itself
             line.language = self._detected or self._detect(self.history.slice(line.start, line.end + 0.3)[1])
         language = line.language or decoding_language(self.config.language)
-        words = second_look(self.recognizer, self.history, review, language=language, prompt=self._stored_text,
+        words = second_look(self.recognizer, self.history, review, language=language, stored=self._stored,
                             beam_size=self.config.second_look_beam_size, runs=list(self.gate.runs))
         if words is None:
             self.kept_live += 1
@@ -322,9 +330,10 @@ class Channel:
             self.publisher.caption(state, Line(line.number, line.speaker_id, [], line.language), [], final=True,
                                    lag_s=self.lag_s, stored=True)
         await self.publisher.record(segments)
-        self._stored_text = (self._stored_text + " " + join_words(words)).strip()[-200:]
+        if words:
+            self._stored.append((line.end, join_words(words)))
 
-    def _caption(self, state: MeetingState, step: Step, speakers: list[str | None]) -> None:
+    def _caption(self, state: MeetingState, step: Step) -> None:
         line = self.lines.open
         if line is None:
             first = (step.partial or [Word(self.received_s, self.received_s, "")])[0]

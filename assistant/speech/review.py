@@ -12,6 +12,7 @@ clock and no I/O; the pipeline runs it on the model's thread.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,10 @@ KEEP_S = 60.0  # audio kept for second looks: a line is at most 20 s, and review
 PAD_BEFORE_S = 0.3  # audio before a line's first word and after its last one that the second look hears
 PAD_AFTER_S = 0.4
 HOTWORDS_MIN_S = 2.0
+MIN_WORDS = 3  # shorter lines are stored as heard live
+MIN_LINE_S = 1.0
+CONTEXT_S = 0.0  # audio before the line the second look hears as context
+PROMPT_CHARS = 200
 PAST_END_S = 0.15  # a second-look word whose middle is further past the line's last live word is not kept
 MAX_CHANGED = 0.34  # the share of the live words the second look may change and still be stored
 MIN_CHANGED = 2  # ... and it may always change this many (a compound split live, a tense)
@@ -98,11 +103,16 @@ def checks_out(live: Sequence[Word], second: Sequence[Word], *, max_changed: flo
 
 
 def second_look(recognizer: Recognizer, history: AudioHistory, review: Review, *, language: str | None,
-                prompt: str, beam_size: int, runs: Sequence[tuple[float, float | None]] = (),
+                stored: Sequence[tuple[float, str]], beam_size: int, runs: Sequence[tuple[float, float | None]] = (),
                 max_changed: float | None = None) -> list[Word] | None:
-    """The line decoded whole, on the channel's timeline, if it checks out; else None."""
+    """The line decoded whole, on the channel's timeline, if it checks out; else None. `stored`: the
+    channel's stored lines as (end, text), the prompt; `runs`: the VAD's runs of speech."""
     line = review.line
-    t0 = max(line.start - PAD_BEFORE_S, review.previous_end)
+    if len(line.words) < MIN_WORDS or line.end - line.start < MIN_LINE_S:
+        return None  # on a word or two Whisper hears what it likes ("For" -> "Thank you.")
+    # Heard with what came before as context, as offline decoding hears a 30 s window: the earlier
+    # words are decoded again and dropped below, and the prompt is what was stored before them.
+    t0 = max(line.start - PAD_BEFORE_S - (CONTEXT_S or 0.0), 0.0 if CONTEXT_S else review.previous_end)
     # not into what follows: the next line's first word, or the next speech the VAD heard (a pause
     # closed the line; the words after it belong to the next line even when Whisper timed them early)
     after = [onset for onset, _ in runs if onset > line.end]
@@ -111,6 +121,7 @@ def second_look(recognizer: Recognizer, history: AudioHistory, review: Review, *
     t0, audio = history.slice(t0, t1)
     if len(audio) < SAMPLE_RATE // 4:
         return None
+    prompt = " ".join(text for end, text in stored if end <= t0 + 0.1)[-PROMPT_CHARS:]
     # Only the hotwords the live passes heard in this line: on a whole line, unused names and the
     # agenda item in the prompt change words that have nothing to do with them ("ask" -> "as").
     said = {w.key for w in line.words}
@@ -122,6 +133,21 @@ def second_look(recognizer: Recognizer, history: AudioHistory, review: Review, *
     while words and words[-1].probability < READ_BACK_PROBABILITY:  # "Thank you." invented after the speech
         words.pop()
     # Words past the line's last live word are not this line's: when speech resumes after a short
-    # pause the live passes hear them again, with this audio as context, in the next line.
-    words = [w for w in (w.shifted(t0) for w in words) if w.middle <= line.end + PAST_END_S]
+    # pause the live passes hear them again, with this audio as context, in the next line. Nor are
+    # those before its first one (the context, the end of the previous speaker's last word).
+    words = [w for w in (w.shifted(t0) for w in words) if line.start - PAST_END_S <= w.middle <= line.end + PAST_END_S]
+    words = with_live_start(line.words, words)
     return words if checks_out(line.words, words, max_changed=max_changed) else None
+
+
+def with_live_start(live: Sequence[Word], second: Sequence[Word]) -> list[Word]:
+    """The second look from the first word it shares with the live line, the live words before it.
+    A line's first words are where the second look hears least: its audio starts at the line,
+    while the live passes heard those words with what came before in their buffer. Replayed, a
+    second look that disagreed on a line's first word was wrong four times in five ("Unless" ->
+    "A less", "the joyous" -> "a joyous")."""
+    a, b = [w.key for w in live], [w.key for w in second]
+    first = next((m for m in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_matching_blocks() if m.size), None)
+    if first is None:
+        return list(second)
+    return [*live[: first.a], *second[first.b :]]
