@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from assistant.audio.pcm import SAMPLE_RATE
 from assistant.speech.attribution import Lines, backdated, floor_changes, holder_at
-from assistant.speech.review import checks_out, with_live_start
+from assistant.speech.review import AudioHistory, checks_out, with_live_start
 from assistant.speech.streaming import Word, join_words
 
 
@@ -81,3 +84,13 @@ def test_a_line_keeps_its_live_first_words_up_to_where_the_second_look_agrees() 
     live, second = words("unless to be rather selfish"), words("a less to be rather selfish")
     assert join_words(with_live_start(live, second)) == "unless to be rather selfish"
     assert join_words(with_live_start(words("he said it"), words("he said it all"))) == "he said it all"
+
+
+def test_the_audio_kept_for_second_looks_is_bounded_and_stays_on_the_timeline() -> None:
+    history = AudioHistory(keep_s=2.0)
+    for n in range(10):  # ten seconds, a second at a time, each second its own value
+        history.append(np.full(SAMPLE_RATE, n, np.float32))
+    assert history.end == 10.0 and 7.5 <= history.start <= 8.0  # at most a quarter over the bound
+    start, audio = history.slice(8.5, 9.25)
+    assert start == 8.5 and len(audio) == int(0.75 * SAMPLE_RATE) and audio[0] == 8 and audio[-1] == 9
+    assert history.slice(1.0, 9.0)[0] == history.start  # what is gone is gone

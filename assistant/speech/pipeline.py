@@ -20,7 +20,6 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 
@@ -343,5 +342,5 @@ class Channel:
             return
         self.publisher.caption(state, line, step.partial, final=step.ended, lag_s=self.lag_s)
 
-    def counters(self) -> dict[str, Any]:
+    def counters(self) -> dict[str, int]:
         return {"reviewed": self.reviewed, "kept_live": self.kept_live, "skipped": self.skipped}
