@@ -274,7 +274,6 @@ if __name__ == "__main__":
     parser.add_argument("--model", default="embedded:tiny.en", help="embedded:tiny.en (default), embedded:base, ...")
     add_stream_options(parser)
     parser.add_argument("--shift", type=float, default=0.0, help="seconds added to the first step (default 0)")
-    parser.add_argument("--no-eval", action="store_true", help="leave out the eval stream")
     parser.add_argument("--no-second-look", action="store_true", help="store lines as heard live")
     parser.add_argument("--no-hotwords", action="store_true", help="no names or agenda item as hotwords (as replays "
                         "before the second look)")

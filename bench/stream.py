@@ -165,6 +165,7 @@ def add_stream_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--language", action="append", default=[],
                         help="also stream the multilingual clips of LANGUAGE (es, fr, de, it, pt): needs a "
                              "multilingual model (--model embedded:base)")
+    parser.add_argument("--no-eval", action="store_true", help="leave out the eval stream")
     parser.add_argument("--undeclared", action="store_true",
                         help="speakers declare no language: it is detected (multilingual models)")
     parser.add_argument("--late", action="store_true",
@@ -350,7 +351,7 @@ def latencies(arrivals: list[float], hyp: list[str], ref_words: list[tuple[str, 
 async def main(args: argparse.Namespace) -> None:
     if not (AUDIO / "eval.tsv").exists():
         raise SystemExit(f"no evaluation audio in {AUDIO}")
-    streams = chosen_streams(args)
+    streams = chosen_streams(args, with_eval=not args.no_eval)
     extra = "".join(f"{k} = {v}\n" for k, v in (("beam_size", args.beam), ("step_s", args.step),
                                                   ("encoder_s", args.encoder)) if v)
     for spec in args.model:

@@ -143,6 +143,8 @@ class Channel:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.config.step_s)
                 self._wake.clear()
                 if not self._pending and not self._closed:
+                    if self._reviews:  # no audio comes: the lines waiting are looked at all the same
+                        await self._review(await self.meetings.state(self.meeting_id), everything=False)
                     continue
                 audio = np.concatenate(self._pending) if self._pending else np.zeros(0, np.float32)
                 self._pending, self._pending_samples = [], 0
