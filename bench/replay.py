@@ -59,7 +59,7 @@ from stream import word_errors as count
 
 from assistant.config import AsrConfig
 from assistant.core.meeting import MeetingState
-from assistant.speech import review
+from assistant.speech import pipeline, review
 from assistant.speech.pipeline import Channel
 from assistant.speech.streaming import join_words
 from assistant.speech.vad import SileroProbabilities
@@ -179,23 +179,46 @@ def misattributed(stored: list[tuple[str, str]], turns: list[Turn], language: st
     return "; ".join(f"{' '.join(w)!r} (turn {k}: {said}, stored as {got})" for w, k, said, got in runs)
 
 
-LOOKS: list[tuple[list[Any], list[Any]]] = []  # (live words, second look) of every line checked, in order
-_checks_out = review.checks_out
+LOOKS: list[tuple[list[Any], list[Any] | None]] = []  # (live words, second look or None) of each stored line
+_raw: dict[int, list[Any] | None] = {}
+_second_look, _store = pipeline.second_look, Channel._store
 
 
-def recorded(live: Any, second: Any, **kw: Any) -> bool:
-    LOOKS.append((list(live), list(second)))
-    return _checks_out(live, second, **kw)
+def looked(*args: Any, **kw: Any) -> Any:
+    """The pipeline's second look, keeping what it heard before the rule decided."""
+    live_start, review.LIVE_START = review.LIVE_START, False
+    try:
+        raw = _second_look(*args, **{**kw, "max_changed": float("inf")})
+    finally:
+        review.LIVE_START = live_start
+    line = args[2].line
+    _raw[id(line)] = raw
+    if raw is not None and live_start:
+        raw = review.with_live_start(line.words, raw)
+    return raw if raw is not None and review.checks_out(line.words, raw) else None
 
 
-review.checks_out = recorded  # every line's two readings, to score other rules on the same second looks
+async def storing(self: Channel, state: Any, line: Any, words: Any) -> None:
+    LOOKS.append((list(line.words), _raw.pop(id(line), None)))
+    await _store(self, state, line, words)
 
 
-def by_rule(rules: list[float], language: str) -> dict[float, str]:
-    """The stored text had each rule decided (the second look's prompt aside, which follows the text
-    actually stored)."""
-    return {r: " ".join(normalize(" ".join(join_words(s if _checks_out(lv, s, max_changed=r) else lv)
-                                           for lv, s in LOOKS), language)) for r in rules}
+pipeline.second_look = looked  # to score other rules on the same second looks
+Channel._store = storing  # type: ignore[method-assign]
+
+
+def by_rule(rules: list[float], language: str) -> dict[str, str]:
+    """The stored text had each rule decided, with and without the line's live start (the second
+    look's prompt aside, which follows the text actually stored)."""
+    out = {}
+    for r in rules:
+        for keep in (True, False):
+            units = []
+            for lv, s in LOOKS:
+                s = review.with_live_start(lv, s) if s is not None and keep else s
+                units.append(join_words(s if s is not None and review.checks_out(lv, s, max_changed=r) else lv))
+            out[f"{r}{' live start' if keep else ''}"] = " ".join(normalize(" ".join(units), language))
+    return out
 
 
 def main(args: argparse.Namespace) -> None:
@@ -266,7 +289,8 @@ def main(args: argparse.Namespace) -> None:
               + (f"; attribution {100 * total['right'] / total['heard']:.1f} % of {total['heard']}"
                  if total["heard"] else ""))
         if args.rules:
-            print("    stored errors by rule: " + ", ".join(f"{r}: {total[f'rule {r}']}" for r in args.rules))
+            print("    stored errors by rule: " + ", ".join(f"{k[5:]}: {v}" for k, v in total.items()
+                                                          if k.startswith("rule ")))
 
 
 if __name__ == "__main__":

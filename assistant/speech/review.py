@@ -39,6 +39,7 @@ MIN_WORDS = 3  # shorter lines are stored as heard live
 MIN_LINE_S = 1.0
 CONTEXT_S = 0.0  # audio before the line the second look hears as context
 PROMPT_CHARS = 200
+LIVE_START = True  # a line keeps its live first words up to where the second look agrees
 PAST_END_S = 0.15  # a second-look word whose middle is further past the line's last live word is not kept
 MAX_CHANGED = 0.34  # the share of the live words the second look may change and still be stored
 MIN_CHANGED = 2  # ... and it may always change this many (a compound split live, a tense)
@@ -136,7 +137,8 @@ def second_look(recognizer: Recognizer, history: AudioHistory, review: Review, *
     # pause the live passes hear them again, with this audio as context, in the next line. Nor are
     # those before its first one (the context, the end of the previous speaker's last word).
     words = [w for w in (w.shifted(t0) for w in words) if line.start - PAST_END_S <= w.middle <= line.end + PAST_END_S]
-    words = with_live_start(line.words, words)
+    if LIVE_START:
+        words = with_live_start(line.words, words)
     return words if checks_out(line.words, words, max_changed=max_changed) else None
 
 
