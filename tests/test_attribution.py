@@ -84,6 +84,7 @@ def test_a_line_keeps_its_live_first_words_up_to_where_the_second_look_agrees() 
     live, second = words("unless to be rather selfish"), words("a less to be rather selfish")
     assert join_words(with_live_start(live, second)) == "unless to be rather selfish"
     assert join_words(with_live_start(words("he said it"), words("he said it all"))) == "he said it all"
+    assert join_words(with_live_start(words("horizon seems"), words("the horizon seems"))) == "the horizon seems"
 
 
 def test_the_audio_kept_for_second_looks_is_bounded_and_stays_on_the_timeline() -> None:
