@@ -354,6 +354,8 @@ async def main(args: argparse.Namespace) -> None:
     streams = chosen_streams(args, with_eval=not args.no_eval)
     extra = "".join(f"{k} = {v}\n" for k, v in (("beam_size", args.beam), ("step_s", args.step),
                                                   ("encoder_s", args.encoder)) if v)
+    extra += "second_look = false\n" if args.no_second_look else ""
+    extra += f"second_look_beam_size = {args.look_beam}\n" if args.look_beam else ""
     for spec in args.model:
         print(f"\nmodel {spec}")
         with tempfile.TemporaryDirectory() as models:
@@ -421,6 +423,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", help="embedded:tiny.en (default), embedded:base, or any model")
     add_stream_options(parser)
+    parser.add_argument("--no-second-look", action="store_true", help="store lines as heard live")
+    parser.add_argument("--look-beam", type=int, help="[asr] second_look_beam_size (default: the config's)")
     parsed = parser.parse_args()
     parsed.model = parsed.model or ["embedded:tiny.en"]
     asyncio.run(main(parsed))

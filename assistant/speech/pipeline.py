@@ -291,8 +291,11 @@ class Channel:
         when less than a step of audio waits (or at the end of the stream)."""
         loop = asyncio.get_running_loop()
         while self._reviews:
-            if not everything and self._pending_samples >= self.config.step_s * SAMPLE_RATE:
-                return  # the live pass comes first; the review waits for the next pause in the work
+            if not everything and (self._pending_samples >= self.config.step_s * SAMPLE_RATE or self.gate.in_speech):
+                # the live passes come first: a second look (a whole line, beam 5) runs in a pause,
+                # where no live pass is due; run while someone spoke, it held the next pass up (real
+                # time, eval: committed-caption p95 3.00 s against 2.15 s without second looks)
+                return
             review = self._reviews[0]
             if not everything and self.clock() < self.wall(review.line.start) + LOOKBACK_S:
                 return  # a click for these words may still come (chairs click late)
