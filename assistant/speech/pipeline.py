@@ -2,8 +2,10 @@
 
 A `Channel` takes PCM from any source (the audio websocket, a device, a file),
 gates it with the VAD and runs the streaming transcriber on the model's own
-thread. Who said each word is decided by `attribution` (pure); captions and
-segments go out through `publish`. The event loop never waits for the model:
+thread. Who said each word is decided by `attribution` (pure); committed words
+make lines, shown live as captions, and each closed line is decoded once more
+whole (`review`, in a pause) before it is stored as segments through `publish`
+(docs/transcription.md). The event loop never waits for the model:
 audio that arrives while the model is busy is taken in one go next time, so
 the pipeline never falls further and further behind; it reports its lag.
 """
@@ -287,8 +289,9 @@ class Channel:
         self._caption(state, step)
 
     async def _review(self, state: MeetingState, *, everything: bool) -> None:
-        """Second looks at closed lines, on the model's thread when live passes are served: run
-        when less than a step of audio waits (or at the end of the stream)."""
+        """Closed lines, once no late click can move their words any more, attributed again (split
+        where the floor changed) and stored, after a second look (`review.second_look`) on the
+        model's thread in a pause, when no live pass is due; all of them at the end of the stream."""
         loop = asyncio.get_running_loop()
         while self._reviews:
             if not everything and (self._pending_samples >= self.config.step_s * SAMPLE_RATE or self.gate.in_speech):
