@@ -121,7 +121,7 @@ async def run(args: argparse.Namespace, http: aiohttp.ClientSession, base: str, 
             if i:
                 await command(chair, "end_turn")
             await command(chair, "give_floor")
-        at = (i * frame) % (len(pcm) - frame)
+        at = (int(args.start * 60 * SR) + i * frame) % (len(pcm) - frame)
         await ws.send_bytes(pcm[at:at + frame].tobytes())
         stats = app[TRANSCRIPTION].stats()
         lags.append(max((s["lag_s"] for s in stats.values()), default=0.0))
@@ -159,6 +159,8 @@ if __name__ == "__main__":
     parser.add_argument("--minutes", type=float, default=10.0, help="minutes of audio to stream (default 10)")
     parser.add_argument("--speed", type=float, default=1.0, help="times real time (default 1)")
     parser.add_argument("--warmup", type=int, default=2, help="minutes before growth is counted (default 2)")
+    parser.add_argument("--start", type=float, default=0.0,
+                        help="minute of the joined speech to start at (8.7: LibriSpeech's long sentences)")
     parser.add_argument("--tracemalloc", action="store_true", help="trace Python allocations (slower)")
     parser.add_argument("--top", type=int, default=12, help="lines of growth to print (default 12)")
     parsed = parser.parse_args()
