@@ -87,6 +87,8 @@ class AsrConfig:
     step_s: float = 0.5  # how often a partial hypothesis is made
     encoder_s: float = 10.0  # a live pass pads its audio to this much for Whisper's encoder (30: its full window)
     enabled: bool = True  # load the model and transcribe audio sent to the server
+    second_look: bool = True  # decode each closed utterance whole before storing it (docs/transcription.md)
+    second_look_beam_size: int = 5  # the second look's beam: it runs in pauses, off the live path
 
 
 @dataclass(frozen=True)
@@ -274,6 +276,8 @@ def _check(config: Config, source: str) -> None:
         )
     if not 1 <= asr.beam_size <= 10:
         raise bad("asr.beam_size", asr.beam_size, "1 to 10")
+    if not 1 <= asr.second_look_beam_size <= 10:
+        raise bad("asr.second_look_beam_size", asr.second_look_beam_size, "1 to 10")
     if not 0.2 <= asr.step_s <= 5:
         raise bad("asr.step_s", asr.step_s, "0.2 to 5 seconds")
     if not 5 <= asr.encoder_s <= 30:

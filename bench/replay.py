@@ -4,97 +4,293 @@ A real-time run (bench/stream.py) is one draw: where its passes fall depends on
 how long each pass took, and a pass boundary that moves by a fraction of a
 second changes what Whisper writes for the next few words. Two real-time runs
 of the same code differ by several errors per stream. The replay fixes the pass
-times: the channel's `_work` (VAD gate, passes, commits, trims) gets the audio
-in steps of `[asr] step_s`, the first step `--shift` seconds longer, and a pass
-takes no time on the clock. So two policies can be compared on the same pass
-times, and replays with different shifts show how much of a difference is chance.
+times: the channel gets the audio in steps of `[asr] step_s`, the first step
+`--shift` seconds longer, and a pass takes no time on the clock. So two policies
+can be compared on the same pass times, and replays with different shifts show
+how much of a difference is chance.
 
-Streams as in bench/stream.py (eval, --session, --folder), with no meeting: no
-floor, no hotwords. Prints per stream and pooled: streaming and offline word
-errors (after Whisper's English normaliser), committed latency on the virtual
-clock (compute time left out: real time adds each pass's own time) and the
-model's real-time factor.
+Everything after the model runs as in the server: the VAD gate, the passes, the
+commits and trims (`Channel._work`), attribution of each word to the floor and
+the lines (`_publish`), and the second look at each closed line before it is
+stored (`_review`), into a sink that keeps the stored segments. A session's floor
+is given at each turn as `bench/stream.py` does (halfway through the gap, or with
+--late 0.5-2 s after the speaker started).
+
+Prints per stream and pooled: word errors of the live committed words, of the
+stored segments and of the same model offline (after Whisper's normaliser);
+attribution of the stored words; committed latency on the virtual clock (compute
+time left out: real time adds each pass's own time); the model's real-time factor
+(live passes and second looks); and how many second looks were stored.
 
     .venv/bin/python bench/replay.py --session synth_en_4spk_a --session synth_en_4spk_b \\
         --folder read_en/ljspeech --folder read_en/hifitts_6097 --shift 0.25
+    .venv/bin/python bench/replay.py --model embedded:base --beam 1 --language es --language fr --no-eval
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-import jiwer
 import numpy as np
 from common import percentile
-from stream import SR, add_stream_options, chosen_streams, errors, latencies, normalize, offline
+from stream import (
+    PEOPLE,
+    SR,
+    Turn,
+    add_stream_options,
+    attribution,
+    chosen_streams,
+    clicks,
+    errors,
+    language_of,
+    latencies,
+    matched,
+    normalize,
+    offline,
+)
+from stream import word_errors as count
 
 from assistant.config import AsrConfig
-from assistant.speech.transcription import Channel
+from assistant.core.meeting import MeetingState
+from assistant.speech import pipeline, review
+from assistant.speech.pipeline import Channel
+from assistant.speech.streaming import join_words
 from assistant.speech.vad import SileroProbabilities
 from assistant.speech.whisper import load
 
 
-def replay(rec: Any, config: AsrConfig, audio: np.ndarray, shift: float) -> tuple[str, list[str], list[float], float]:
-    """The committed text; its words one by one (normalised) with when each was committed on the audio
-    clock, for latency; and the model's seconds."""
+class ReplayState:
+    """The meeting as the speech layer reads it: one participant a speaker, the floor given on cue."""
+
+    def __init__(self, speakers: list[str], language: str, start: float) -> None:
+        self.participants = {s: SimpleNamespace(participant_id=s, name=PEOPLE[n % len(PEOPLE)][0],
+                                                affiliation=PEOPLE[n % len(PEOPLE)][1], language=language,
+                                                role="participant", mode="onsite", group="government")
+                             for n, s in enumerate(speakers)}
+        self.turns: list[SimpleNamespace] = []
+        self.agenda = ["General debate"]  # as bench/stream.py: names and the item are hotwords
+        self.current_item = 0
+        self.created_at = start
+
+    def give_floor(self, speaker: str, at: float) -> None:
+        if self.turns and self.turns[-1].ended_at is None:
+            self.turns[-1].ended_at = at
+        self.turns.append(SimpleNamespace(participant_id=speaker, started_at=at, ended_at=None))
+
+    def holder_at(self, at: float) -> str | None:
+        for turn in reversed(self.turns):
+            if turn.started_at <= at:
+                return str(turn.participant_id) if turn.ended_at is None or at < turn.ended_at else None
+        return None
+
+    def chair_id(self) -> str | None:
+        return None
+
+    def next_speakers(self, n: int) -> list[str]:
+        return []
+
+
+class Sink:
+    """Keeps the stored segments; the floor is the replay's."""
+
+    def __init__(self, state: ReplayState) -> None:
+        self._state = state
+        self.segments: list[dict[str, Any]] = []
+        self.captions: list[dict[str, Any]] = []
+
+    async def state(self, meeting_id: str) -> MeetingState:
+        return self._state  # type: ignore[return-value]  # the members the speech layer reads
+
+    async def record_segments(self, meeting_id: str, segments: Sequence[dict[str, Any]]) -> object:
+        self.segments.extend(segments)
+        return None
+
+    def publish_live(self, meeting_id: str, message: dict[str, Any]) -> None:
+        self.captions.append(message)
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+START = 1_800_000_000.0
+
+
+async def replay(rec: Any, config: AsrConfig, audio: np.ndarray, shift: float, turns: list[Turn],
+                 cues: list[float], language: str, use_hotwords: bool = True) -> dict[str, Any]:
+    """The live committed text and when each (normalised) word was committed on the audio clock, the
+    stored segments, the model's seconds and the channel's second-look counters."""
+    clock = Clock(START)
+    state = ReplayState(list(dict.fromkeys(t.speaker for t in turns)), language, START)
+    sink = Sink(state)
     channel = Channel(meeting_id="replay", participant_id=None, recognizer=rec, probabilities=SileroProbabilities(),
-                      meetings=None, executor=None, config=config, is_live=lambda *_: False)  # type: ignore[arg-type]
-    text, words = "", []
-    at: list[float] = []
-    busy = 0.0
+                      meetings=sink, executor=ThreadPoolExecutor(1), config=config, is_live=lambda *_: False,
+                      clock=clock)
+    floor = sorted(zip(cues, (t.speaker for t in turns), strict=True))
+    text, words, at = "", [], []
     done, step = 0, int(config.step_s * SR)
     end = step + int(shift * SR)
     while True:
         end = min(end, len(audio))
         final = end == len(audio)
-        result = channel._work(audio[done:end], final, config.language, "")
-        busy += result.busy_s
+        while floor and floor[0][0] <= end / SR:
+            cue, speaker = floor.pop(0)
+            state.give_floor(speaker, START + cue)
+        clock.now = START + end / SR
+        channel.feed(audio[done:end])
+        chunk = np.concatenate(channel._pending)
+        channel._pending, channel._pending_samples = [], 0
+        spoken, hotwords = channel._context(state)  # type: ignore[arg-type]
+        hotwords = hotwords if use_hotwords else ""
+        result = channel._work(chunk, final, spoken, hotwords)
+        channel.busy_s += result.busy_s
+        await channel._publish(state, result, hotwords)  # type: ignore[arg-type]
+        await channel._review(state, everything=final)  # type: ignore[arg-type]
         for w in result.committed:
             text += w.text
-            for token in normalize(w.text):
+            for token in normalize(w.text, language):
                 words.append(token)
                 at.append(end / SR)
         if final:
-            return text, words, at, busy
+            return {"live": text, "words": words, "at": at, "busy": channel.busy_s, "segments": sink.segments,
+                    **channel.counters()}
         done, end = end, end + step
+def misattributed(stored: list[tuple[str, str]], turns: list[Turn], language: str) -> str:
+    """Runs of matched words stored under another speaker: "words" (turn k: said by A, stored as B)."""
+    ref = [(w, t.speaker, k) for k, t in enumerate(turns) for w in normalize(t.text, language)]
+    runs: list[list[Any]] = []
+    for i, j in matched([w for w, _ in stored], [w for w, _, _ in ref]):
+        if stored[i][1] != ref[j][1]:
+            if runs and runs[-1][1] == ref[j][2] and runs[-1][3] == stored[i][1]:
+                runs[-1][0].append(stored[i][0])
+            else:
+                runs.append([[stored[i][0]], ref[j][2], ref[j][1], stored[i][1]])
+    return "; ".join(f"{' '.join(w)!r} (turn {k}: {said}, stored as {got})" for w, k, said, got in runs)
 
 
-def count(ref: str, hyp: str) -> int:
-    out = jiwer.process_words(ref, hyp)
-    return int(out.substitutions + out.deletions + out.insertions)
+LOOKS: list[tuple[list[Any], list[Any] | None]] = []  # (live words, second look or None) of each stored line
+_raw: dict[int, list[Any] | None] = {}
+_second_look, _store = pipeline.second_look, Channel._store
+
+
+def looked(*args: Any, **kw: Any) -> Any:
+    """The pipeline's second look, keeping what it heard before the rule decided."""
+    live_start, review.LIVE_START = review.LIVE_START, False
+    try:
+        raw = _second_look(*args, **{**kw, "max_changed": float("inf")})
+    finally:
+        review.LIVE_START = live_start
+    line = args[2].line
+    _raw[id(line)] = raw
+    if raw is not None and live_start:
+        raw = review.with_live_start(line.words, raw)
+    return raw if raw is not None and review.checks_out(line.words, raw) else None
+
+
+async def storing(self: Channel, state: Any, line: Any, words: Any) -> None:
+    LOOKS.append((list(line.words), _raw.pop(id(line), None)))
+    await _store(self, state, line, words)
+
+
+pipeline.second_look = looked  # to score other rules on the same second looks
+Channel._store = storing  # type: ignore[method-assign]
+
+
+def by_rule(rules: list[float], language: str) -> dict[str, str]:
+    """The stored text had each rule decided, with and without the line's live start (the second
+    look's prompt aside, which follows the text actually stored)."""
+    out = {}
+    for r in rules:
+        for keep in (True, False):
+            units = []
+            for lv, s in LOOKS:
+                s = review.with_live_start(lv, s) if s is not None and keep else s
+                units.append(join_words(s if s is not None and review.checks_out(lv, s, max_changed=r) else lv))
+            out[f"{r}{' live start' if keep else ''}"] = " ".join(normalize(" ".join(units), language))
+    return out
 
 
 def main(args: argparse.Namespace) -> None:
     streams = chosen_streams(args, with_eval=not args.no_eval)
-    overrides = {k: v for k, v in (("beam_size", args.beam), ("step_s", args.step), ("encoder_s", args.encoder)) if v}
-    config = AsrConfig(model=args.model, language="en", **overrides)  # type: ignore[arg-type]
+    overrides = {k: v for k, v in (("beam_size", args.beam), ("step_s", args.step), ("encoder_s", args.encoder))
+                 if v}
+    config = AsrConfig(model=args.model, language="en", second_look=not args.no_second_look,
+                       **overrides)  # type: ignore[arg-type]
+    if args.max_changed is not None:
+        review.MAX_CHANGED = args.max_changed
+    if args.context is not None:
+        review.CONTEXT_S = args.context
+    if args.look_without_hotwords:
+        review.HOTWORDS_MIN_S = float("inf")
     with tempfile.TemporaryDirectory() as models:
         rec = load(config, Path(models))
     print(f"model {config.model}, beam {config.beam_size}, step {config.step_s} s, encoder {config.encoder_s} s, "
-          f"shift {args.shift} s")
-    total = {"words": 0, "streaming": 0, "offline": 0}
+          f"shift {args.shift} s, second look {config.second_look} (beam {config.second_look_beam_size}, "
+          f"changes up to {review.MAX_CHANGED:.2f}), clicks {'late' if args.late else 'in the gap'}")
+    total = {"words": 0, "live": 0, "stored": 0, "offline": 0, "heard": 0, "right": 0}
     for name, audio, turns in streams:
-        ref = " ".join(w for t in turns for w in normalize(t.text))
-        ref_words, text, _ = offline(rec, audio)
-        said, heard, at, busy = replay(rec, config, audio, args.shift)
-        hyp = normalize(said)  # as a whole: a word alone can normalise differently
-        live, off, n = count(ref, " ".join(hyp)), count(ref, " ".join(normalize(text))), len(ref.split())
-        lat = latencies(at, heard, ref_words, 0.0)
-        print(f"  {name}: {n} words, errors streaming {live} ({100 * live / n:.1f} %) offline {off} "
-              f"({100 * off / n:.1f} %); committed latency without compute p50 {percentile(lat, 50):.2f} s "
-              f"p95 {percentile(lat, 95):.2f} s; real-time factor {busy / (len(audio) / SR):.2f}")
+        language = language_of(name)
+        if language != "en" and not rec.multilingual:
+            print(f"  {name}: skipped, {config.model} is English only")
+            continue
+        ref = " ".join(w for t in turns for w in normalize(t.text, language))
+        ref_words, text, _ = offline(rec, audio, language)
+        LOOKS.clear()
+        out = asyncio.run(replay(rec, config, audio, args.shift, turns, clicks(turns, args.late),
+                                 "" if args.undeclared else language, not args.no_hotwords))
+        live_hyp = " ".join(normalize(out["live"], language))  # as a whole: a word alone can normalise differently
+        stored = [(w, s["speaker_id"]) for s in out["segments"] for w in normalize(s["text"], language)]
+        stored_hyp = " ".join(w for w, _ in stored)
+        n = len(ref.split())
+        live, kept, off = count(ref, live_hyp), count(ref, stored_hyp), count(ref, " ".join(normalize(text, language)))
+        lat = latencies(out["at"], out["words"], ref_words, 0.0)
+        langs = sorted({s["language"] for s in out["segments"]})
+        print(f"  {name}: {n} words, errors live {live} ({100 * live / n:.1f} %) stored {kept} ({100 * kept / n:.1f} %) "
+              f"offline {off} ({100 * off / n:.1f} %); committed latency without compute p50 "
+              f"{percentile(lat, 50):.2f} s p95 {percentile(lat, 95):.2f} s; real-time factor "
+              f"{out['busy'] / (len(audio) / SR):.2f}; second looks stored {out['reviewed']}, kept live "
+              f"{out['kept_live']}, not run {out['skipped']}; stored language {', '.join(langs)}")
+        rules = by_rule(args.rules, language) if args.rules and config.second_look else {}
+        for r, hyp in rules.items():
+            total[f"rule {r}"] = total.get(f"rule {r}", 0) + count(ref, hyp)
+        if rules:
+            print("    stored errors by rule (share of live words the second look may change): "
+                  + ", ".join(f"{r}: {count(ref, hyp)}" for r, hyp in rules.items()))
+        if len(turns) > 1:
+            heard, right = attribution(stored, turns)
+            total["heard"] += heard
+            total["right"] += right
+            print(f"    attribution {100 * right / max(heard, 1):.1f} % of {heard} matched words")
+            if args.errors:
+                print(f"    misattributed: {misattributed(stored, turns, language)}")
         if args.errors:
-            print(f"    errors: {errors(ref, ' '.join(hyp))}")
+            print(f"    stored errors: {errors(ref, stored_hyp)}")
+            print(f"    offline errors: {errors(ref, ' '.join(normalize(text, language)))}")
         total["words"] += n
-        total["streaming"] += live
+        total["live"] += live
+        total["stored"] += kept
         total["offline"] += off
     if len(streams) > 1:
-        n, live, off = total["words"], total["streaming"], total["offline"]
-        print(f"  pooled, {n} words: errors streaming {live} ({100 * live / n:.1f} %) offline {off} "
-              f"({100 * off / n:.1f} %): {100 * (live - off) / max(off, 1):+.1f} % relative")
+        n, off = total["words"], total["offline"]
+        print(f"  pooled, {n} words: errors live {total['live']} stored {total['stored']} offline {off}: stored "
+              f"{100 * (total['stored'] - off) / max(off, 1):+.1f} % relative to offline, live "
+              f"{100 * (total['live'] - off) / max(off, 1):+.1f} %"
+              + (f"; attribution {100 * total['right'] / total['heard']:.1f} % of {total['heard']}"
+                 if total["heard"] else ""))
+        if args.rules:
+            print("    stored errors by rule: " + ", ".join(f"{k[5:]}: {v}" for k, v in total.items()
+                                                          if k.startswith("rule ")))
 
 
 if __name__ == "__main__":
@@ -102,5 +298,12 @@ if __name__ == "__main__":
     parser.add_argument("--model", default="embedded:tiny.en", help="embedded:tiny.en (default), embedded:base, ...")
     add_stream_options(parser)
     parser.add_argument("--shift", type=float, default=0.0, help="seconds added to the first step (default 0)")
-    parser.add_argument("--no-eval", action="store_true", help="leave out the eval stream")
+    parser.add_argument("--no-second-look", action="store_true", help="store lines as heard live")
+    parser.add_argument("--no-hotwords", action="store_true", help="no names or agenda item as hotwords (as replays "
+                        "before the second look)")
+    parser.add_argument("--max-changed", type=float, help="the second look's rule: share of live words it may change")
+    parser.add_argument("--context", type=float, help="seconds of audio before a line its second look hears")
+    parser.add_argument("--look-without-hotwords", action="store_true", help="the second look hears no hotwords")
+    parser.add_argument("--rules", type=lambda v: [float(x) for x in v.split(",")], default=[],
+                        help="also score these shares (comma-separated, e.g. 0,0.15,0.34,1,99) on the same second looks")
     main(parser.parse_args())

@@ -9,21 +9,26 @@ words, so a steadier WER, pooled over all streams at the end). For each model an
 stream it starts the real server, streams the audio in 100 ms frames at real
 time to /api/meetings/{id}/audio while a websocket client listens, and prints:
 
-- WER of the committed transcript (stored segments) against the references,
-  and the same model's offline WER on the same audio (beam 5, VAD), both after
-  Whisper's English normaliser;
-- for a session, attribution: the share of committed words that match the
-  reference and are stored under the speaker who said them;
+- word errors of the stored transcript (the segments, after the second look)
+  against the references, and the same model's offline errors on the same audio
+  (beam 5, VAD), after Whisper's English normaliser (its basic one for other
+  languages), per stream and pooled;
+- for a session, attribution: the share of stored words that match the
+  reference and are stored under the speaker who said them (--late: the chair
+  clicks 0.5-2 s after each speaker starts, as chairs do);
 - committed-text latency p50/p95: from a word's end in the audio (word times
   from the offline pass, aligned to the committed words) to the moment the
   client received it as committed text (a caption's committed part or a segment);
 - partial latency p50: the same, to its first appearance in any caption;
-- real-time factor of the live pipeline (model time / audio time) and its lag;
+- real-time factor of the pipeline (model time / audio time), its lag (at the end
+  and the most any caption reported), and the language the segments were stored in
+  (--language es: the multilingual clips, with a multilingual model);
 - peak RSS of the server process.
 
     .venv/bin/python bench/stream.py --model embedded:tiny.en --model embedded:base
     .venv/bin/python bench/stream.py --session synth_en_4spk_a --session synth_en_4spk_b
     .venv/bin/python bench/stream.py --folder read_en/ljspeech --folder read_en/hifitts_6097
+    .venv/bin/python bench/stream.py --model embedded:base --beam 1 --language es --language fr [--undeclared]
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
+import itertools
 import json
 import subprocess
 import tempfile
@@ -44,6 +50,7 @@ import jiwer
 import numpy as np
 import psutil
 from common import ADMIN, percentile, start_server, wait_for_model
+from whisper_normalizer.basic import BasicTextNormalizer
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from assistant.config import AsrConfig
@@ -56,11 +63,18 @@ PEOPLE = [("Ana Costa", "Brazil"), ("Brian Okafor", "Nigeria"), ("Chen Wei", "Ch
 
 
 _NORMALIZER = EnglishTextNormalizer()
+_BASIC = BasicTextNormalizer()
 
 
-def normalize(text: str) -> list[str]:
-    """Words as Whisper's English normaliser writes them (spelling, numbers, contractions)."""
-    return _NORMALIZER(text).split()
+def normalize(text: str, language: str = "en") -> list[str]:
+    """Words as Whisper's English normaliser writes them (spelling, numbers, contractions); other
+    languages through its basic normaliser (case, punctuation, accents kept)."""
+    return (_NORMALIZER(text) if language == "en" else _BASIC(text)).split()
+
+
+def language_of(name: str) -> str:
+    """The language a stream is spoken in: multilingual/es is Spanish; everything else English."""
+    return name.split("/")[1] if name.startswith("multilingual/") else "en"
 
 
 @dataclass(frozen=True)
@@ -113,11 +127,29 @@ def session_stream(name: str) -> tuple[np.ndarray, list[Turn]]:
     return decode_audio(str(folder / f"{name}.flac")), turns
 
 
+MULTILINGUAL = ("multilingual/picovoice", "multilingual/picovoice_cheetah")
+
+
+def multilingual_stream(language: str) -> tuple[np.ndarray, list[Turn]]:
+    """One speaker's turn in `language` (es, fr, de, it, pt): every clip of that language in
+    ../shared/audio/multilingual (not the *_norm_* ones, written with digits), with short pauses."""
+    import random
+
+    clips = sorted(p for folder in MULTILINGUAL for p in (AUDIO / folder).glob(f"test_{language}*.wav")
+                   if "_norm_" not in p.name)
+    if not clips:
+        raise SystemExit(f"no {language} audio in {AUDIO / 'multilingual'}")
+    pauses = random.Random(7)
+    audio, turns = joined([(c, c.with_suffix(".txt")) for c in clips], lambda: pauses.uniform(0.3, 1.5))
+    return np.concatenate([audio, np.zeros(SR, np.float32)]), turns
+
+
 def chosen_streams(args: argparse.Namespace, with_eval: bool = True) -> list[tuple[str, np.ndarray, list[Turn]]]:
-    """The eval stream, then those named by --session and --folder."""
+    """The eval stream, then those named by --session, --folder and --language."""
     streams = [("eval", *eval_stream())] if with_eval else []
     streams += [(name, *session_stream(name)) for name in args.session]
-    return streams + [(name, *folder_stream(name)) for name in args.folder]
+    streams += [(name, *folder_stream(name)) for name in args.folder]
+    return streams + [(f"multilingual/{lang}", *multilingual_stream(lang)) for lang in args.language]
 
 
 def add_stream_options(parser: argparse.ArgumentParser) -> None:
@@ -130,24 +162,37 @@ def add_stream_options(parser: argparse.ArgumentParser) -> None:
                         help="also stream sessions/NAME (synth_en_4spk_a, synth_en_4spk_b): speakers and floor changes")
     parser.add_argument("--folder", action="append", default=[],
                         help="also stream every clip in FOLDER (read_en/ljspeech, read_en/hifitts_6097) with pauses")
+    parser.add_argument("--language", action="append", default=[],
+                        help="also stream the multilingual clips of LANGUAGE (es, fr, de, it, pt): needs a "
+                             "multilingual model (--model embedded:base)")
+    parser.add_argument("--no-eval", action="store_true", help="leave out the eval stream")
+    parser.add_argument("--undeclared", action="store_true",
+                        help="speakers declare no language: it is detected (multilingual models)")
+    parser.add_argument("--late", action="store_true",
+                        help="the chair clicks 0.5-2 s after each speaker starts (default: halfway through the gap)")
 
 
-def offline(rec: FasterWhisperRecognizer, audio: np.ndarray) -> tuple[list[tuple[str, float]], str, float]:
+def offline(rec: FasterWhisperRecognizer, audio: np.ndarray, language: str = "en"
+            ) -> tuple[list[tuple[str, float]], str, float]:
     """Words with end times, text, and seconds taken, from the same model offline."""
     t0 = time.perf_counter()
-    segments, _ = rec.transcribe_file(audio, language="en")
+    segments, _ = rec.transcribe_file(audio, language=language)
     words, texts = [], []
     for seg in segments:
         texts.append(seg.text)
         for w in seg.words or []:
-            for token in normalize(w.word):
+            for token in normalize(w.word, language):
                 words.append((token, float(w.end)))
     return words, " ".join(texts), time.perf_counter() - t0
 
 
 async def stream(model_spec: str, audio: np.ndarray, turns: list[Turn], data_dir: Path,
-                 asr_extra: str = "") -> dict[str, object]:
-    proc, base = start_server(data_dir, f'[asr]\nmodel = "{model_spec}"\nlanguage = "en"\n{asr_extra}')
+                 asr_extra: str = "", *, language: str = "en", declared: bool = True,
+                 late: bool = False) -> dict[str, object]:
+    """Stream `audio` at real time through a real server; the floor given at `clicks(turns, late)`;
+    speakers declare `language` (or none: the server detects it)."""
+    default = language if declared else "auto"
+    proc, base = start_server(data_dir, f'[asr]\nmodel = "{model_spec}"\nlanguage = "{default}"\n{asr_extra}')
     server = psutil.Process(proc.pid)
     try:
         async with aiohttp.ClientSession() as http:
@@ -161,7 +206,7 @@ async def stream(model_spec: str, audio: np.ndarray, turns: list[Turn], data_dir
             for n, label in enumerate(dict.fromkeys(t.speaker for t in turns)):
                 name, country = PEOPLE[n % len(PEOPLE)]  # names and affiliations bias recognition as in a meeting
                 body = {"name": name, "affiliation": country, "group": "government", "mode": "onsite",
-                        "invite_code": created["invite_code"], "language": "en"}
+                        "invite_code": created["invite_code"], "language": language if declared else ""}
                 joined = await (await http.post(f"{base}/api/meetings/{mid}/participants", json=body)).json()
                 tokens[label], names[joined["participant_id"]] = joined["token"], label
 
@@ -170,12 +215,11 @@ async def stream(model_spec: str, audio: np.ndarray, turns: list[Turn], data_dir
                     assert r.status < 400, await r.text()
 
             async def chair_script(start: float) -> None:
-                """Each speaker asks a second before their turn; the floor changes halfway through the gap."""
-                for i, turn in enumerate(turns):
-                    handover = 0.0 if i == 0 else (turns[i - 1].end + turn.start) / 2
-                    await asyncio.sleep(max(0.0, start + handover - 1.0 - time.perf_counter()))
+                """Each speaker asks a second before the chair gives them the floor (`clicks`)."""
+                for i, (turn, cue) in enumerate(zip(turns, clicks(turns, late), strict=True)):
+                    await asyncio.sleep(max(0.0, start + cue - 1.0 - time.perf_counter()))
                     await command({"Authorization": f"Bearer {tokens[turn.speaker]}"}, "request_floor")
-                    await asyncio.sleep(max(0.0, start + handover - time.perf_counter()))
+                    await asyncio.sleep(max(0.0, start + cue - time.perf_counter()))
                     if i:
                         await command(chair, "end_turn")
                     await command(chair, "give_floor")
@@ -183,9 +227,16 @@ async def stream(model_spec: str, audio: np.ndarray, turns: list[Turn], data_dir
             listener = await http.ws_connect(f"{base}/api/meetings/{mid}/ws?token={created['chair_token']}")
             await listener.receive_json()
 
-            stored: list[tuple[str, str]] = []  # committed words in stored segments, with their speaker
+            stored: list[tuple[str, str]] = []  # words of the stored segments, with their speaker
             committed_at: list[float] = []  # arrival time of the k-th committed word
             seen_at: list[float] = []  # first time k words were on screen (committed or partial)
+            # Per utterance (a live line): its committed and shown words from captions until its stored
+            # segments replace it, then the stored words
+            committed_by: dict[str, int] = {}
+            shown_by: dict[str, int] = {}
+            replaced: set[str] = set()
+            languages: set[str] = set()
+            lags: list[float] = []
             done = asyncio.Event()
 
             async def listen() -> None:
@@ -198,15 +249,29 @@ async def stream(model_spec: str, audio: np.ndarray, turns: list[Turn], data_dir
                         return
                     now = time.perf_counter()
                     if msg.get("name") == "segment":
-                        who = names.get(msg["data"]["speaker_id"], "(chair)")
-                        stored.extend((w, who) for w in normalize(msg["data"]["text"]))
-                        committed = len(stored)
-                        shown = committed
+                        data = msg["data"]
+                        who = names.get(data["speaker_id"], "(chair)")
+                        words = normalize(data["text"], language)
+                        stored.extend((w, who) for w in words)
+                        languages.add(data.get("language", ""))
+                        u = data.get("utterance_id", f"segment-{len(stored)}")
+                        if u not in replaced:
+                            replaced.add(u)
+                            committed_by[u] = shown_by[u] = 0
+                        committed_by[u] += len(words)
+                        shown_by[u] += len(words)
                     elif msg.get("type") == "caption":
-                        committed = len(stored) + len(normalize(msg["committed"]))
-                        shown = len(stored) + len(normalize(msg["text"]))
+                        u = msg.get("utterance_id", "live")
+                        if msg.get("stored"):
+                            replaced.add(u)
+                            committed_by[u] = shown_by[u] = 0
+                        elif u not in replaced:
+                            committed_by[u] = len(normalize(msg["committed"], language))
+                            shown_by[u] = len(normalize(msg["text"], language))
+                        lags.append(float(msg.get("lag_s", 0.0)))
                     else:
                         continue
+                    committed, shown = sum(committed_by.values()), sum(shown_by.values())
                     while len(committed_at) < committed:
                         committed_at.append(now)
                     while len(seen_at) < shown:
@@ -226,7 +291,7 @@ async def stream(model_spec: str, audio: np.ndarray, turns: list[Turn], data_dir
                 if delay > 0:
                     await asyncio.sleep(delay)
             await script
-            health = await (await http.get(f"{base}/api/health")).json()
+            health = await (await http.get(f"{base}/api/health", headers={"Authorization": f"Bearer {ADMIN}"})).json()
             await ws.close()
             await asyncio.sleep(3)
             done.set()
@@ -235,7 +300,7 @@ async def stream(model_spec: str, audio: np.ndarray, turns: list[Turn], data_dir
             channel = next(iter(health["asr"]["channels"].values()), {"busy_s": float("nan"), "audio_s": 1, "lag_s": 0})
             return {"stored": stored, "committed_at": committed_at, "seen_at": seen_at, "start": start,
                     "peak_rss": peak_rss, "rtf": channel["busy_s"] / max(channel["audio_s"], 1e-9),
-                    "lag_s": channel["lag_s"]}
+                    "lag_s": channel["lag_s"], "max_lag_s": max(lags, default=0.0), "languages": languages}
     finally:
         proc.terminate()  # the server commits what is still queued before it exits
         try:
@@ -259,6 +324,17 @@ def matched(a: list[str], b: list[str]) -> list[tuple[int, int]]:
     return [(block.a + k, block.b + k) for block in matcher.get_matching_blocks() for k in range(block.size)]
 
 
+def clicks(turns: list[Turn], late: bool, seed: int = 7) -> list[float]:
+    """When the chair gives each turn the floor: halfway through the gap before it, or, `late`, 0.5 to
+    2 s after the speaker has started (a chair who looks up first)."""
+    import random
+
+    rng = random.Random(seed)
+    if late:
+        return [0.0] + [t.start + rng.uniform(0.5, 2.0) for t in turns[1:]]
+    return [0.0] + [(a.end + b.start) / 2 for a, b in itertools.pairwise(turns)]
+
+
 def attribution(stored: list[tuple[str, str]], turns: list[Turn]) -> tuple[int, int]:
     """Committed words that match the reference, and of those, how many carry the right speaker."""
     ref = [(w, t.speaker) for t in turns for w in normalize(t.text)]
@@ -275,59 +351,80 @@ def latencies(arrivals: list[float], hyp: list[str], ref_words: list[tuple[str, 
 async def main(args: argparse.Namespace) -> None:
     if not (AUDIO / "eval.tsv").exists():
         raise SystemExit(f"no evaluation audio in {AUDIO}")
-    streams = chosen_streams(args)
+    streams = chosen_streams(args, with_eval=not args.no_eval)
     extra = "".join(f"{k} = {v}\n" for k, v in (("beam_size", args.beam), ("step_s", args.step),
                                                   ("encoder_s", args.encoder)) if v)
+    extra += "second_look = false\n" if args.no_second_look else ""
+    extra += f"second_look_beam_size = {args.look_beam}\n" if args.look_beam else ""
     for spec in args.model:
         print(f"\nmodel {spec}")
         with tempfile.TemporaryDirectory() as models:
             rec = load(AsrConfig(model=spec), Path(models))  # once per model, for every stream's offline pass
-            pooled = {"words": 0, "streaming": 0, "offline": 0}
+            pooled = {"words": 0, "streaming": 0, "offline": 0, "heard": 0, "right": 0}
             for name, audio, turns in streams:
-                ref = " ".join(w for t in turns for w in normalize(t.text))
-                words, text, took = offline(rec, audio)
-                offline_wer = jiwer.wer(ref, " ".join(normalize(text)))
+                language = language_of(name)
+                if language != "en" and not rec.multilingual:
+                    print(f"  stream {name}: skipped, {spec} is English only")
+                    continue
+                ref = " ".join(w for t in turns for w in normalize(t.text, language))
+                words, text, took = offline(rec, audio, language)
+                off_hyp = " ".join(normalize(text, language))
                 with tempfile.TemporaryDirectory() as tmp:
-                    live = await stream(spec, audio, turns, Path(tmp), extra)
+                    live = await stream(spec, audio, turns, Path(tmp), extra, language=language,
+                                        declared=not args.undeclared, late=args.late)
                 stored: list[tuple[str, str]] = live["stored"]  # type: ignore[assignment]
                 hyp = [w for w, _ in stored]
-                streaming_wer = jiwer.wer(ref, " ".join(hyp))
+                n = len(ref.split())
+                stored_errors, offline_errors = word_errors(ref, " ".join(hyp)), word_errors(ref, off_hyp)
                 committed = latencies(live["committed_at"], hyp, words, live["start"])  # type: ignore[arg-type]
                 # the k-th word on screen is taken for the k-th committed word, aligned like those: an
                 # inserted word must not shift every later one onto the wrong reference word
                 partial = latencies(live["seen_at"], hyp, words, live["start"])  # type: ignore[arg-type]
                 speakers = len({t.speaker for t in turns})
-                print(f"  stream {name}: {len(audio) / SR:.1f} s, {len(ref.split())} reference words, "
-                      f"{len(turns)} turns by {speakers} speaker{'s' if speakers > 1 else ''}")
-                print(f"    WER streaming {100 * streaming_wer:.1f} %  offline {100 * offline_wer:.1f} %"
-                      f"  (offline pass took {took:.1f} s)")
+                print(f"  stream {name}: {len(audio) / SR:.1f} s, {n} reference words, "
+                      f"{len(turns)} turns by {speakers} speaker{'s' if speakers > 1 else ''}"
+                      + ("" if language == "en" else f", {language} ({'declared' if not args.undeclared else 'detected'})"))
+                print(f"    stored WER {100 * stored_errors / n:.1f} % ({stored_errors} errors)  offline "
+                      f"{100 * offline_errors / n:.1f} % ({offline_errors})  (offline pass took {took:.1f} s)")
                 print(f"    committed latency p50 {percentile(committed, 50):.2f} s  p95 {percentile(committed, 95):.2f} s"
                       f"  ({len(committed)} words aligned)")
                 print(f"    partial latency p50 {percentile(partial, 50):.2f} s")
                 if args.errors:
                     print(f"    errors: {errors(ref, ' '.join(hyp))}")
-                    print(f"    offline errors: {errors(ref, ' '.join(normalize(text)))}")
+                    print(f"    offline errors: {errors(ref, off_hyp)}")
                 if speakers > 1:
                     heard, right = attribution(stored, turns)
+                    pooled["heard"] += heard
+                    pooled["right"] += right
                     print(f"    attribution {100 * right / max(heard, 1):.1f} % of {heard} matched words "
                           f"under the right speaker")
-                print(f"    real-time factor {live['rtf']:.2f}  lag at the end {live['lag_s']:.2f} s")
+                print(f"    real-time factor {live['rtf']:.2f}  lag at the end {live['lag_s']:.2f} s, "
+                      f"max {live['max_lag_s']:.2f} s; stored language {', '.join(sorted(live['languages']))}")  # type: ignore[arg-type]
                 print(f"    server peak RSS {live['peak_rss'] / 2**20:.0f} MiB")  # type: ignore[operator]
-                n = len(ref.split())
                 pooled["words"] += n
-                pooled["streaming"] += round(streaming_wer * n)
-                pooled["offline"] += round(offline_wer * n)
+                pooled["streaming"] += stored_errors
+                pooled["offline"] += offline_errors
             if len(streams) > 1:
                 n = max(pooled["words"], 1)
-                print(f"  pooled over {len(streams)} streams, {pooled['words']} words: WER streaming "
+                off = pooled["offline"]
+                print(f"  pooled over {len(streams)} streams, {pooled['words']} words: stored WER "
                       f"{100 * pooled['streaming'] / n:.1f} % ({pooled['streaming']} errors)  offline "
-                      f"{100 * pooled['offline'] / n:.1f} % ({pooled['offline']})")
+                      f"{100 * off / n:.1f} % ({off}): {100 * (pooled['streaming'] - off) / max(off, 1):+.1f} % relative"
+                      + (f"; attribution {100 * pooled['right'] / pooled['heard']:.1f} % of {pooled['heard']}"
+                         if pooled["heard"] else ""))
+
+
+def word_errors(ref: str, hyp: str) -> int:
+    out = jiwer.process_words(ref, hyp)
+    return int(out.substitutions + out.deletions + out.insertions)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", help="embedded:tiny.en (default), embedded:base, or any model")
     add_stream_options(parser)
+    parser.add_argument("--no-second-look", action="store_true", help="store lines as heard live")
+    parser.add_argument("--look-beam", type=int, help="[asr] second_look_beam_size (default: the config's)")
     parsed = parser.parse_args()
     parsed.model = parsed.model or ["embedded:tiny.en"]
     asyncio.run(main(parsed))

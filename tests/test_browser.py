@@ -21,7 +21,7 @@ from assistant.http.appkeys import MEETINGS
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
-    pytest.mark.slow,
+    pytest.mark.slow,  # a real browser
     pytest.mark.skipif(
         shutil.which(CHROMIUM) is None, reason="Debian chromium is missing: run scripts/system-deps.sh (make test does)"
     ),

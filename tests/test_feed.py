@@ -12,6 +12,7 @@ import jiwer
 import numpy as np
 import pytest
 from conftest import ADMIN, AUDIO, AppClient, make_config, open_meeting
+from fakes import ToneRecognizer, loud_windows
 from netcut import Proxy
 
 from assistant.audio.backlog import Backlog, Chunk
@@ -79,8 +80,6 @@ def test_audio_url_from_what_a_user_has() -> None:
 
 
 async def test_audio_stream_resume_protocol(aiohttp_client: AppClient, tmp_path: Path) -> None:
-    from test_transcription import ToneRecognizer, loud_windows
-
     client = await aiohttp_client(create_app(make_config(tmp_path / "data", asr={"enabled": True}),
                                              recognizer=ToneRecognizer(), probabilities=loud_windows))
     meeting = await open_meeting(client)
@@ -109,8 +108,6 @@ async def test_a_stream_that_vanishes_keeps_its_sentence_open_and_only_a_close_f
     """A connection that ends without a close frame (here a proxy half-closes it) is not a goodbye,
     whatever close code the server library reports for it: the channel stays open for the stream to
     come back; a sender that closes the socket itself ends the channel at once."""
-    from test_transcription import ToneRecognizer, loud_windows
-
     client = await aiohttp_client(create_app(make_config(tmp_path / "data", asr={"enabled": True}),
                                              recognizer=ToneRecognizer(), probabilities=loud_windows))
     transcription = client.app[TRANSCRIPTION]
@@ -141,6 +138,9 @@ async def test_a_stream_that_vanishes_keeps_its_sentence_open_and_only_a_close_f
     await proxy.close()
 
 
+OUTAGE_S = 2.5  # real time: the feed captures (replays) this much speech while the network is down
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not (AUDIO / "jfk.flac").exists(), reason="shared audio not present")
 async def test_feed_file_through_a_network_cut_loses_no_speech(aiohttp_client: AppClient, tmp_path: Path) -> None:
@@ -156,10 +156,16 @@ async def test_feed_file_through_a_network_cut_loses_no_speech(aiohttp_client: A
         sys.executable, "-m", "assistant", "feed", f"{base}/chair/{meeting.id}", "--token", token,
         "--file", str(AUDIO / "jfk.flac"), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
+    streams = client.app[AUDIO_STREAMS]
     try:
-        await asyncio.sleep(4.5)  # the command starts, then into "ask not what your country can do for you"
+        # the feed replays the file at real time: cut the network once the server has 4 s of it,
+        # in "ask not what your country can do for you", for OUTAGE_S of real time
+        for _ in range(3000):
+            if any(n >= 4 * SAMPLE_RATE for (m, _ch, _s), n in streams.items() if m == meeting.id):
+                break
+            await asyncio.sleep(0.01)
         proxy.cut()
-        await asyncio.sleep(2.5)  # what is said now waits in the feed's backlog
+        await asyncio.sleep(OUTAGE_S)  # what is said now waits in the feed's backlog
         proxy.up = True
         out, _ = await asyncio.wait_for(command.communicate(), timeout=60)
     finally:
@@ -218,8 +224,6 @@ def test_relay_frames_are_mulaw_8k_and_a_slow_listener_only_loses_its_own_oldest
 
 
 async def test_listening_to_the_hall_over_the_websocket(aiohttp_client: AppClient, tmp_path: Path) -> None:
-    from test_transcription import ToneRecognizer, loud_windows
-
     from assistant.audio.listening import from_mulaw
 
     client = await aiohttp_client(create_app(make_config(tmp_path / "data", asr={"enabled": True}),

@@ -8,6 +8,7 @@ model on real speech.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,66 +22,37 @@ from conftest import (
     receive_until,
     word_error_rate,
 )
+from fakes import FRAME_S, Clock, ToneRecognizer, loud_windows, pcm, send_frames, silence, tone
 
 from assistant.audio.pcm import SAMPLE_RATE
 from assistant.http.app import create_app
-from assistant.speech.gate import WINDOW
-from assistant.speech.streaming import Word
-
-VOCAB = ["good", "morning", "everyone.", "thank", "you", "chair.", "we", "support", "this", "proposal."]
+from assistant.http.appkeys import TRANSCRIPTION
+from assistant.speech.transcription import RESTART_S
 
 
-def tone(text: str) -> np.ndarray:
-    """Each word: 0.4 s at its own loudness, then 0.1 s of quiet."""
-    out = []
-    for word in text.split():
-        amp = 0.1 + 0.03 * VOCAB.index(word)
-        out += [np.full(int(0.4 * SAMPLE_RATE), amp, np.float32), np.zeros(int(0.1 * SAMPLE_RATE), np.float32)]
-    return np.concatenate(out)
-
-
-class ToneRecognizer:
-    multilingual = False
-
-    def transcribe(self, audio, *, language, prompt, hotwords):
-        loud = np.abs(audio) > 0.05
-        words, i, n = [], 0, len(audio)
-        while i < n:
-            if not loud[i]:
-                i += 1
-                continue
-            j = i
-            while j < n and loud[j]:
-                j += 1
-            if j - i >= int(0.3 * SAMPLE_RATE) and j < n:  # a whole burst, followed by quiet
-                k = round((float(np.median(np.abs(audio[i:j]))) - 0.1) / 0.03)
-                words.append(Word(i / SAMPLE_RATE, j / SAMPLE_RATE, " " + VOCAB[k]))
-            i = j
-        return words
-
-
-def loud_windows():
-    return lambda audio: (np.abs(audio.reshape(-1, WINDOW)).max(axis=1) > 0.05).astype(np.float32)
-
-
-def pcm(samples: np.ndarray) -> bytes:
-    return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
-
-
-async def send_paced(ws, samples: np.ndarray, speed: float = 1.0) -> None:
-    frame = int(0.1 * SAMPLE_RATE)
-    for i in range(0, len(samples), frame):
-        await ws.send_bytes(pcm(samples[i:i + frame]))
-        await asyncio.sleep(0.1 / speed)
+async def transcribed(client) -> None:
+    """Wait (for the work, not for time) until every channel has stored its last words."""
+    for _ in range(1000):
+        health = await (await client.get("/api/health", headers={"Authorization": f"Bearer {ADMIN}"})).json()
+        if not health["asr"]["channels"]:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("a channel is still transcribing")
 
 
 @pytest.fixture
-async def tone_client(aiohttp_client, tmp_path):
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def tone_client(aiohttp_client, tmp_path, clock):
     config = make_config(tmp_path / "data", asr={"enabled": True, "step_s": 0.5})
-    return await aiohttp_client(create_app(config, recognizer=ToneRecognizer(), probabilities=loud_windows))
+    return await aiohttp_client(create_app(config, recognizer=ToneRecognizer(), probabilities=loud_windows,
+                                           clock=clock))
 
 
-async def test_segments_follow_the_floor(tone_client) -> None:
+async def test_segments_follow_the_floor(tone_client, clock) -> None:
     meeting = await open_meeting(tone_client)
     ana = await meeting.join("Ana", group="government", mode="onsite", affiliation="Chile")
     ben = await meeting.join("Ben", group="civil society", mode="onsite")
@@ -90,10 +62,10 @@ async def test_segments_follow_the_floor(tone_client) -> None:
     watcher = await meeting.ws(meeting.chair_token)
     await watcher.receive_json()
     hall = await tone_client.ws_connect(f"/api/meetings/{meeting.id}/audio?token={meeting.chair_token}")
-    await send_paced(hall, np.concatenate([tone("good morning everyone."), np.zeros(SAMPLE_RATE, np.float32)]))
+    await send_frames(hall, np.concatenate([tone("good morning everyone."), silence(1)]), clock)
     await meeting.command(meeting.chair_token, op="give_floor")  # Ben
-    await asyncio.sleep(0.2)  # he starts speaking a moment after the chair gives him the floor
-    await send_paced(hall, np.concatenate([tone("we support this proposal."), np.zeros(SAMPLE_RATE, np.float32)]))
+    clock.advance(0.2)  # he starts speaking a moment after the chair gives him the floor
+    await send_frames(hall, np.concatenate([tone("we support this proposal."), silence(1)]), clock)
     await hall.close()
     got = await receive_until(watcher, lambda m: m.get("name") == "segment" and "proposal" in m["data"]["text"], 10)
     segments = [m["data"] for m in got if m.get("name") == "segment"]
@@ -108,12 +80,12 @@ async def test_segments_follow_the_floor(tone_client) -> None:
     assert [s["text"] for s in snap["transcript"]] == [s["text"] for s in segments]
 
 
-async def test_chair_speaks_when_nobody_holds_the_floor(tone_client) -> None:
+async def test_chair_speaks_when_nobody_holds_the_floor(tone_client, clock) -> None:
     meeting = await open_meeting(tone_client)
     watcher = await meeting.ws(meeting.chair_token)
     await watcher.receive_json()
     hall = await tone_client.ws_connect(f"/api/meetings/{meeting.id}/audio?token={meeting.chair_token}")
-    await send_paced(hall, tone("thank you chair."), speed=4)
+    await send_frames(hall, tone("thank you chair."), clock)
     await hall.close()
     got = await receive_until(watcher, lambda m: m.get("name") == "segment", 10)
     assert got[-1]["data"]["speaker_name"] == "Chair"
@@ -146,7 +118,7 @@ async def test_audio_rules(tone_client) -> None:
     await hall.close()
 
 
-async def test_remote_speaker_is_not_attributed_twice(tone_client) -> None:
+async def test_remote_speaker_is_not_attributed_twice(tone_client, clock) -> None:
     meeting = await open_meeting(tone_client)
     rosa = await meeting.join("Rosa", mode="remote", language="en")
     await meeting.command(rosa["token"], op="request_floor")
@@ -155,11 +127,16 @@ async def test_remote_speaker_is_not_attributed_twice(tone_client) -> None:
     await watcher.receive_json()
     own = await tone_client.ws_connect(f"/api/meetings/{meeting.id}/audio?token={rosa['token']}")
     hall = await tone_client.ws_connect(f"/api/meetings/{meeting.id}/audio?token={meeting.chair_token}")
-    speech = np.concatenate([tone("we support this proposal."), np.zeros(SAMPLE_RATE, np.float32)])
-    await asyncio.gather(send_paced(own, speech), send_paced(hall, speech))
+    speech = np.concatenate([tone("we support this proposal."), silence(1)])
+    frame = int(FRAME_S * SAMPLE_RATE)
+    for i in range(0, len(speech), frame):  # both channels, frame by frame, as they arrive together
+        await own.send_bytes(pcm(speech[i:i + frame]))
+        await hall.send_bytes(pcm(speech[i:i + frame]))
+        await asyncio.sleep(0.002)
+        clock.advance(FRAME_S)
     await own.close()
     await hall.close()
-    await asyncio.sleep(1)
+    await transcribed(tone_client)
     snap = await (await tone_client.get(f"/api/meetings/{meeting.id}")).json()
     assert [(s["text"], s["speaker_name"], s["source"]) for s in snap["transcript"]] == [
         ("we support this proposal.", "Rosa", "remote")
@@ -172,7 +149,8 @@ async def test_real_model_on_real_speech(aiohttp_client, tmp_path) -> None:
     from faster_whisper.audio import decode_audio
 
     config = make_config(tmp_path / "data", asr={"enabled": True})
-    client = await aiohttp_client(create_app(config))
+    clock = Clock()
+    client = await aiohttp_client(create_app(config, clock=clock))
     from assistant.http.appkeys import TRANSCRIPTION
 
     assert await client.app[TRANSCRIPTION].wait_loaded()
@@ -181,15 +159,49 @@ async def test_real_model_on_real_speech(aiohttp_client, tmp_path) -> None:
     await meeting.command(jack["token"], op="request_floor")
     await meeting.command(meeting.chair_token, op="give_floor")
     hall = await client.ws_connect(f"/api/meetings/{meeting.id}/audio?token={meeting.chair_token}")
-    await send_paced(hall, decode_audio(str(AUDIO / "jfk.flac")))
+    await send_frames(hall, decode_audio(str(AUDIO / "jfk.flac")), clock, pause_s=0.03)  # about 3x real time
     await hall.close()
-    for _ in range(600):  # the channel is gone once its last words are committed
-        health = await (await client.get("/api/health", headers={"Authorization": f"Bearer {ADMIN}"})).json()
-        if not health["asr"]["channels"]:
-            break
-        await asyncio.sleep(0.1)
+    await transcribed(client)
     snap = await (await client.get(f"/api/meetings/{meeting.id}")).json()
     segments = snap["transcript"]
     text = " ".join(s["text"] for s in segments)
     assert word_error_rate(JFK_WORDS, text) <= 0.2, text  # 22 words: at most 4 misheard, dropped or added
     assert {s["speaker_name"] for s in segments} == {"John Kennedy"}
+
+
+class FailingOnce(ToneRecognizer):
+    """A recogniser that breaks on its first pass (a bad model state, a language it cannot decode)."""
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str) -> list[Any]:
+        if self.calls == 0:
+            self.calls += 1
+            raise RuntimeError("the recogniser broke")
+        return super().transcribe(audio, language=language, prompt=prompt, hotwords=hotwords)
+
+
+async def test_a_failed_recogniser_restarts_reports_and_keeps_no_audio_meanwhile(aiohttp_client, tmp_path, clock) -> None:
+    # the frames go out faster than real time (the test's clock runs ahead): lift the audio pace limit
+    config = make_config(tmp_path / "data", asr={"enabled": True, "step_s": 0.5}, limits={"audio_burst_s": 60})
+    client = await aiohttp_client(create_app(config, recognizer=FailingOnce(), probabilities=loud_windows, clock=clock))
+    transcription = client.app[TRANSCRIPTION]
+    meeting = await open_meeting(client)
+    watcher = await meeting.ws(meeting.chair_token)
+    await watcher.receive_json()
+    hall = await client.ws_connect(f"/api/meetings/{meeting.id}/audio?token={meeting.chair_token}")
+    await hall.receive_json()
+    await send_frames(hall, np.concatenate([tone("good morning everyone."), silence(1)]), clock)
+    for _ in range(500):  # the first pass fails: the channel stops and says why
+        if transcription.failures:
+            break
+        await asyncio.sleep(0.01)
+    health = await (await client.get("/api/health", headers={"Authorization": f"Bearer {ADMIN}"})).json()
+    (failure,) = health["asr"]["failed"].values()
+    assert failure["count"] == 1 and "the recogniser broke" in failure["error"]
+    await send_frames(hall, tone("thank you chair."), clock)  # within the pause: not kept, nothing piles up
+    assert transcription.channels == {}
+    clock.advance(RESTART_S)
+    await send_frames(hall, np.concatenate([silence(0.5), tone("we support this proposal."), silence(1)]), clock)
+    got = await receive_until(watcher, lambda m: m.get("name") == "segment" and "proposal" in m["data"]["text"], 10)
+    await hall.close()
+    said = " ".join(m["data"]["text"] for m in got if m.get("name") == "segment")
+    assert said == "we support this proposal."  # the restarted channel hears on; nothing of the pause was kept

@@ -177,7 +177,7 @@ class Segment(Fact, frozen=True, kw_only=True):
     source: str = "hall"  # hall | remote | written
     language: str = ""
     item: int = 0
-    utterance: str | None = None  # the live line this segment stores (captions carry the same id)
+    utterance_id: str | None = None  # the live line this segment stores (its captions carry the same id)
 
 
 class SegmentCorrected(Fact, frozen=True, kw_only=True):

@@ -275,6 +275,7 @@ async def health(request: web.Request) -> web.Response:
                 "ready": transcription.recognizer is not None,
                 "error": transcription.error,
                 "channels": transcription.stats(),
+                "failed": transcription.failed(),  # channels whose recogniser failed (restarted after 5 s)
             },
             "playback": request.app[PLAYBACK].stats(),
         }

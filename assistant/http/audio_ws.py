@@ -156,8 +156,8 @@ async def audio_ws(request: web.Request) -> web.StreamResponse:
                 odd = data[cut:]
                 samples = pcm_to_float(data[:cut])
                 ends_at = None if captured_at is None else captured_at + len(samples) / SAMPLE_RATE
-                if channel is not None:
-                    channel.feed(samples, at=ends_at)
+                if channel is not None:  # through the manager: a channel whose recogniser failed restarts
+                    transcription.feed(meeting_id, speaker, samples, at=ends_at)
                 if speaker is not None:
                     playback.feed(speaker, samples)
                 if speaker is None or (meeting_id, "hall") not in senders:  # the hall carries remote voices too

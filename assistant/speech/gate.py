@@ -57,6 +57,8 @@ class SpeechGate:
         min_silence_s: float = 0.6,
         pad_s: float = 0.4,
         max_gap_s: float = 1.5,
+        run_gap_s: float = 0.3,
+        runs_kept: int = 64,
     ) -> None:
         self.probabilities = probabilities
         self.threshold, self.neg_threshold = threshold, neg_threshold
@@ -73,6 +75,10 @@ class SpeechGate:
         self.in_speech = False
         self._silent_windows = 0
         self.voiced_until = 0.0  # timeline end of the last window heard as speech
+        # Runs of speech, (onset, end or None while it goes on), on the timeline: where a speaker began,
+        # for a floor change clicked after the first words. Quiet shorter than run_gap_s joins two runs.
+        self.run_gap_s = run_gap_s
+        self.runs: deque[tuple[float, float | None]] = deque(maxlen=runs_kept)
 
     def push(self, samples: np.ndarray) -> Gated:
         audio = np.concatenate([self._carry, samples.astype(np.float32, copy=False)])
@@ -88,7 +94,13 @@ class SpeechGate:
             self._time += WINDOW / SAMPLE_RATE
             part = out.parts[-1]
             if p >= self.threshold:
+                if self.runs and (self.runs[-1][1] is None or start - self.runs[-1][1] < self.run_gap_s):
+                    self.runs[-1] = (self.runs[-1][0], None)
+                else:
+                    self.runs.append((start, None))
                 self.voiced_until = self._time
+            elif self.runs and self.runs[-1][1] is None and self._time - self.voiced_until >= self.run_gap_s:
+                self.runs[-1] = (self.runs[-1][0], self.voiced_until)
             if self.in_speech:
                 part.speech.append((start, window))
                 if p < self.neg_threshold:

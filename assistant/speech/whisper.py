@@ -31,6 +31,10 @@ _BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 WINDOW_SAMPLES = 30 * SAMPLE_RATE  # what Whisper's encoder hears at once
 FRAMES_PER_S = 100  # log-mel frames
 ENCODER_MARGIN_S = 3.0  # silence after the audio in a shortened window: without it, the decoder runs on
+# Window sizes are rounded up to whole steps: CTranslate2's CPU kernels (oneDNN) compile and cache
+# their work for each input shape they meet, and a window sized to the frame grew that cache by
+# about 0.75 MiB for every new length, without end (RSS +225 MiB over 300 passes, bench/long_run.py).
+ENCODER_STEP_S = 2.0
 MAX_TOKENS_PER_S = 8  # fast speech is about 5: more is a decoder stuck in a loop
 MAX_COMPRESSION_RATIO = 2.4  # Whisper's own threshold for repeated text
 PREPEND_PUNCTUATION = "\"'“¿([{-"
@@ -90,6 +94,8 @@ def assemble_base(cache_dir: Path, *, importer: Callable[[str], Any] = importlib
 class FasterWhisperRecognizer:
     """faster-whisper behind the `Recognizer` protocol, with word timestamps."""
 
+    takes_beam_size = True  # transcribe(..., beam_size=N): the second look decodes with its own beam
+
     def __init__(self, model: Any, *, multilingual: bool, beam_size: int = 1, encoder_s: float = 30.0,
                  name: str = "") -> None:
         self.model = model
@@ -98,7 +104,8 @@ class FasterWhisperRecognizer:
         self.encoder_s = encoder_s
         self.name = name
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str) -> list[Word]:
+    def transcribe(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str,
+                   beam_size: int | None = None) -> list[Word]:
         """One decoding of each 30 s window, greedy or beam, with word times from cross-attention.
 
         faster-whisper's own `transcribe` is built for long files: after a window whose last
@@ -117,13 +124,27 @@ class FasterWhisperRecognizer:
             piece = audio[at : at + WINDOW_SAMPLES]
             if len(piece) < SAMPLE_RATE // 10:
                 break
-            for w in self._window(piece, tokenizer, language, previous, hotwords):
+            for w in self._window(piece, tokenizer, language, previous, hotwords, beam_size or self.beam_size):
                 words.append(w.shifted(at / SAMPLE_RATE))
             previous = _prompt_tokens(tokenizer, join_words(words)) or previous
         return words
 
+    def detect_language(self, audio: np.ndarray) -> str | None:
+        """The language spoken in `audio` (a turn's first seconds), as Whisper's code ("es"); None
+        for an English-only model."""
+        if not self.multilingual or len(audio) < SAMPLE_RATE // 10:
+            return None
+        from faster_whisper.audio import pad_or_trim
+
+        m = self.model
+        features = m.feature_extractor(audio[:WINDOW_SAMPLES])
+        frames = features.shape[-1] - 1
+        encoded = m.encode(pad_or_trim(features[:, :frames], self._encoder_frames(frames)))
+        found: str = m.model.detect_language(encoded)[0][0][0]  # like "<|de|>"
+        return found[2:-2]
+
     def _window(self, audio: np.ndarray, tokenizer: Any, language: str | None, previous: list[int],
-                hotwords: str) -> list[Word]:
+                hotwords: str, beam_size: int) -> list[Word]:
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
@@ -138,7 +159,7 @@ class FasterWhisperRecognizer:
         prompt = m.get_prompt(tokenizer, previous, without_timestamps=True, hotwords=hotwords or None)
         seconds = len(audio) / SAMPLE_RATE
         result = m.model.generate(
-            encoded, [prompt], beam_size=self.beam_size,
+            encoded, [prompt], beam_size=beam_size,
             max_length=min(m.max_length, len(prompt) + int(MAX_TOKENS_PER_S * seconds) + 16),
             return_scores=True, suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
         )[0]
@@ -155,10 +176,12 @@ class FasterWhisperRecognizer:
         """How much the encoder hears: Whisper was trained on 30 s windows, padded with silence, and
         the encoder costs the same for 2 s of speech as for 30. A live pass pads its few seconds
         to `encoder_s` (and always 3 s past the speech): on a CPU the encoder is most of a pass, and
-        a 10 s window costs a third of a 30 s one at the same accuracy (bench/stream.py)."""
+        a 10 s window costs a third of a 30 s one at the same accuracy (bench/stream.py). Past
+        `encoder_s` the window grows in steps of ENCODER_STEP_S, so the model meets 11 shapes at most."""
         wanted = max(self.encoder_s, frames / FRAMES_PER_S + ENCODER_MARGIN_S)
-        n = min(WINDOW_SAMPLES // SAMPLE_RATE * FRAMES_PER_S, int(wanted * FRAMES_PER_S))
-        return n + n % 2  # the encoder's convolution halves the frames
+        step = int(ENCODER_STEP_S * FRAMES_PER_S)
+        n = -(-int(wanted * FRAMES_PER_S) // step) * step  # a few window sizes only: see ENCODER_STEP_S
+        return min(WINDOW_SAMPLES // SAMPLE_RATE * FRAMES_PER_S, n)
 
     def transcribe_file(self, audio: np.ndarray, *, language: str | None, beam_size: int = 5) -> Any:
         """Offline transcription of a whole recording, with faster-whisper's own VAD."""

@@ -144,7 +144,7 @@ class MeetingClient {
     }
     if (m.type === "queue") { if (this.state) { this.state.queue = m.queue; this.onChange("queue", m); } return; }
     if (m.type === "floor") { this.floorText(m.floor); return; }
-    if (m.type === "caption") { this.caption = m; this.onChange("caption", m); return; }
+    if (m.type === "caption") { this.caption = m.stored && !m.text ? null : m; this.onChange("caption", m); return; }
     if (m.type === "ack" || m.type === "error") {
       const done = this.pending.get(m.id); this.pending.delete(m.id);
       if (done) done(m);
@@ -172,7 +172,13 @@ class MeetingClient {
         s.meeting.time_limit_s = d.seconds;
         if (s.floor) s.floor = {...s.floor, limit_s: d.seconds};
         break;
-      case "segment": s.transcript.push(d); if (this.caption && this.caption.speaker_id === d.speaker_id) this.caption = null; break;
+      case "segment": {
+        // the stored line replaces the live one it stores (the same utterance_id; older servers: the same speaker)
+        s.transcript.push(d);
+        const c = this.caption;
+        if (c && (d.utterance_id ? c.utterance_id === d.utterance_id : c.speaker_id === d.speaker_id)) this.caption = null;
+        break;
+      }
       case "segment_corrected": {
         const i = s.transcript.findIndex((t) => t.id === d.segment_id);
         if (i >= 0) s.transcript[i] = {...s.transcript[i], text: d.text, revisions: (s.transcript[i].revisions || 0) + 1};

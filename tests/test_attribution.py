@@ -1,0 +1,97 @@
+"""Who said each word, and the lines the transcript is cut into: pure, no model, no loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.audio.pcm import SAMPLE_RATE
+from assistant.speech.attribution import Lines, backdated, floor_changes, holder_at
+from assistant.speech.review import AudioHistory, checks_out, with_live_start
+from assistant.speech.streaming import Word, join_words
+
+
+@dataclass
+class Turn:
+    participant_id: str
+    started_at: float
+    ended_at: float | None = None
+
+
+def words(text: str, start: float = 0.0, step: float = 0.5) -> list[Word]:
+    return [Word(start + i * step, start + i * step + 0.4, " " + w) for i, w in enumerate(text.split())]
+
+
+def floor(change_at: float) -> Callable[[Sequence[Word]], list[str | None]]:
+    return lambda said: ["ana" if w.middle < change_at else "ben" for w in said]
+
+
+def test_a_line_is_one_speakers_words_and_never_spans_a_change_of_speaker() -> None:
+    lines = Lines(at_sentence_end=False)
+    closed = lines.add(words("good morning everyone we support"), floor(1.4), ended=False, language=None)
+    assert [(line.speaker_id, join_words(line.words)) for line in closed] == [("ana", "good morning everyone")]
+    assert lines.open is not None and join_words(lines.open.words) == "we support"
+    closed = lines.add([], floor(1.4), ended=True, language=None)
+    assert [(line.speaker_id, line.number) for line in closed] == [("ben", 2)] and lines.open is None
+
+
+def test_a_click_that_comes_after_the_words_moves_them_to_the_new_speaker() -> None:
+    lines = Lines(at_sentence_end=False)
+    assert lines.add(words("good morning everyone we"), floor(99), ended=False, language=None) == []
+    closed = lines.add(words("support", start=2.5), floor(1.4), ended=False, language=None)  # clicked now
+    assert [(line.speaker_id, join_words(line.words), line.number) for line in closed] == [
+        ("ana", "good morning everyone", 1)]  # the id the captions showed
+    assert lines.open is not None and (lines.open.speaker_id, join_words(lines.open.words)) == ("ben", "we support")
+    assert lines.open.number == 2
+
+
+def test_a_line_closes_before_it_grows_past_its_length() -> None:
+    lines = Lines(max_line_s=2.0)
+    closed = lines.add(words("one two three four five six"), floor(99), ended=True, language=None)
+    assert [join_words(line.words) for line in closed] == ["one two three four", "five six"]
+
+
+def test_a_floor_change_clicked_during_speech_counts_from_its_onset_within_the_bound() -> None:
+    changes = floor_changes([Turn("ana", 0.0, 10.0), Turn("ben", 10.0)])
+    runs = [(1.0, 8.0), (8.9, None)]  # Ana until 8.0; Ben from 8.9, the chair clicks at 10.0
+    floor = backdated(changes, runs)
+    assert holder_at(floor, 8.5) == "ana" and holder_at(floor, 9.0) == "ben"
+    assert holder_at(backdated(changes, [(1.0, 8.0), (7.0, None)], lookback_s=2.5), 7.5) == "ana"  # 3 s: too far
+
+
+def test_a_floor_change_in_a_pause_stays_where_it_was_clicked() -> None:
+    changes = floor_changes([Turn("ana", 0.0, 10.0), Turn("ben", 10.0)])
+    floor = backdated(changes, [(1.0, 9.6), (10.4, None)])  # clicked between the two speakers
+    assert holder_at(floor, 9.5) == "ana" and holder_at(floor, 10.2) == "ben"
+
+
+def test_a_floor_change_is_never_moved_into_the_previous_speakers_turn() -> None:
+    changes = floor_changes([Turn("ana", 0.0, 5.0), Turn("ben", 5.0, 6.0), Turn("cleo", 6.0)])
+    floor = backdated(changes, [(4.0, None)])  # one run of speech across both clicks
+    assert holder_at(floor, 4.5) == "ben" and holder_at(floor, 5.5) == "cleo" and holder_at(floor, 3.0) == "ana"
+
+
+def test_the_second_look_is_stored_when_it_changes_little_of_what_was_heard() -> None:
+    live = words("we support the sub license")
+    assert checks_out(live, words("we support the sublicense"))
+    assert not checks_out(live, words("thank you"))  # another reading of the audio, not another spelling
+    assert not checks_out(live, [])
+
+
+def test_a_line_keeps_its_live_first_words_up_to_where_the_second_look_agrees() -> None:
+    live, second = words("unless to be rather selfish"), words("a less to be rather selfish")
+    assert join_words(with_live_start(live, second)) == "unless to be rather selfish"
+    assert join_words(with_live_start(words("he said it"), words("he said it all"))) == "he said it all"
+    assert join_words(with_live_start(words("horizon seems"), words("the horizon seems"))) == "the horizon seems"
+
+
+def test_the_audio_kept_for_second_looks_is_bounded_and_stays_on_the_timeline() -> None:
+    history = AudioHistory(keep_s=2.0)
+    for n in range(10):  # ten seconds, a second at a time, each second its own value
+        history.append(np.full(SAMPLE_RATE, n, np.float32))
+    assert history.end == 10.0 and 7.5 <= history.start <= 8.0  # at most a quarter over the bound
+    start, audio = history.slice(8.5, 9.25)
+    assert start == 8.5 and len(audio) == int(0.75 * SAMPLE_RATE) and audio[0] == 8 and audio[-1] == 9
+    assert history.slice(1.0, 9.0)[0] == history.start  # what is gone is gone

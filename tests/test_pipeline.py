@@ -1,0 +1,210 @@
+"""One channel's pipeline without a server: the real gate, policy, attribution and second look
+around the tone recognizer, a fake meeting and a clock the test moves."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+from fakes import (
+    FRAME_S,
+    Clock,
+    FakeState,
+    Person,
+    RecordingSink,
+    ToneRecognizer,
+    loud_windows,
+    silence,
+    tone,
+)
+
+from assistant.audio.pcm import SAMPLE_RATE
+from assistant.config import AsrConfig
+from assistant.speech.gate import SpeechGate
+from assistant.speech.pipeline import Channel
+from assistant.speech.streaming import Word
+
+START = 1_800_000_000.0
+
+
+def channel(state: FakeState, recognizer: Any = None, clock: Clock | None = None, **asr: Any) -> tuple[Channel, RecordingSink]:
+    sink = RecordingSink(state)
+    chan = Channel(meeting_id="m", participant_id=None, recognizer=recognizer or ToneRecognizer(),
+                   probabilities=loud_windows(), meetings=sink, executor=ThreadPoolExecutor(1),
+                   config=AsrConfig(step_s=0.5, **asr), is_live=lambda *_: False, clock=clock or Clock(START))
+    return chan, sink
+
+
+def feed(chan: Channel, clock: Clock, samples: np.ndarray, *, clicks: dict[float, Any] | None = None) -> None:
+    """Frame by frame, on the clock; `clicks`: audio time -> a function called once that far in."""
+    frame = int(FRAME_S * SAMPLE_RATE)
+    waiting = dict(clicks or {})
+    for i in range(0, len(samples), frame):
+        clock.advance(FRAME_S)
+        chan.feed(samples[i:i + frame])
+        for at in [t for t in waiting if t <= (i + frame) / SAMPLE_RATE]:
+            waiting.pop(at)()
+
+
+async def feed_live(chan: Channel, clock: Clock, samples: np.ndarray, *, clicks: dict[float, Any]) -> None:
+    """As `feed`, with the channel running: each step of audio is taken before the next arrives (the
+    wait is for the model's thread, not for time)."""
+    chan.start()
+    step = int(chan.config.step_s * SAMPLE_RATE)
+    for i in range(0, len(samples), step):
+        feed(chan, clock, samples[i:i + step], clicks={t - i / SAMPLE_RATE: f for t, f in clicks.items()
+                                                       if i / SAMPLE_RATE < t <= (i + step) / SAMPLE_RATE})
+        while chan._pending or chan._wake.is_set():
+            await asyncio.sleep(0.001)
+    chan.close()
+    assert chan.task is not None
+    await chan.task
+
+
+async def run(chan: Channel) -> None:
+    chan.start()
+    chan.close()
+    assert chan.task is not None
+    await chan.task
+
+
+def said(sink: RecordingSink) -> list[tuple[str, str]]:
+    return [(s["text"], s["speaker_name"]) for s in sink.segments]
+
+
+async def test_a_late_click_gives_the_new_speaker_their_first_words() -> None:
+    """Ben starts at 3.0 s; the chair clicks 1.2 s later, in his second word."""
+    clock = Clock(START)
+    state = FakeState([Person("ana", "Ana"), Person("ben", "Ben"), Person("chair", "Chair", role="chair")], START)
+    state.give_floor("ana", START)
+    chan, sink = channel(state, clock=clock)
+    audio = np.concatenate([tone("good morning everyone."), silence(1.5), tone("we support this proposal."), silence(1)])
+    feed(chan, clock, audio, clicks={4.2: lambda: state.give_floor("ben", clock())})
+    await run(chan)
+    assert said(sink) == [("good morning everyone.", "Ana"), ("we support this proposal.", "Ben")]
+
+
+async def test_a_click_after_the_first_words_were_committed_and_captioned_still_gives_them_to_the_speaker() -> None:
+    clock = Clock(START)
+    state = FakeState([Person("ana", "Ana"), Person("ben", "Ben")], START)
+    state.give_floor("ana", START)
+    chan, sink = channel(state, clock=clock)
+    audio = np.concatenate([tone("good morning everyone."), silence(1.5), tone("we support this proposal."), silence(1)])
+    await feed_live(chan, clock, audio, clicks={5.0: lambda: state.give_floor("ben", clock())})  # 2 s late
+    shown = [(m["speaker_id"], m["committed"]) for m in sink.live if m["committed"].startswith("we")]
+    assert shown[0][0] == "ana"  # captioned under Ana before the click came
+    assert said(sink) == [("good morning everyone.", "Ana"), ("we support this proposal.", "Ben")]
+
+
+async def test_a_line_never_spans_a_floor_change_and_speech_older_than_the_bound_stays_put() -> None:
+    clock = Clock(START)
+    state = FakeState([Person("ana", "Ana"), Person("ben", "Ben")], START)
+    state.give_floor("ana", START)
+    chan, sink = channel(state, clock=clock)
+    # no pause at all: one run of speech from 0 s; the click at 3.0 s is past the look-back bound
+    audio = np.concatenate([tone("good morning everyone. we support this proposal."), silence(1)])
+    feed(chan, clock, audio, clicks={3.0: lambda: state.give_floor("ben", clock())})
+    await run(chan)
+    assert said(sink) == [("good morning everyone.", "Ana"), ("we support this", "Ana"), ("proposal.", "Ben")]
+    assert len({s["utterance_id"] for s in sink.segments}) == 2  # Ana's line, in two sentences; Ben's
+
+
+class SecondLooker(ToneRecognizer):
+    """Live passes hear "this"; a whole-line decoding (with its own beam) hears "the", or nothing alike."""
+
+    takes_beam_size = True
+
+    def __init__(self, second: str | None = None) -> None:
+        super().__init__()
+        self.second = second
+        self.looks: list[float] = []
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str,
+                   beam_size: int | None = None) -> list[Word]:
+        words = super().transcribe(audio, language=language, prompt=prompt, hotwords=hotwords)
+        if beam_size is None:
+            return words
+        self.looks.append(len(audio) / SAMPLE_RATE)
+        if self.second is not None:
+            return [Word(0.1, 0.5, " " + w) for w in self.second.split()]
+        return [Word(w.start, w.end, " the" if w.key == "this" else w.text, w.probability) for w in words]
+
+
+async def test_the_stored_line_is_the_second_look_when_it_checks_out_and_captions_carry_its_id() -> None:
+    clock = Clock(START)
+    state = FakeState([Person("ana", "Ana", language="en")], START)
+    state.give_floor("ana", START)
+    rec = SecondLooker()
+    chan, sink = channel(state, rec, clock=clock)
+    feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(1)]))
+    await run(chan)
+    assert said(sink) == [("we support the proposal.", "Ana")]
+    assert len(rec.looks) == 1 and 2.2 < rec.looks[0] < 2.9  # the line and a little around it
+    finals = [m for m in sink.live if m["final"] and m["committed"]]
+    assert finals[-1]["committed"] == "we support this proposal."  # as the caption showed it live
+    assert finals[-1]["utterance_id"] == sink.segments[0]["utterance_id"] and finals[-1]["language"] == "en"
+
+
+async def test_a_second_look_that_hears_something_else_is_not_stored() -> None:
+    clock = Clock(START)
+    state = FakeState([Person("ana", "Ana")], START)
+    state.give_floor("ana", START)
+    chan, sink = channel(state, SecondLooker("thank you very much for watching"), clock=clock)
+    feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(1)]))
+    await run(chan)
+    assert said(sink) == [("we support this proposal.", "Ana")] and chan.kept_live == 1
+
+
+async def test_without_the_second_look_lines_are_stored_as_heard_at_each_sentence_end() -> None:
+    clock = Clock(START)
+    state = FakeState([Person("ana", "Ana")], START)
+    state.give_floor("ana", START)
+    rec = SecondLooker()
+    chan, sink = channel(state, rec, clock=clock, second_look=False)
+    feed(chan, clock, np.concatenate([tone("good morning everyone. we support this proposal."), silence(1)]))
+    await run(chan)
+    assert said(sink) == [("good morning everyone.", "Ana"), ("we support this proposal.", "Ana")]
+    assert not rec.looks and len({s["utterance_id"] for s in sink.segments}) == 2
+
+
+def test_the_gate_keeps_runs_of_speech_with_their_onsets() -> None:
+    gate = SpeechGate(loud_windows())
+    gate.push(np.concatenate([silence(0.5), tone("good morning"), silence(1.0), tone("we")]))
+    (a, b), (c, d) = [(round(x, 1), None if y is None else round(y, 1)) for x, y in gate.runs]
+    assert (a, c) == (0.5, 2.5) and b == 1.4 and d is None  # the 0.1 s inside "good morning" is no gap
+
+
+class Polyglot(ToneRecognizer):
+    """A multilingual recognizer that hears Spanish: it says so when asked, once a turn."""
+
+    multilingual = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.detections = 0
+        self.languages: list[str | None] = []
+
+    def detect_language(self, audio: np.ndarray) -> str:
+        self.detections += 1
+        return "es"
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str) -> list[Word]:
+        self.languages.append(language)
+        return super().transcribe(audio, language=language, prompt=prompt, hotwords=hotwords)
+
+
+async def test_an_undeclared_language_is_detected_once_a_turn_and_stored_with_the_segments() -> None:
+    clock = Clock(START)
+    state = FakeState([Person("ana", "Ana"), Person("ben", "Ben", language="fr")], START)
+    state.give_floor("ana", START)
+    rec = Polyglot()
+    chan, sink = channel(state, rec, clock=clock, language="auto")
+    said_twice = np.concatenate([tone("good morning everyone."), silence(0.8), tone("we support this proposal.")])
+    await feed_live(chan, clock, np.concatenate([said_twice, silence(2), tone("thank you chair."), silence(1)]),
+                    clicks={7.0: lambda: state.give_floor("ben", clock())})
+    assert [(s["speaker_name"], s["language"]) for s in sink.segments] == [("Ana", "es"), ("Ana", "es"), ("Ben", "fr")]
+    assert rec.detections == 1 and rec.languages[0] is None and "es" in rec.languages and rec.languages[-1] == "fr"
+    # captions say "" until the turn's language is found, then "es"
+    assert [m["language"] for m in sink.live if m["speaker_id"] == "ana" and m["committed"]][-1] == "es"
