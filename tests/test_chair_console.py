@@ -72,6 +72,12 @@ async def test_the_console_says_what_it_did(tmp_path: Path) -> None:
         await page.get_by_role("button", name="Give floor to next").click()  # Aïcha, first on the list
         await page.locator("#floor").get_by_text("Aïcha Traoré").wait_for()
         await page.get_by_role("button", name="End turn").click()
+        # the fairness figures of the chair's report, for the meeting so far (the chair not counted)
+        await page.locator("#fair-sentence", has_text="of speaking time").wait_for()
+        figures = await (await site.http.get(f"{site.url}/api/meetings/{site.id}/equity")).json()
+        assert await page.locator("#fair-sentence").text_content() == figures["sentence"]
+        assert await page.locator('#fair tr[data-key="fair:onsite"]').count() + await page.locator(
+            '#fair tr[data-key="fair:remote"]').count() >= 1
         await page.get_by_role("button", name="Give floor to next").click()
         await page.locator("#floor").get_by_text("Ana Silva").wait_for()
         await site.command(ben["token"], op="request_floor", kind="point_of_order")

@@ -33,6 +33,25 @@ function renderStats() {
   if (!t.turns) rows.push(el("tr", {}, el("td", {colspan: "4"}, "Nobody has spoken on this item yet.")));
   $("#stats").replaceChildren(...rows);
 }
+// The figures the chair's report opens with (GET /equity, core/equity.py: the same function), for the
+// meeting so far: share of the room against share of speaking time, by group and onsite/remote.
+let fairAsked = 0;
+async function renderFairness() {
+  const asked = ++fairAsked;
+  const r = await fetch(`/api/meetings/${A.meetingId}/equity`, {headers: auth}).catch(() => null);
+  if (!r || !r.ok || asked !== fairAsked) return;
+  const f = await r.json();
+  $("#fair-sentence").textContent = f.sentence;
+  const pct = (x) => `${Math.round(100 * x)}%`;
+  const rows = [el("tr", {}, el("th", {}, "who"), el("th", {}, "of the room"), el("th", {}, "of speaking time"), el("th", {}, "turns"))];
+  for (const s of [...f.by_mode, ...f.by_group]) {
+    rows.push(el("tr", {"data-key": `fair:${s.name}`}, el("td", {}, s.name), el("td", {}, pct(s.participant_share)),
+      el("td", {}, bar(Math.round(100 * s.time_share)), ` ${pct(s.time_share)}`), el("td", {}, s.turns)));
+  }
+  $("#fair").replaceChildren(...rows);
+  const w = f.written;
+  $("#fair-written").textContent = `Written interventions: ${w.asked} asked, ${w.answered} read out, ${w.closed} closed unread, ${w.waiting} waiting.`;
+}
 function renderWritten() {
   // remote written interventions on this item: waiting, being read, answered
   const s = client.state, item = s.meeting.current_item, rows = [];
@@ -153,6 +172,7 @@ const client = new A.MeetingClient(me.token, (what, m) => {
   if (document.activeElement !== $("#limit")) $("#limit").value = s.meeting.time_limit_s;
   $("#agenda").replaceChildren(...s.meeting.agenda.map((a, i) => el("li", {"aria-current": i === s.meeting.current_item ? "step" : "false"}, i === s.meeting.current_item ? el("strong", {}, a) : a)));
   renderWritten(); renderStats(); renderSchedule(); renderResume(); renderStatements();
+  if (["snapshot", "floor_changed", "participant_joined", "request_added", "request_withdrawn", "request_dropped"].includes(what)) renderFairness();
   const ended = Boolean(s.meeting.ended);
   for (const b of ["#next", "#end", "#list", "#item", "#limit", "#endmeeting"]) $(b).disabled = ended;
   $("#endmeeting").classList.toggle("hidden", ended);
