@@ -67,8 +67,8 @@ def test_a_live_pass_pads_its_audio_to_the_encoder_window_not_always_to_30_s() -
     """The encoder hears at least encoder_s, and 3 s of silence past the speech, never over 30 s."""
     short = FasterWhisperRecognizer(None, multilingual=False, encoder_s=10)
     assert short._encoder_frames(650) == 1000  # 6.5 s of speech: a 10 s window
-    assert short._encoder_frames(1201) == 1600  # 12 s: 15 s, rounded up to a whole 2 s step
-    assert short._encoder_frames(1010) == short._encoder_frames(1100) == 1400  # a few shapes only (memory)
+    assert short._encoder_frames(1201) == 1550  # 12 s: 15.01 s, rounded up to a whole 0.5 s step
+    assert short._encoder_frames(1010) == short._encoder_frames(1050) == 1350  # a few shapes only (memory)
     assert short._encoder_frames(2900) == 3000  # never more than Whisper's 30 s
     assert FasterWhisperRecognizer(None, multilingual=False, encoder_s=30)._encoder_frames(650) == 3000
 
