@@ -36,7 +36,7 @@ ENCODER_MARGIN_S = 3.0  # silence after the audio in a shortened window: without
 # about 0.75 MiB for every new length, without end (RSS +225 MiB over 300 passes, bench/long_run.py).
 # 0.5 s steps, 41 shapes at most: 400 passes of random length level off after 100 (+144 MiB, flat
 # after; 2 s steps: +54 MiB), and committed captions stay as fast as with windows sized to the frame
-# (eval, real time: p95 1.82 s with second looks; 2 s steps padded up to 2 s more and measured 2.8 s).
+# (eval, real time: p95 1.82 s with second looks; 2 s steps, padding up to 2 s more, measured 2.8 s).
 ENCODER_STEP_S = 0.5
 MAX_TOKENS_PER_S = 8  # fast speech is about 5: more is a decoder stuck in a loop
 MAX_COMPRESSION_RATIO = 2.4  # Whisper's own threshold for repeated text
