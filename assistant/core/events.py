@@ -294,9 +294,6 @@ class Event:
         head = f'{{"type":"event","seq":{self.seq},"name":"{self.name}","data":'.encode()
         return head + _ENCODER.encode(self.fact.wire()) + f',"at":{self.at!r}}}'.encode()
 
-    def to_json(self) -> str:
-        return self.to_bytes().decode()
-
     def to_wire(self) -> dict[str, Any]:
         return msgspec.json.decode(self.to_bytes())  # type: ignore[no-any-return]
 

@@ -9,7 +9,7 @@ reads it when it is read out: `floor.text`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .equity import Asked, Equity, Person, Spoken, equity
@@ -19,15 +19,23 @@ RECENT_LINES = 200  # transcript lines in a snapshot; older ones are fetched on 
 
 
 def queue_view(state: MeetingState, *, with_text: bool) -> list[dict[str, Any]]:
-    """The queue as clients see it: the projected order, each entry with its reason."""
-    public, managers = queue_views(state)
-    return managers if with_text else public
+    """The queue as clients see it: the projected order, each entry with its reason (and, for the
+    chair and moderators, each written text)."""
+    if not with_text:
+        return [entry for entry, _ in _entries(state)]
+    return [{**entry, "text": text} for entry, text in _entries(state)]
 
 
 def queue_views(state: MeetingState) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The queue for everyone, and for the chair and moderators (with each written text), from
-    one projection."""
+    """The queue for everyone, and for the chair and moderators, from one pass over one projection."""
     public, managers = [], []
+    for entry, text in _entries(state):
+        public.append(entry)
+        managers.append({**entry, "text": text})
+    return public, managers
+
+
+def _entries(state: MeetingState) -> Iterator[tuple[dict[str, Any], str]]:
     for position, placed in enumerate(state.projected()):
         req = state.requests[placed.request.request_id]
         who = state.participants[req.participant_id]
@@ -45,9 +53,7 @@ def queue_views(state: MeetingState) -> tuple[list[dict[str, Any]], list[dict[st
             "pinned": req.request_id in state.pins,
             "written": bool(req.text),
         }
-        public.append(entry)
-        managers.append({**entry, "text": req.text})
-    return public, managers
+        yield entry, req.text
 
 
 def floor_view(state: MeetingState) -> dict[str, Any] | None:
