@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from netcut import Proxy
 from test_browser import CHROMIUM, Site, browser, new_page, site
 
 __all__ = ["browser", "site"]  # fixtures, used by name
@@ -158,3 +159,36 @@ async def test_a_closed_line_stays_in_view_as_heard_until_its_segments_replace_i
     await reader.locator(f'#transcript [data-id="{z}"]').wait_for()
     for page in (*pages, projector):
         assert page.errors == []
+
+
+async def test_a_page_that_resumes_with_since_keeps_its_heard_lines(site: Site, browser: Any) -> None:
+    ana = await site.join("Ana Costa", affiliation="Brazil")
+    ben = {**await site.join("Ben Okafor", affiliation="Nigeria"), "name": "Ben Okafor", "affiliation": "Nigeria"}
+    proxy = Proxy(site.server.port or 0)
+    base = await proxy.start()
+    page = await new_page(browser)
+    try:
+        await page.goto(f"{base}/meeting/{site.id}#token={ana['token']}")
+        await page.locator("#conn.live").wait_for()
+        caption(site, ben, "u-x", "We support the draft", final=True)
+        await page.locator('#transcript .heard[data-utterance="u-x"]').wait_for()
+        proxy.cut()
+        await page.locator("#conn.down").wait_for(timeout=3000)
+        (x,) = await store(site, ben, "u-x", "We support the draft.")  # stored while the page is away
+        proxy.up = True
+        await page.locator("#conn.live").wait_for(timeout=15000)
+        await page.locator(f'#transcript [data-id="{x}"]').wait_for()
+        assert await lines(page) == [[x, "We support the draft."]]
+        caption(site, ben, "u-y", "and thank the chair", final=True)
+        await page.locator('#transcript .heard[data-utterance="u-y"]').wait_for()
+        proxy.cut()
+        await page.locator("#conn.down").wait_for(timeout=3000)
+        proxy.up = True
+        await page.locator("#conn.live").wait_for(timeout=15000)
+        assert await lines(page) == [[x, "We support the draft."], ["heard:u-y", "and thank the chair"]]
+        (y,) = await store(site, ben, "u-y", "And thank the chair.")
+        await page.locator(f'#transcript [data-id="{y}"]').wait_for()
+        assert await lines(page) == [[x, "We support the draft."], [y, "And thank the chair."]]
+        assert page.errors == []
+    finally:
+        await proxy.close()
