@@ -97,6 +97,7 @@ class MeetingClient {
   constructor(token, onChange) {
     this.token = token; this.onChange = onChange;
     this.seq = null; this.state = null; this.caption = null; this.pending = new Map();
+    this.heard = new Map();  // utterance_id -> a closed line as heard live, until its segments are stored
     this.nextId = 1; this.retry = 500; this.connected = false; this.closedFor = "";
     this.requests = new Map();  // request_id -> what request_added said (kind, text, participant, item)
     this.people = new Map();  // participant_id -> participant
@@ -144,14 +145,33 @@ class MeetingClient {
     }
     if (m.type === "queue") { if (this.state) { this.state.queue = m.queue; this.onChange("queue", m); } return; }
     if (m.type === "floor") { this.floorText(m.floor); return; }
-    if (m.type === "caption") { this.caption = m.stored && !m.text ? null : m; this.onChange("caption", m); return; }
+    if (m.type === "caption") {
+      const stored = m.stored && !m.text, c = this.caption;
+      if (!stored) this.caption = m; else if (c && c.utterance_id === m.utterance_id) this.caption = null;
+      const changed = this.hear(m, stored);
+      this.onChange("caption", m);
+      if (changed) this.onChange("heard", m);
+      return;
+    }
     if (m.type === "ack" || m.type === "error") {
       const done = this.pending.get(m.id); this.pending.delete(m.id);
       if (done) done(m);
     }
   }
+  hear(m, stored) {
+    // a closed line stays in view as heard live until the record stores it (20-40 s later); true if changed
+    const id = m.utterance_id, text = m.committed || m.text, h = this.heard;
+    if (!id || !this.state) return false;
+    if (stored) return h.delete(id);
+    if (!m.final || !text || this.state.transcript.slice(-100).some((t) => t.utterance_id === id)) return false;
+    const f = this.state.floor;
+    h.set(id, {...m, text, turn: f ? f.started_at : null});  // a later final caption updates it in place
+    if (h.size > 50) h.delete(h.keys().next().value);  // a line may never be stored
+    return true;
+  }
   load(snap) {
     this.state = snap; this.seq = snap.seq;
+    this.heard.clear();  // a snapshot carries stored lines only
     snap.turns ||= []; snap.statements ||= []; snap.queue ||= [];
     this.people = new Map(snap.participants.map((p) => [p.participant_id, p]));
     // the written texts this client may know: the chair's queue carries them, the floor its own
@@ -175,6 +195,7 @@ class MeetingClient {
       case "segment": {
         // the stored line replaces the live one it stores (the same utterance_id; older servers: the same speaker)
         s.transcript.push(d);
+        if (d.utterance_id) this.heard.delete(d.utterance_id);
         const c = this.caption;
         if (c && (d.utterance_id ? c.utterance_id === d.utterance_id : c.speaker_id === d.speaker_id)) this.caption = null;
         break;
@@ -307,18 +328,34 @@ function transcriptLine(client, s, focusable) {
     el("span", {class: "said"}, s.text));
 }
 
+const HEARD = "as heard live; the record replaces it within about half a minute";
+function heardLine(client, c) {
+  // a closed line not yet stored: muted, labelled, never focusable or correctable (no .line, no data-id)
+  const aff = (client.participant(c.speaker_id) || {}).affiliation;
+  return el("p", {class: "heard", "data-utterance": c.utterance_id, title: HEARD}, el("span", {class: "badge"}, "live"), " ",
+    el("span", {class: "who"}, c.speaker_name || "—"), aff ? el("span", {class: "aff"}, ` (${aff})`) : "", " ", el("span", {class: "said"}, c.text));
+}
+
 function renderTranscript(client, target, what = "snapshot", filter = null) {
   const focusable = target.classList.contains("editable");
-  // a new segment is appended; anything else redraws; a line id is never shown twice
+  // a new segment goes before the lines heard live; "heard" updates only those; anything else
+  // redraws; a line id is never shown twice
   const follow = target.scrollHeight - target.scrollTop - target.clientHeight < 40;
   const keep = filter || (() => true);
   if (what === "segment") {
     const s = client.state.transcript[client.state.transcript.length - 1];
-    if (keep(s) && !target.querySelector(`[data-id="${CSS.escape(s.id)}"]`)) target.append(transcriptLine(client, s, focusable));
-    while (target.childElementCount > 500) target.firstElementChild.remove();
-  } else {
+    if (keep(s) && !target.querySelector(`[data-id="${CSS.escape(s.id)}"]`)) target.insertBefore(transcriptLine(client, s, focusable), target.querySelector(".heard"));
+  } else if (what !== "heard") {
     target.replaceChildren(...client.state.transcript.filter(keep).slice(-500).map((s) => transcriptLine(client, s, focusable)));
   }
+  // the lines heard live, after the stored ones in the order heard: a node stays while its text does
+  const want = [...client.heard.values()].filter(keep), ids = new Map(want.map((c) => [c.utterance_id, c]));
+  for (const n of target.querySelectorAll(".heard")) {
+    const c = ids.get(n.dataset.utterance);
+    if (!c) n.remove(); else if (n.lastChild.textContent !== c.text) n.replaceWith(heardLine(client, c));
+  }
+  for (const c of want) if (!target.querySelector(`.heard[data-utterance="${CSS.escape(c.utterance_id)}"]`)) target.append(heardLine(client, c));
+  while (target.childElementCount > 500) target.firstElementChild.remove();
   if (follow) target.scrollTop = target.scrollHeight;
   const jump = $("#jump");
   if (jump) jump.classList.toggle("hidden", follow);
@@ -339,6 +376,12 @@ function renderCaption(client, target, {current = false} = {}) {
   const ok = (speaker) => !current || !floor || speaker === holder;
   const c = client.caption && ok(client.caption.speaker_id) ? client.caption : null;
   if (!c || !(c.committed || c.partial || c.text)) {
+    // none: the line heard last (in this turn, for `current`), else the last stored line
+    const h = [...client.heard.values()].pop();
+    if (h && ok(h.speaker_id) && (!current || !floor || h.turn === floor.started_at)) {
+      target.replaceChildren(el("span", {class: "who"}, h.speaker_name ? `${h.speaker_name}: ` : ""), el("span", {class: "committed"}, h.text));
+      return;
+    }
     const last = client.state.transcript[client.state.transcript.length - 1];
     const recent = last && ok(last.speaker_id) && (!current || !floor || client.state.meeting.started + last.end >= floor.started_at);
     target.replaceChildren(...(recent ? [el("span", {class: "who"}, `${last.speaker_name || ""}: `), el("span", {}, last.text)] : []));

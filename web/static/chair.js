@@ -160,6 +160,7 @@ const client = new A.MeetingClient(me.token, (what, m) => {
   if (!client.state || what === "connection") return;
   const s = client.state;
   if (what === "caption") { A.renderCaption(client, $("#caption")); return; }
+  if (what === "heard") { A.renderTranscript(client, $("#transcript"), what); return; }
   trackInterrupted(what, m);
   if (what === "queue" && placing) announcePlace();
   if (what === "meeting_rescheduled" && m.data.starts_at) tell(moved(m.data));

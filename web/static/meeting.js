@@ -306,6 +306,7 @@ const client = new A.MeetingClient(me.token, (what, m) => {
   if (what === "back") { if (m.away_s >= page.awayAfterS) digest(m.since, m.away_s); return; }
   if (!client.state) return;
   if (what === "caption") { A.renderCaption(client, $("#caption")); return; }
+  if (what === "heard") { A.renderTranscript(client, $("#transcript"), what); return; }
   if (what === "connection") return;
   render(what, m);
   if (what === "snapshot" && first) {

@@ -11,7 +11,7 @@ const client = new A.MeetingClient(me.token, (what) => {
   if (what === "rejected") { A.showRejected(client, "Open the projector view again from the chair console."); return; }
   if (!client.state || what === "connection") return;
   const s = client.state;
-  if (what === "caption") { A.renderCaption(client, $("#caption"), {current: true}); return; }
+  if (what === "caption" || what === "heard") { A.renderCaption(client, $("#caption"), {current: true}); return; }
   $("#title").textContent = s.meeting.title;
   $("#item").textContent = s.meeting.agenda[s.meeting.current_item] || "";
   $("#closed").classList.toggle("hidden", !s.meeting.list_closed);
