@@ -172,7 +172,12 @@ class MeetingState:
         once per change of the queue, however often it is read (a decision, the views, the hotwords)."""
         version, placed = self._projection
         if version != self.queue_version:
-            waiting = [self.waiting_for(r) for r in self.queued.values()]
+            turns, people = len(self.turns), self.participants
+            waiting = []
+            for r in self.queued.values():  # waiting_for, inline: one per request at every change
+                who = people[r.participant_id]
+                waiting.append(Waiting(r.request_id, r.participant_id, r.kind, who.mode, who.group, r.arrival,
+                                       r.overtakes, turns - r.turns_before, r.ahead))
             placed = project(waiting, self.stats, self.policy, self.pins)
             self._projection = (self.queue_version, placed)
         return placed

@@ -71,6 +71,7 @@ class Meetings:
         self._grants: dict[str, Grant] = {}
         self._snapshots: dict[tuple[str, bool], tuple[int, bytes]] = {}  # (meeting, managers) -> (seq, json)
         self._views: dict[str, int] = {}  # meeting -> queue_version last pushed
+        self._queue_json: dict[str, views.QueueMessages] = {}  # meeting -> its queue messages' JSON parts
         self._views_due: set[str] = set()  # meetings whose view is to be pushed at the next turn of the loop
         self.on_ended: list[Callable[[str], None]] = []  # called with a meeting's id once it has ended
 
@@ -378,11 +379,10 @@ class Meetings:
 
     def queue_messages(self, state: MeetingState) -> tuple[bytes, bytes]:
         """The derived queue as pushed live: for everyone, and for the chair and moderators."""
-        public, managers = views.queue_views(state)
-        return (
-            ev.encode({"type": "queue", "seq": state.seq, "queue": public}),
-            ev.encode({"type": "queue", "seq": state.seq, "queue": managers}),
-        )
+        messages = self._queue_json.get(state.meeting_id)
+        if messages is None:
+            messages = self._queue_json[state.meeting_id] = views.QueueMessages()
+        return messages.encode(state)
 
     def publish_live(self, meeting_id: str, message: dict[str, Any]) -> None:
         """A live-only message (a caption): never stored, dropped first when a client lags."""
