@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import events as ev
-from .fairqueue import ItemStats, Placed, Policy, Waiting, overtaken_by, project
+from .fairqueue import ItemStats, Placed, Policy, Waiting, project
 from .ids import Ids
 
 MANAGERS = ("chair", "moderator")  # roles that run the queue
@@ -351,9 +351,10 @@ def _give(s: MeetingState, req: Request, index: int) -> None:
     behind it move up."""
     if req.request_id not in s.queued:
         return
-    given = s.waiting_for(req)
-    for other in overtaken_by(given, [s.waiting_for(r) for r in s.queued.values()]):
-        s.requests[other].overtakes += 1
+    if req.kind == "intervention":  # overtaken_by, without a Waiting for each of hundreds waiting
+        for other in s.queued.values():
+            if other.kind == "intervention" and other.arrival < req.arrival and other is not req:
+                other.overtakes += 1
     del s.queued[req.request_id]
     s.pins.pop(req.request_id, None)
     for pinned, position in list(s.pins.items()):
