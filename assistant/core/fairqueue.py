@@ -167,16 +167,12 @@ def project(
     placed = [Placed(w, "point of order") for w in first]
     for w in first:
         order.observe(w, pinned=False)
-    next_pin = 0
-    while next_pin < len(pinned) or order.left:
-        position = len(placed)
-        if next_pin < len(pinned) and (pins[pinned[next_pin].request_id] <= position or not order.left):
-            chosen, reason = pinned[next_pin], PINNED
-            next_pin += 1
-            order.observe(chosen, pinned=True)
-        else:
-            chosen, reason = order.next(position)
-        placed.append(Placed(chosen, reason))
+    for w in pinned:  # the policy places the rest up to each pin's position, then the pin goes in
+        if order.left:
+            order.run(placed, pins[w.request_id])
+        placed.append(Placed(w, PINNED))
+        order.observe(w, pinned=True)
+    order.run(placed, len(placed) + order.left)
     return placed
 
 
@@ -194,8 +190,9 @@ def pick(waiting: Sequence[Waiting], stats: ItemStats, policy: Policy) -> tuple[
 class _Orderer(Protocol):
     left: int  # requests not yet placed
 
-    def next(self, position: int) -> tuple[Waiting, str]:
-        """The request placed at `position` (turns before it), and why."""
+    def run(self, placed: list[Placed], until: int) -> None:
+        """Place requests, with their reasons, after those in `placed` until it holds `until` entries
+        or none is left."""
 
     def observe(self, w: Waiting, *, pinned: bool) -> None:
         """A request placed by a rule outside this orderer."""
@@ -211,7 +208,20 @@ def _orderer(policy: Policy, free: list[Waiting], stats: ItemStats) -> _Orderer:
     raise ValueError(f"unknown queue policy {policy.name!r}; known: {', '.join(POLICY_NAMES)}")
 
 
-class _Arrival:
+class _OneByOne:
+    """An orderer that places one request at a time (`next`)."""
+
+    left: int
+
+    def next(self, position: int) -> tuple[Waiting, str]:
+        raise NotImplementedError
+
+    def run(self, placed: list[Placed], until: int) -> None:
+        while self.left and len(placed) < until:
+            placed.append(Placed(*self.next(len(placed))))
+
+
+class _Arrival(_OneByOne):
     def __init__(self, free: list[Waiting]) -> None:
         self.queue = deque(sorted(free, key=lambda w: w.arrival))
         self.left = len(self.queue)
@@ -307,89 +317,99 @@ class _Balanced:
         self.moved_class: tuple[int, int] | None = None  # class the alternation/group entries belong to
         self.labels: dict[tuple[int, int], str] = {}
 
-    def next(self, position: int) -> tuple[Waiting, str]:
-        # one projected turn for each request waiting: written for speed, with the rules inline
-        self.left -= 1
-        if self.replies:
-            w = self.replies.popleft()
-            self._turn(w)
-            return w, "reply to the current speaker"
-        deadlines, i, taken = self.deadlines, self.due_at, self.taken
-        while i < len(deadlines) and deadlines[i][1].request_id in taken:
-            i += 1
-        self.due_at = i
-        if i < len(deadlines) and deadlines[i][0] <= position:
-            head = deadlines[i][1]
-            self._take(head, "limit")
-            bound = wait_bound(head, self.policy)
-            return head, f"waiting limit: {bound} turns ({head.ahead} waiting when asked)"
-        # rules b-e: the best head among the lanes of the lowest class left
-        c = self.order[self.at]
-        lanes = self.lanes[c]
-        while not lanes:
-            self.at += 1
-            c = self.order[self.at]
-            lanes = self.lanes[c]
-        streak_mode, streak_len = self.streak_mode, self.streak_len
-        alternate = streak_mode if streak_len >= self.policy.alternate_after else None
-        group_time = self.group_time
-        chosen = lanes[0]
-        best = (chosen.mode == alternate, group_time.get(chosen.group, 0.0), chosen.items[chosen.at].arrival)
-        rival: tuple[bool, float, int] | None = None  # the next head's key
-        for lane in lanes[1:]:
-            k = (lane.mode == alternate, group_time.get(lane.group, 0.0), lane.items[lane.at].arrival)
-            if k < best:
-                rival, best, chosen = best, k, lane
-            elif rival is None or k < rival:
-                rival = k
-        w = chosen.items[chosen.at]
-        # the runner-up is the next head, or the next arrival of the same mode and group (same key but arrival)
-        rule = "arrival"
-        same_lane = chosen.live > 1
-        if rival is not None and not same_lane:
-            rule = "alternation" if rival[0] != best[0] else "group" if rival[1] != best[1] else "arrival"
-        reason = self.labels.get(c)
-        if reason is None:
-            reason = self.labels[c] = self._class_label(c)
-        lowest = self.lowest_placed
-        if lowest is not None and lowest < c:
-            reason += "; after those with fewer"
-        moved = self.moved
-        if self.moved_class != c:
-            self.moved_class = c
-            moved.pop("alternation", None)
-            moved.pop("group", None)
-        arrival = w.arrival
-        if rule == "alternation":
-            reason += f"; {w.mode}, after {streak_len} {'onsite' if w.mode == 'remote' else 'remote'} turns"
-        elif rule == "group":
-            reason += f"; {w.group}: less speaking time on this item"
-        else:
-            later = [by for r, by in _MOVED_BY.items() if moved.get(r, -1) > arrival] if moved else None
-            if later:
-                reason += "; in order of arrival, after later requests moved up by " + " and ".join(later)
-            elif rival is not None or same_lane:
-                reason += "; in order of arrival"
-        # placed: its lane steps on, the rules' records move
-        taken.add(w.request_id)
-        chosen.live -= 1
-        if chosen.live:
-            items, at = chosen.items, chosen.at + 1
-            while items[at].request_id in taken:
-                at += 1
-            chosen.at = at
-        else:
-            lanes.remove(chosen)
-        if rule != "arrival" and moved.get(rule, -1) < arrival:
-            moved[rule] = arrival
-        if lowest is None or c < lowest:
-            self.lowest_placed = c
-        mode = w.mode
-        self.streak_len = streak_len + 1 if mode == streak_mode else 1
-        self.streak_mode = mode
-        if w.kind == "intervention":
-            group_time[w.group] = group_time.get(w.group, 0.0) + self.policy.estimate_s
-        return w, reason
+    def run(self, placed: list[Placed], until: int) -> None:
+        # one projected turn for each request waiting: written for speed, with the rules inline and
+        # the state in local variables, stored back at the end
+        left, taken, deadlines, due_at = self.left, self.taken, self.deadlines, self.due_at
+        replies, order, at, lanes_of, labels = self.replies, self.order, self.at, self.lanes, self.labels
+        streak_mode, streak_len, group_time, moved = self.streak_mode, self.streak_len, self.group_time, self.moved
+        lowest, moved_class = self.lowest_placed, self.moved_class
+        alternate_after, estimate_s = self.policy.alternate_after, self.policy.estimate_s
+        position = len(placed)
+        while left and position < until:
+            left -= 1
+            if replies:
+                w = replies.popleft()
+                reason = "reply to the current speaker"
+            else:
+                while due_at < len(deadlines) and deadlines[due_at][1].request_id in taken:
+                    due_at += 1
+                if due_at < len(deadlines) and deadlines[due_at][0] <= position:  # rule a
+                    w = deadlines[due_at][1]
+                    self.streak_mode, self.streak_len, self.lowest_placed = streak_mode, streak_len, lowest
+                    self._take(w, "limit")
+                    streak_mode, streak_len, lowest = self.streak_mode, self.streak_len, self.lowest_placed
+                    placed.append(Placed(w, f"waiting limit: {wait_bound(w, self.policy)} turns "
+                                            f"({w.ahead} waiting when asked)"))
+                    position += 1
+                    continue
+                # rules b-e: the best head among the lanes of the lowest class left
+                c = order[at]
+                lanes = lanes_of[c]
+                while not lanes:
+                    at += 1
+                    c = order[at]
+                    lanes = lanes_of[c]
+                alternate = streak_mode if streak_len >= alternate_after else None
+                chosen = lanes[0]
+                best = (chosen.mode == alternate, group_time.get(chosen.group, 0.0), chosen.items[chosen.at].arrival)
+                rival: tuple[bool, float, int] | None = None  # the next head's key
+                for lane in lanes[1:]:
+                    k = (lane.mode == alternate, group_time.get(lane.group, 0.0), lane.items[lane.at].arrival)
+                    if k < best:
+                        rival, best, chosen = best, k, lane
+                    elif rival is None or k < rival:
+                        rival = k
+                w = chosen.items[chosen.at]
+                # the runner-up is the next head, or the next arrival of the same mode and group (same
+                # key but arrival)
+                rule = "arrival"
+                same_lane = chosen.live > 1
+                if rival is not None and not same_lane:
+                    rule = "alternation" if rival[0] != best[0] else "group" if rival[1] != best[1] else "arrival"
+                reason = labels.get(c) or labels.setdefault(c, self._class_label(c))
+                if lowest is not None and lowest < c:
+                    reason += "; after those with fewer"
+                if moved_class != c:
+                    moved_class = c
+                    moved.pop("alternation", None)
+                    moved.pop("group", None)
+                arrival = w.arrival
+                if rule == "alternation":
+                    reason += f"; {w.mode}, after {streak_len} {'onsite' if w.mode == 'remote' else 'remote'} turns"
+                elif rule == "group":
+                    reason += f"; {w.group}: less speaking time on this item"
+                else:
+                    later = [by for r, by in _MOVED_BY.items() if moved.get(r, -1) > arrival] if moved else None
+                    if later:
+                        reason += "; in order of arrival, after later requests moved up by " + " and ".join(later)
+                    elif rival is not None or same_lane:
+                        reason += "; in order of arrival"
+                # placed: its lane steps on, the rules' records move
+                taken.add(w.request_id)
+                chosen.live -= 1
+                if chosen.live:
+                    items, head = chosen.items, chosen.at + 1
+                    while items[head].request_id in taken:
+                        head += 1
+                    chosen.at = head
+                else:
+                    lanes.remove(chosen)
+                if rule != "arrival" and moved.get(rule, -1) < arrival:
+                    moved[rule] = arrival
+                if lowest is None or c < lowest:
+                    lowest = c
+                if w.kind == "intervention":
+                    group_time[w.group] = group_time.get(w.group, 0.0) + estimate_s
+            if w.mode == streak_mode:
+                streak_len += 1
+            else:
+                streak_mode, streak_len = w.mode, 1
+            placed.append(Placed(w, reason))
+            position += 1
+        self.left, self.due_at, self.at = left, due_at, at
+        self.streak_mode, self.streak_len, self.lowest_placed, self.moved_class = (
+            streak_mode, streak_len, lowest, moved_class)
 
     def observe(self, w: Waiting, *, pinned: bool) -> None:
         if pinned:
@@ -443,7 +463,7 @@ def _turns(n: int) -> str:
     return f"{n} turn{'s' if n != 1 else ''}"
 
 
-class _LegacyBalanced:
+class _LegacyBalanced(_OneByOne):
     """Policy `balanced_v1`: the whole list re-sorted at each projected turn."""
 
     def __init__(self, free: list[Waiting], stats: ItemStats, policy: Policy) -> None:
