@@ -120,7 +120,8 @@ async def _relay(
     ws: web.WebSocketResponse, request: web.Request, sub: Subscriber, meetings: Meetings, meeting_id: str,
     since: int | None, upto: int, first: bytes | None,
 ) -> None:
-    """The only writer to the socket: snapshot or replay, then the subscriber's queue.
+    """The socket's writer: snapshot or replay, then the subscriber's queue (while it waits with
+    nothing queued, the hub may hand a message to `_write_now` instead, which writes nothing else).
 
     A send that waits longer than `stalled_client_s` for the client to take data drops the
     connection: what it holds is freed and the client resumes with since."""
