@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import gc
 import logging
 import signal
 import sys
@@ -189,6 +190,10 @@ async def serve_forever(
         )
         await runner.cleanup()
         return 1
+    # the modules and the app live as long as the process: kept out of the collector's full passes,
+    # which otherwise scan them every few dozen commands when hundreds wait (a pause of 20-40 ms under
+    # load; bench/scale.py)
+    gc.freeze()
     port = runner.addresses[0][1] if runner.addresses else config.server.port
     base = config.server.public_url.rstrip("/") or f"http://{_display_host(config.server.host)}:{port}"
     print(f"Meeting assistant listening on {base}  (archive: {config.server.data_dir.resolve()})", flush=True)

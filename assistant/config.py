@@ -25,6 +25,14 @@ DEFAULT_GROUPS = (
 POLICIES = ("balanced", "fifo", "balanced_v1")
 
 
+# How far an acknowledged command is durable ([server] synchronous, SQLite's PRAGMA synchronous in WAL
+# mode). "full": its transaction is flushed to disk (fsync) before the ack, so not even a power loss
+# or an OS crash loses it. "normal": written to the WAL but flushed only at checkpoints: a killed or
+# crashed server process still loses nothing acknowledged, a power loss or OS crash may lose the last
+# commands; each commit is cheaper by an fsync (README, bench/scale.py).
+SYNCHRONOUS = ("full", "normal")
+
+
 class ConfigError(ValueError):
     """A setting is missing, unknown or out of range; the message says which."""
 
@@ -37,6 +45,7 @@ class ServerConfig:
     data_dir: Path = Path("data")
     public_url: str = ""  # how browsers reach us; empty: http://host:port
     public_archive: bool = True  # meeting snapshots and transcripts readable without a token
+    synchronous: str = "full"  # archive commits: "full" flushed to disk before the ack, "normal" (see SYNCHRONOUS)
 
 
 @dataclass(frozen=True)
@@ -216,6 +225,8 @@ def _check(config: Config, source: str) -> None:
         raise bad("server.admin_token", "(hidden)", "at least 16 characters, or empty to generate one")
     if s.public_url and not s.public_url.startswith(("http://", "https://")):
         raise bad("server.public_url", s.public_url, "a URL starting with http:// or https://")
+    if s.synchronous not in SYNCHRONOUS:
+        raise bad("server.synchronous", s.synchronous, " or ".join(f'"{v}"' for v in SYNCHRONOUS))
     if q.policy not in POLICIES:
         raise bad("queue.policy", q.policy, " or ".join(f'"{p}"' for p in POLICIES))
     if not 1 <= q.alternate_after <= 100:

@@ -45,6 +45,7 @@ def test_defaults_without_a_file() -> None:
         ({"queue": {"alternate_after": 0}}, "queue.alternate_after has value 0; allowed: 1 to 100"),
         ({"queue": {"max_overtakes": True}}, "queue.max_overtakes has value True; expected a whole number"),
         ({"server": {"admin_token": "short"}}, "at least 16 characters"),
+        ({"server": {"synchronous": "off"}}, "server.synchronous has value 'off'; allowed: \"full\" or \"normal\""),
         ({"meeting": {"timezone": "Moon/Base"}}, "IANA time zone"),
         ({"meeting": {"groups": ["a", "a"]}}, "without repeats"),
         ({"asr": {"compute_type": "int4"}}, "asr.compute_type has value 'int4'"),

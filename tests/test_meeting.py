@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -311,3 +312,40 @@ def test_statement_bodies_stay_in_the_log_and_off_the_wire() -> None:
                             "text": "", "chars": 5000, "item": 0}
     assert len(out[0].stored_data()) > 5000
     assert log.state.statements[0]["chars"] == 5000 and log.state.statements[0]["text"] == ""
+
+
+def test_queue_messages_are_the_bytes_of_the_views_along_a_busy_meeting() -> None:
+    """`QueueMessages` keeps each entry's JSON between changes: what it sends is byte for byte the
+    encoding of `queue_views`, whatever moved (positions, reasons, pins, the floor, the item)."""
+    rng = random.Random(7)
+    log = Log()
+    people = [log.join(name, rng.choice(GROUPS), rng.choice(["onsite", "remote"]))
+              for name in ("Ana", "Bé \"quoted\"", "Chen 陳", "Dara\\", "Eve", "Fay", "Gus", "Hal", "Ida")]
+    messages = views.QueueMessages()
+    for step in range(300):
+        queue = log.queue
+        roll = rng.random()
+        try:
+            if roll < 0.4:
+                text = rng.choice(["", "a line\nand another", "«quoted» \"text\" \u2028", "x" * 50])
+                log.do(rng.choice(people), "request_floor", kind=rng.choice(["intervention", "reply"]), text=text)
+            elif roll < 0.55 and queue:
+                log.do(log.chair, "move", request_id=rng.choice(queue)["request_id"], position=rng.randint(0, 5))
+            elif roll < 0.7:
+                log.do(log.chair, "give_floor")
+            elif roll < 0.8:
+                log.do(log.chair, "end_turn")
+            elif roll < 0.9:
+                log.do(log.chair, "set_time_limit", seconds=rng.choice([60, 90, 120, 180]))
+            elif roll < 0.95:
+                log.do(rng.choice(people), "withdraw")
+            elif step > 200:
+                log.do(log.chair, "next_item")
+        except cmd.CommandError:
+            pass
+        public, managers = views.queue_views(log.state)
+        seq = log.state.seq
+        assert messages.encode(log.state) == (
+            ev.encode({"type": "queue", "seq": seq, "queue": public}),
+            ev.encode({"type": "queue", "seq": seq, "queue": managers}),
+        ), step

@@ -16,11 +16,12 @@ import pytest
 ADMIN = "restart-admin-token-0123456789"
 
 
-@pytest.fixture
-def server_config(tmp_path: Path) -> Path:
+@pytest.fixture(params=["full", "normal"])  # [server] synchronous: either way a killed process loses nothing acked
+def server_config(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
         f'[server]\nhost = "127.0.0.1"\nport = 0\nadmin_token = "{ADMIN}"\ndata_dir = "{tmp_path / "data"}"\n'
+        f'synchronous = "{request.param}"\n'
     )
     return path
 

@@ -70,3 +70,17 @@ async def test_a_failed_append_stores_nothing_and_its_batch_goes_on(tmp_path: Pa
         assert [e.seq for e in await store.append("m1", [created("m1")], 1)] == [2]
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize(("synchronous", "pragma"), [("full", 2), ("normal", 1)])
+async def test_commits_are_flushed_to_disk_unless_configured_otherwise(
+    tmp_path: Path, synchronous: str, pragma: int
+) -> None:
+    store = Store(tmp_path / "meetings.db", synchronous=synchronous)
+    await store.open()
+    try:
+        await store.append("m1", [created("m1")], 0, meeting=row("m1"))
+        assert await store._write(lambda db: db.execute("PRAGMA synchronous").fetchone()[0]) == pragma
+        assert await store._write(lambda db: db.execute("PRAGMA journal_mode").fetchone()[0]) == "wal"
+    finally:
+        await store.close()

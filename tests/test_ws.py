@@ -246,6 +246,52 @@ async def test_a_replaced_view_never_overtakes_the_events_it_reflects() -> None:
     assert sub.queued_bytes == 0
 
 
+async def test_a_message_is_written_at_once_only_while_the_relay_waits_with_nothing_queued() -> None:
+    from assistant.service.hub import Subscriber
+
+    sub = Subscriber("m", 100)
+    written: list[bytes] = []
+    accept = True
+
+    def write_now(data: bytes) -> bool:
+        if accept:
+            written.append(data)
+        return accept
+
+    sub.write_now = write_now
+    sub.offer('{"seq":1}', 1)  # the relay is not waiting yet (a snapshot going out): queued
+    assert written == [] and await sub.next() == b'{"seq":1}'
+    relay = asyncio.create_task(sub.next())
+    await asyncio.sleep(0)  # the relay waits now
+    sub.offer('{"seq":2}', 2)
+    sub.offer_view('{"type":"queue","seq":2}')
+    assert written == [b'{"seq":2}', b'{"type":"queue","seq":2}'] and sub.sent_seq == 2
+    assert not relay.done() and sub.queued_bytes == 0
+    accept = False  # the socket's buffer is full: queued, and the relay wakes for it
+    sub.offer('{"seq":3}', 3)
+    sub.offer('{"seq":4}', 4)
+    accept = True
+    assert await relay == b'{"seq":3}'
+    sub.offer('{"seq":5}', 5)  # behind what is still queued, never ahead of it
+    assert [await sub.next(), await sub.next()] == [b'{"seq":4}', b'{"seq":5}']
+    assert written == [b'{"seq":2}', b'{"type":"queue","seq":2}'] and sub.sent_seq == 5
+
+
+async def test_a_frame_written_at_once_is_the_one_aiohttp_would_write() -> None:
+    from unittest import mock
+
+    from aiohttp.http import WebSocketWriter
+
+    from assistant.http.meeting_ws import _frame
+
+    for size in (0, 1, 125, 126, 127, 65535, 65536, 70000):
+        data = b"x" * size
+        transport = mock.Mock(is_closing=lambda: False)
+        await WebSocketWriter(mock.Mock(_paused=False), transport).send_frame(data, WSMsgType.TEXT)
+        assert _frame(data) == b"".join(c.args[0] for c in transport.write.call_args_list), size
+        assert _frame(data) is _frame(data)  # built once for every socket it goes to
+
+
 async def test_a_written_intervention_reaches_everyone_with_the_floor(meeting: Meeting) -> None:
     """A page that connected after the written request was made has seen no request_added for it:
     the text comes with the floor, once, when it is read out (never in the public queue before)."""

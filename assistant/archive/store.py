@@ -4,7 +4,9 @@ One thread owns the write connection (all writes are sent to it); another
 thread owns a read connection, so a long replay never waits for a write and
 the event loop never waits for the disk. WAL mode lets the two run together.
 A command is acknowledged only after `append` returns, that is after the
-transaction holding its events has committed with synchronous=FULL.
+transaction holding its events has committed: by default with synchronous=FULL
+(flushed to disk); `[server] synchronous = "normal"` trades the flush for
+cheaper commits, still safe against a killed process (config.SYNCHRONOUS).
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ class Grant:
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, synchronous: str = "full") -> None:
         self.path = path
+        self.synchronous = synchronous  # config.SYNCHRONOUS, for the write connection
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="store-reader")
         self._local = threading.local()
@@ -76,7 +79,11 @@ class Store:
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        await self._write(_create_schema)
+        def create(db: Database) -> None:
+            _create_schema(db)
+            db.execute(f"PRAGMA synchronous={'NORMAL' if self.synchronous == 'normal' else 'FULL'}")
+
+        await self._write(create)
 
     async def close(self) -> None:
         def shut(db: Database) -> None:
@@ -237,7 +244,6 @@ def _max_seq(db: Database, meeting_id: str) -> int:
 
 def _create_schema(db: Database) -> None:
     db.enable_wal()
-    db.execute("PRAGMA synchronous=FULL")
     db.table("meetings").create(
         {
             "id": str,

@@ -238,7 +238,7 @@ async def run_worker(
     nc = await bus.connect(config.cluster, f"worker {name}")
     js = await bus.setup(nc, config.cluster)
     channels, leases = await bus.buckets(js)
-    store = Store(config.server.data_dir / DB_NAME)
+    store = Store(config.server.data_dir / DB_NAME, synchronous=config.server.synchronous)
     await store.open()
     hub = Hub(config.limits.client_queue)
     meetings = Meetings(config, store, hub)

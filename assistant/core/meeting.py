@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import events as ev
-from .fairqueue import ItemStats, Placed, Policy, Waiting, overtaken_by, project
+from .fairqueue import ItemStats, Placed, Policy, Waiting, project
 from .ids import Ids
 
 MANAGERS = ("chair", "moderator")  # roles that run the queue
@@ -172,7 +172,12 @@ class MeetingState:
         once per change of the queue, however often it is read (a decision, the views, the hotwords)."""
         version, placed = self._projection
         if version != self.queue_version:
-            waiting = [self.waiting_for(r) for r in self.queued.values()]
+            turns, people = len(self.turns), self.participants
+            waiting = []
+            for r in self.queued.values():  # waiting_for, inline: one per request at every change
+                who = people[r.participant_id]
+                waiting.append(Waiting(r.request_id, r.participant_id, r.kind, who.mode, who.group, r.arrival,
+                                       r.overtakes, turns - r.turns_before, r.ahead))
             placed = project(waiting, self.stats, self.policy, self.pins)
             self._projection = (self.queue_version, placed)
         return placed
@@ -346,9 +351,10 @@ def _give(s: MeetingState, req: Request, index: int) -> None:
     behind it move up."""
     if req.request_id not in s.queued:
         return
-    given = s.waiting_for(req)
-    for other in overtaken_by(given, [s.waiting_for(r) for r in s.queued.values()]):
-        s.requests[other].overtakes += 1
+    if req.kind == "intervention":  # overtaken_by, without a Waiting for each of hundreds waiting
+        for other in s.queued.values():
+            if other.kind == "intervention" and other.arrival < req.arrival and other is not req:
+                other.overtakes += 1
     del s.queued[req.request_id]
     s.pins.pop(req.request_id, None)
     for pinned, position in list(s.pins.items()):

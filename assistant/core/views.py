@@ -13,7 +13,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .equity import Asked, Equity, Person, Spoken, equity
-from .meeting import MANAGERS, MeetingState, Turn
+from .events import encode
+from .meeting import MANAGERS, MeetingState, Participant, Request, Turn
 
 RECENT_LINES = 200  # transcript lines in a snapshot; older ones are fetched on demand
 
@@ -39,21 +40,78 @@ def _entries(state: MeetingState) -> Iterator[tuple[dict[str, Any], str]]:
     for position, placed in enumerate(state.projected()):
         req = state.requests[placed.request.request_id]
         who = state.participants[req.participant_id]
-        entry = {
-            "request_id": req.request_id,
-            "participant_id": who.participant_id,
-            "name": who.name,
-            "affiliation": who.affiliation,
-            "group": who.group,
-            "mode": who.mode,
-            "kind": req.kind,
-            "reason": placed.reason,
-            "position": position,
-            "asked_at": req.asked_at,
-            "pinned": req.request_id in state.pins,
-            "written": bool(req.text),
-        }
-        yield entry, req.text
+        yield _entry(req, who, placed.reason, position, req.request_id in state.pins), req.text
+
+
+def _entry(req: Request, who: Participant, reason: str, position: int, pinned: bool) -> dict[str, Any]:
+    return {
+        "request_id": req.request_id,
+        "participant_id": who.participant_id,
+        "name": who.name,
+        "affiliation": who.affiliation,
+        "group": who.group,
+        "mode": who.mode,
+        "kind": req.kind,
+        "reason": reason,
+        "position": position,
+        "asked_at": req.asked_at,
+        "pinned": pinned,
+        "written": bool(req.text),
+    }
+
+
+class QueueMessages:
+    """The live queue messages of one meeting, `{"type": "queue", "seq", "queue"}` for everyone and
+    for the chair and moderators, encoded from JSON kept per entry.
+
+    With hundreds waiting, most entries are the same from one change to the next but for their
+    position: each entry's JSON is kept in two parts around its position, for the request with its
+    reason and pin, and only entries new or changed are encoded again. What is kept is what the
+    latest messages hold (the entries of the queue as it stands), so it does not grow with the
+    meeting. The bytes are those `encode` gives for the dicts of `queue_views`."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[str, str, bool], _Parts] = {}
+
+    def encode(self, state: MeetingState) -> tuple[bytes, bytes]:
+        kept, fresh = self._kept, {}
+        head = b'{"type":"queue","seq":%d,"queue":[' % state.seq
+        public, managers = [head], [head]
+        comma = b""
+        requests, participants, pins = state.requests, state.participants, state.pins
+        for position, placed in enumerate(state.projected()):
+            rid = placed.request.request_id
+            req = requests[rid]
+            who = participants[req.participant_id]
+            key = (rid, placed.reason, rid in pins)
+            parts = kept.get(key)
+            if parts is None or parts.request is not req or parts.who is not who:
+                parts = _Parts(req, who, placed.reason, key[2])
+            fresh[key] = parts
+            at = b"%d" % position
+            public += (comma, parts.head, at, parts.public_tail)
+            managers += (comma, parts.head, at, parts.managers_tail)
+            comma = b","
+        self._kept = fresh
+        public.append(b"]}")
+        managers.append(b"]}")
+        return b"".join(public), b"".join(managers)
+
+
+class _Parts:
+    """An entry's JSON before its position (`..."position":`) and after it, in both versions."""
+
+    __slots__ = ("head", "managers_tail", "public_tail", "request", "who")
+
+    def __init__(self, req: Request, who: Participant, reason: str, pinned: bool) -> None:
+        self.request, self.who = req, who
+        entry = _entry(req, who, reason, 0, pinned)
+        keys = list(entry)
+        cut = keys.index("position")
+        after = {k: entry[k] for k in keys[cut + 1:]}
+        self.head = encode({k: entry[k] for k in keys[:cut]})[:-1] + b',"position":'
+        self.public_tail = b"," + encode(after)[1:]
+        self.managers_tail = b"," + encode({**after, "text": req.text})[1:]
 
 
 def floor_view(state: MeetingState) -> dict[str, Any] | None:

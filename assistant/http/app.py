@@ -70,7 +70,7 @@ def create_app(
         client_max_size=max(1024 * 1024, limits.max_statement_chars * 4 + 64 * 1024),
     )
     app[CONFIG] = config
-    store = store or Store(config.server.data_dir / DB_NAME)
+    store = store or Store(config.server.data_dir / DB_NAME, synchronous=config.server.synchronous)
     meetings = app[MEETINGS] = Meetings(
         config, store, Hub(limits.client_queue, limits.client_queue_bytes), clock=clock
     )

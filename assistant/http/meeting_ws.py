@@ -1,10 +1,12 @@
 """The meeting websocket: snapshot or replay, then live events, and commands.
 
-One reader loop per socket parses commands; one relay task per socket is the
-only writer to it, draining that client's bounded queue (see hub.py). Every
-message is sent as the shared UTF-8 bytes the hub holds (`send_frame`), so a
-socket adds no copy of its own; one that takes nothing for
-`[limits] stalled_client_s` is dropped and resumes with `since`.
+One reader loop per socket parses commands; one relay task per socket drains
+that client's bounded queue (see hub.py), and sends as the shared UTF-8 bytes
+the hub holds (`send_frame`), so a socket adds no copy of its own; one that
+takes nothing for `[limits] stalled_client_s` is dropped and resumes with
+`since`. While the relay waits with nothing queued, a message is written at
+once instead (`_write_now`), as one websocket frame built once for every
+socket it goes to, if the socket's buffer is nearly empty: no task wakes up.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -86,6 +90,7 @@ async def _serve(
         public, managers = meetings.queue_messages(state)
         sub.offer_view(managers if manager else public)
     relay = asyncio.create_task(_relay(ws, request, sub, meetings, meeting_id, since, upto, first))
+    sub.write_now = _write_now(ws, request)
 
     def cut_off() -> None:
         # Not relay.cancel(): it would cancel the drain waiter that close() shares.
@@ -115,7 +120,8 @@ async def _relay(
     ws: web.WebSocketResponse, request: web.Request, sub: Subscriber, meetings: Meetings, meeting_id: str,
     since: int | None, upto: int, first: bytes | None,
 ) -> None:
-    """The only writer to the socket: snapshot or replay, then the subscriber's queue.
+    """The socket's writer: snapshot or replay, then the subscriber's queue (while it waits with
+    nothing queued, the hub may hand a message to `_write_now` instead, which writes nothing else).
 
     A send that waits longer than `stalled_client_s` for the client to take data drops the
     connection: what it holds is freed and the client resumes with since."""
@@ -156,6 +162,45 @@ async def _relay(
             transport.abort()
     except (ConnectionError, RuntimeError):
         pass  # the socket went away; the reader loop ends too
+
+
+def _write_now(ws: web.WebSocketResponse, request: web.Request) -> Callable[[bytes], bool]:
+    """Writes a message as one text frame straight to the socket's transport, when that cannot wait
+    and cannot pass anything: the hub calls it only while the relay waits with nothing queued, and
+    it declines (False: the message is queued for the relay, which has the stalled-client timeout)
+    once the socket is closing or its buffer holds QUICK_SEND bytes with this message. The sockets
+    are made without permessage-deflate, so the frame is the same bytes for every client."""
+
+    def write_now(data: bytes) -> bool:
+        transport = request.transport
+        if ws.closed or transport is None or transport.is_closing():
+            return False
+        if transport.get_write_buffer_size() + len(data) >= QUICK_SEND:
+            return False
+        transport.write(_frame(data))
+        return True
+
+    return write_now
+
+
+_last_frame: tuple[bytes, bytes] = (b"", b"\x81\x00")  # the latest message and its frame
+
+
+def _frame(data: bytes) -> bytes:
+    """A final text frame from the server (not masked, not compressed), built once per message:
+    the hub hands the same bytes object to every socket."""
+    global _last_frame
+    if _last_frame[0] is data:
+        return _last_frame[1]
+    n = len(data)
+    if n < 126:
+        header = struct.pack("!BB", 0x81, n)
+    elif n < 65536:
+        header = struct.pack("!BBH", 0x81, 126, n)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, n)
+    _last_frame = (data, header + data)
+    return _last_frame[1]
 
 
 async def _cut_off(ws: web.WebSocketResponse, request: web.Request, sub: Subscriber) -> None:

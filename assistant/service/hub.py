@@ -6,6 +6,11 @@ slow or stalled browser cannot hold up the others. A message is encoded to
 UTF-8 once per meeting and the same bytes object goes to every subscriber
 (sent with `send_frame`, so no socket makes a copy of its own to encode it).
 
+A message for a subscriber whose queue is empty while its relay waits for one
+is handed to the socket at once (`write_now`, set by the socket: it declines
+when the socket's buffer is not nearly empty or the socket is closing), with
+no wake-up of the relay: with thousands watching, most deliveries are that.
+
 A subscriber's queue is bounded by count and by bytes (`[limits] client_queue`,
 `client_queue_bytes`): what a slow client can hold is bounded however large
 the messages are.
@@ -53,11 +58,18 @@ class Subscriber:
         self.closed = False
         self.sent_seq = 0  # seq of the last stored event handed to the socket
         self.on_overflow: Callable[[], None] | None = None  # called once, when cut off
+        # set by the socket: writes one message at once if it can do so without waiting, else False
+        self.write_now: Callable[[bytes], bool] | None = None
+        self._parked = False  # the relay waits in `next` for a message: nothing of ours is being sent
 
     def offer(self, text: str | bytes, seq: int | None = None, *, droppable: bool = False) -> None:
         if self.closed or self.overflowed:
             return
         data = encoded(text)
+        if self._parked and not self._queue and self.write_now is not None and self.write_now(data):
+            if seq is not None:
+                self.sent_seq = seq
+            return
         count, size = len(self._queue) - self._stale + 1, self.queued_bytes + len(data)
         if droppable and (count > self.limit // 2 or size > self.limit_bytes // 2):
             return
@@ -73,6 +85,8 @@ class Subscriber:
         if self.closed or self.overflowed:
             return
         data = encoded(text)
+        if self._parked and not self._queue and self.write_now is not None and self.write_now(data):
+            return  # nothing queued, so no older view waits either
         size = self.queued_bytes - len(self._view or b"") + len(data)
         if size > self.limit_bytes:
             self._overflow()
@@ -108,7 +122,11 @@ class Subscriber:
                 if self.closed or self.overflowed:
                     return None
                 self._ready.clear()
-                await self._ready.wait()
+                self._parked = True
+                try:
+                    await self._ready.wait()
+                finally:
+                    self._parked = False
             if self.closed or self.overflowed:
                 return None
             item, seq = self._queue.popleft()

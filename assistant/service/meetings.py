@@ -71,7 +71,8 @@ class Meetings:
         self._grants: dict[str, Grant] = {}
         self._snapshots: dict[tuple[str, bool], tuple[int, bytes]] = {}  # (meeting, managers) -> (seq, json)
         self._views: dict[str, int] = {}  # meeting -> queue_version last pushed
-        self._views_due: set[str] = set()  # meetings whose view is to be pushed at the next turn of the loop
+        self._queue_json: dict[str, views.QueueMessages] = {}  # meeting -> its queue messages' JSON parts
+        self._views_due: dict[str, MeetingState] = {}  # meetings whose view is to be pushed soon
         self.on_ended: list[Callable[[str], None]] = []  # called with a meeting's id once it has ended
 
     async def start(self) -> None:
@@ -327,7 +328,7 @@ class Meetings:
             except SeqConflict:
                 return state, None, seen
             self._grants.update((g.token_hash, g) for g in grants)
-            self._commit(state, stored)
+            self._commit(state, stored, answered=True)
             return state, stored, seen
 
     async def _append(
@@ -339,16 +340,22 @@ class Meetings:
         checked = False  # a refusal or a no-op stands once the log holds nothing newer
         for _ in range(MAX_CONFLICTS):
             # shielded: a caller that goes away must not leave an append stored but not applied
-            state, stored, seen = await asyncio.shield(self._attempt(meeting_id, decided, checked))
+            attempt = asyncio.ensure_future(self._attempt(meeting_id, decided, checked))
+            shielded = asyncio.shield(attempt)
+            # the queue view the append led to comes once the caller has been answered: this runs
+            # after the shield's own callback, which wakes the caller, and waits one more turn
+            attempt.add_done_callback(self._views_soon)
+            state, stored, seen = await shielded
             if stored is not None:
                 return state, stored
             await self.log.catch_up(meeting_id)
             checked = state.seq == seen
         raise SeqConflict(f"meeting {meeting_id}: still in conflict after {MAX_CONFLICTS} tries")
 
-    def _commit(self, state: MeetingState, stored: Sequence[ev.Event]) -> None:
+    def _commit(self, state: MeetingState, stored: Sequence[ev.Event], *, answered: bool = False) -> None:
         """Apply stored events and publish them, with no await in between: every subscriber sees
-        the events in seq order; then, soon after, the queue view they lead to if they moved it."""
+        the events in seq order; then, soon after, the queue view they lead to if they moved it
+        (with `answered`, once the command's caller has been answered: see `_append`)."""
         for event in stored:
             state.apply(event)
             self.hub.publish(state.meeting_id, event.to_bytes(), event.seq)
@@ -361,28 +368,34 @@ class Meetings:
                     # a written intervention is read out now: its text goes to everyone with the floor,
                     # so no page that joined after it was asked has to fetch a snapshot for it
                     self.hub.publish(state.meeting_id, ev.encode({"type": "floor", "seq": event.seq, "floor": floor}))
-        if self._views.get(state.meeting_id) != state.queue_version and state.meeting_id not in self._views_due:
+        if self._views.get(state.meeting_id) != state.queue_version:
             # the view is worked out once the commands of this turn of the loop have been answered:
-            # after their events and acks, and once for several changes that come together
-            self._views_due.add(state.meeting_id)
-            asyncio.get_running_loop().call_soon(self._push_view, state)
+            # after their events and acks (a command's caller is not kept waiting while hundreds of
+            # entries are placed and encoded), and once for several changes that come together
+            self._views_due[state.meeting_id] = state
+            if not answered:
+                self._views_soon()
 
-    def _push_view(self, state: MeetingState) -> None:
-        self._views_due.discard(state.meeting_id)
-        if self._views.get(state.meeting_id) == state.queue_version:
-            return
-        self._views[state.meeting_id] = state.queue_version
-        if self.hub.watching(state.meeting_id):
-            public, managers = self.queue_messages(state)
-            self.hub.publish_view(state.meeting_id, public, managers)
+    def _views_soon(self, _: object = None) -> None:
+        if self._views_due:
+            asyncio.get_running_loop().call_soon(self._push_views)
+
+    def _push_views(self) -> None:
+        due, self._views_due = self._views_due, {}
+        for state in due.values():
+            if self._views.get(state.meeting_id) == state.queue_version:
+                continue
+            self._views[state.meeting_id] = state.queue_version
+            if self.hub.watching(state.meeting_id):
+                public, managers = self.queue_messages(state)
+                self.hub.publish_view(state.meeting_id, public, managers)
 
     def queue_messages(self, state: MeetingState) -> tuple[bytes, bytes]:
         """The derived queue as pushed live: for everyone, and for the chair and moderators."""
-        public, managers = views.queue_views(state)
-        return (
-            ev.encode({"type": "queue", "seq": state.seq, "queue": public}),
-            ev.encode({"type": "queue", "seq": state.seq, "queue": managers}),
-        )
+        messages = self._queue_json.get(state.meeting_id)
+        if messages is None:
+            messages = self._queue_json[state.meeting_id] = views.QueueMessages()
+        return messages.encode(state)
 
     def publish_live(self, meeting_id: str, message: dict[str, Any]) -> None:
         """A live-only message (a caption): never stored, dropped first when a client lags."""
