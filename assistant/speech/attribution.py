@@ -12,7 +12,7 @@ starts after it.
 
 Committed words are grouped into lines: one speaker's words up to a pause, a
 floor change or `MAX_LINE_S`. A line never spans a floor change; it is what a
-caption shows live and what is stored, after a second look, as segments.
+caption shows live and what is stored, once decoded again in a block (`record`), as segments.
 """
 
 from __future__ import annotations

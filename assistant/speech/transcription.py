@@ -154,9 +154,9 @@ class Transcription:
         task = self._ending[key] = asyncio.create_task(later())
 
     def stats(self) -> dict[str, dict[str, float]]:
-        """Per live channel: lag, audio received and model time spent (their ratio is the RTF), and
-        lines stored after a second look, stored as heard live (the check failed, or the line was too
-        short) and not looked at (compute was short)."""
+        """Per live channel: lag, audio received and model time spent (their ratio is the RTF), the
+        blocks of the record decoded, and lines stored as heard live (the block missed them) and not
+        decoded again (compute was short)."""
         return {
             f"{m}/{c}": {"lag_s": round(ch.lag_s, 2), "audio_s": round(ch.received_s, 2), "busy_s": round(ch.busy_s, 2),
                          **ch.counters()}

@@ -14,6 +14,7 @@ import importlib
 import logging
 import os
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,8 @@ ENCODER_MARGIN_S = 3.0  # silence after the audio in a shortened window: without
 # about 0.75 MiB for every new length, without end (RSS +225 MiB over 300 passes, bench/long_run.py).
 # 0.5 s steps, 41 shapes at most: 400 passes of random length level off after 100 (+144 MiB, flat
 # after; 2 s steps: +54 MiB), and committed captions stay as fast as with windows sized to the frame
-# (eval, real time: p95 1.82 s with second looks; 2 s steps, padding up to 2 s more, measured 2.8 s).
+# (eval, real time: p95 1.82 s; 2 s steps, padding up to 2 s more, measured 2.8 s). `warm` meets
+# them all at start-up, so the cache is built before the meeting.
 ENCODER_STEP_S = 0.5
 MAX_TOKENS_PER_S = 8  # fast speech is about 5: more is a decoder stuck in a loop
 MAX_COMPRESSION_RATIO = 2.4  # Whisper's own threshold for repeated text
@@ -97,8 +99,6 @@ def assemble_base(cache_dir: Path, *, importer: Callable[[str], Any] = importlib
 class FasterWhisperRecognizer:
     """faster-whisper behind the `Recognizer` protocol, with word timestamps."""
 
-    takes_beam_size = True  # transcribe(..., beam_size=N): the second look decodes with its own beam
-
     def __init__(self, model: Any, *, multilingual: bool, beam_size: int = 1, encoder_s: float = 30.0,
                  name: str = "") -> None:
         self.model = model
@@ -107,8 +107,7 @@ class FasterWhisperRecognizer:
         self.encoder_s = encoder_s
         self.name = name
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str,
-                   beam_size: int | None = None) -> list[Word]:
+    def transcribe(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str) -> list[Word]:
         """One decoding of each 30 s window, greedy or beam, with word times from cross-attention.
 
         faster-whisper's own `transcribe` is built for long files: after a window whose last
@@ -127,7 +126,7 @@ class FasterWhisperRecognizer:
             piece = audio[at : at + WINDOW_SAMPLES]
             if len(piece) < SAMPLE_RATE // 10:
                 break
-            for w in self._window(piece, tokenizer, language, previous, hotwords, beam_size or self.beam_size):
+            for w in self._window(piece, tokenizer, language, previous, hotwords, self.beam_size):
                 words.append(w.shifted(at / SAMPLE_RATE))
             previous = _prompt_tokens(tokenizer, join_words(words)) or previous
         return words
@@ -186,15 +185,39 @@ class FasterWhisperRecognizer:
         n = -(-int(wanted * FRAMES_PER_S) // step) * step  # a few window sizes only: see ENCODER_STEP_S
         return min(WINDOW_SAMPLES // SAMPLE_RATE * FRAMES_PER_S, n)
 
-    def transcribe_file(self, audio: np.ndarray, *, language: str | None, beam_size: int = 5) -> Any:
-        """Offline transcription of a whole recording, with faster-whisper's own VAD."""
+    def warm(self) -> None:
+        """Run the encoder once on every window size a live pass can use, so that CTranslate2's
+        kernel cache (about 4 MiB a shape, ENCODER_STEP_S) is built at start-up: memory then
+        reaches its level before the meeting instead of rising through its first half hour."""
+        from faster_whisper.audio import pad_or_trim
+
+        m = self.model
+        features = m.feature_extractor(np.zeros(WINDOW_SAMPLES, np.float32))
+        step = int(ENCODER_STEP_S * FRAMES_PER_S)
+        for frames in range(self._encoder_frames(0), WINDOW_SAMPLES // SAMPLE_RATE * FRAMES_PER_S + 1, step):
+            m.encode(pad_or_trim(features[:, :frames], frames))
+
+    def transcribe_file(self, audio: np.ndarray, *, language: str | None, beam_size: int = 5,
+                        prompt: str = "", hotwords: str = "") -> Any:
+        """Offline transcription of a whole recording, with faster-whisper's own VAD: 30 s windows
+        of speech, each conditioned on the text before it (`prompt`: the text before the recording)."""
         return self.model.transcribe(
             audio,
             language=language if self.multilingual else "en",
             beam_size=beam_size,
             vad_filter=True,
             word_timestamps=True,
+            initial_prompt=prompt or None,
+            hotwords=hotwords or None,
         )
+
+    def transcribe_whole(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str,
+                         beam_size: int) -> list[Word]:
+        """A block of the meeting decoded as a recording is offline (`record`), as words."""
+        segments, _ = self.transcribe_file(audio, language=language, beam_size=beam_size, prompt=prompt,
+                                           hotwords=hotwords)
+        return [Word(float(w.start), float(w.end), w.word, float(w.probability))
+                for segment in segments for w in segment.words or []]
 
 
 def _prompt_tokens(tokenizer: Any, text: str) -> list[int]:
@@ -218,9 +241,13 @@ def load(config: AsrConfig, cache_dir: Path) -> FasterWhisperRecognizer:
     except Exception as exc:
         raise ModelError(f"cannot load the Whisper model {config.model!r} ({path}): {exc}") from exc
     multilingual = bool(getattr(model.model, "is_multilingual", not config.model.endswith(".en")))
-    log.info("loaded Whisper model %s on %s (%s)", config.model, device, compute_type)
-    return FasterWhisperRecognizer(model, multilingual=multilingual, beam_size=config.beam_size,
-                                   encoder_s=config.encoder_s, name=config.model)
+    recognizer = FasterWhisperRecognizer(model, multilingual=multilingual, beam_size=config.beam_size,
+                                         encoder_s=config.encoder_s, name=config.model)
+    started = time.perf_counter()
+    recognizer.warm()
+    log.info("loaded Whisper model %s on %s (%s), warmed in %.1f s", config.model, device, compute_type,
+             time.perf_counter() - started)
+    return recognizer
 
 
 def _has_cuda() -> bool:
