@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from assistant.speech.attribution import Lines, backdated, floor_changes, holder_at
+from assistant.speech.attribution import Lines, backdated, floor_changes, holder_at, said_at
 from assistant.speech.streaming import Word, join_words
 
 
@@ -67,3 +67,11 @@ def test_a_floor_change_is_never_moved_into_the_previous_speakers_turn() -> None
     changes = floor_changes([Turn("ana", 0.0, 5.0), Turn("ben", 5.0, 6.0), Turn("cleo", 6.0)])
     floor = backdated(changes, [(4.0, None)])  # one run of speech across both clicks
     assert holder_at(floor, 4.5) == "ben" and holder_at(floor, 5.5) == "cleo" and holder_at(floor, 3.0) == "ana"
+
+
+def test_a_word_stretched_back_into_the_pause_before_it_is_read_where_its_speech_is() -> None:
+    runs = [(0.0, 4.0), (5.0, None)]  # a pause from 4.0 to 5.0
+    assert said_at(Word(4.3, 5.4, " printing"), runs) == 5.0  # middle 4.85, in the pause: the onset
+    assert said_at(Word(3.6, 4.6, " end"), runs) == 4.0  # the last word stretched into the pause
+    assert said_at(Word(5.2, 5.6, " yes"), runs) == 5.4  # in speech: its middle
+    assert said_at(Word(4.2, 4.6, " um"), runs) == 4.4  # no speech inside it: its middle

@@ -69,7 +69,8 @@ def test_each_word_of_the_block_goes_to_the_line_it_was_said_in_or_the_nearest()
 
 def test_words_whisper_invents_where_a_block_stops_and_the_next_speech_are_not_the_blocks() -> None:
     lines = [line("portions of the software.", 0.0)]  # ends 1.9
-    heard = [*words("portions of the software."), Word(1.9, 2.1, " Thank", 0.02), Word(2.3, 2.5, " you.", 0.3)]
+    heard = [*words("portions of the software."), Word(1.85, 1.85, " Thank", 0.0), Word(1.85, 1.9, " you", 0.98),
+             Word(1.9, 2.0, " very", 0.9), Word(2.0, 2.1, " much.", 0.9)]
     assert join_words(heard_in(lines, heard)) == "portions of the software."
     assert join_words(heard_in(lines, [*words("portions of the software."), Word(1.9, 2.1, " Yes.", 0.9)])) == (
         "portions of the software. Yes.")

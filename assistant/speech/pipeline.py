@@ -29,7 +29,17 @@ from ..audio.pcm import SAMPLE_RATE
 from ..config import AsrConfig, decoding_language
 from ..core.meeting import MeetingState
 from . import record
-from .attribution import LOOKBACK_S, Line, Lines, backdated, floor_changes, holder_at, regroup, sentences
+from .attribution import (
+    LOOKBACK_S,
+    Line,
+    Lines,
+    backdated,
+    floor_changes,
+    holder_at,
+    regroup,
+    said_at,
+    sentences,
+)
 from .gate import ProbabilityFn, SpeechGate
 from .publish import MeetingSink, Publisher
 from .record import AudioHistory
@@ -266,7 +276,7 @@ class Channel:
         floor = backdated(floor_changes(state.turns), [(self.wall(a), None if b is None else self.wall(b))
                                                        for a, b in runs])
         chair = state.chair_id()
-        return [holder_at(floor, self.wall(w.middle)) or chair for w in words]
+        return [holder_at(floor, self.wall(said_at(w, runs))) or chair for w in words]
 
     def _is_duplicate(self, state: MeetingState, speaker: str | None) -> bool:
         """Hall audio of a remote speaker whose own channel carries their voice."""

@@ -39,7 +39,7 @@ PAD_AFTER_S = 0.4  # audio after a block's last word that it hears (never into t
 PAST_END_S = 0.3  # a block's word whose middle is further past the last line's end is the next speech's
 PROMPT_CHARS = 1000  # the stored text before a block, as its prompt (Whisper keeps 223 tokens of it)
 UNCOMMITTED_S = 0.8  # speech the VAD heard this far past the last line is not committed yet: no pause
-INVENTED_PROBABILITY = 0.05  # a block's last words this unlikely were invented after the speech ("Thank you.")
+INVENTED_PROBABILITY = 0.05  # a phrase after the block's speech starting this unlikely was invented ("Thank you.")
 MISSED_SHARE = 0.5  # a line for which the block heard under half as many words keeps its live words
 MIN_WORDS = 3  # ... when it had at least this many
 
@@ -141,13 +141,17 @@ def assign(lines: Sequence[Line], words: Sequence[Word]) -> list[list[Word]]:
 
 def heard_in(lines: Sequence[Line], words: Sequence[Word]) -> list[Word]:
     """A block's words that are its lines': not those past its last line (the next speech's, heard
-    again by the next block), nor those Whisper invents where its audio stops ("Thank you.", at a
-    probability near zero: offline, the next speech follows and nothing is invented there)."""
+    again by the next block), nor a phrase Whisper invents where the block's audio stops, after the
+    last word the live passes also heard ("Thank you very much.", its first word at a probability
+    near zero; offline, the next speech follows and nothing is invented there)."""
     last = lines[-1].end + PAST_END_S
     out = [w for w in words if w.middle <= last]
-    while out and out[-1].probability < INVENTED_PROBABILITY:
-        out.pop()
-    return out
+    live = [w.key for line in lines for w in line.words]
+    matcher = difflib.SequenceMatcher(a=live, b=[w.key for w in out], autojunk=False)
+    shared = [m.b + m.size for m in matcher.get_matching_blocks() if m.size]
+    tail = max(shared, default=0)
+    invented = next((i for i in range(tail, len(out)) if out[i].probability < INVENTED_PROBABILITY), None)
+    return out if invented is None else out[:invented]
 
 
 def missed(live: Sequence[Word], heard: Sequence[Word]) -> bool:
