@@ -135,8 +135,8 @@ async def replay(rec: Any, config: AsrConfig, audio: np.ndarray, shift: float, t
     state = ReplayState(list(dict.fromkeys(t.speaker for t in turns)), language, START)
     sink = Sink(state)
     channel = Channel(meeting_id="replay", participant_id=None, recognizer=rec, probabilities=SileroProbabilities(),
-                      meetings=sink, executor=ThreadPoolExecutor(1), config=config, is_live=lambda *_: False,
-                      clock=clock)
+                      meetings=sink, executor=ThreadPoolExecutor(1), record_executor=ThreadPoolExecutor(1),
+                      config=config, is_live=lambda *_: False, clock=clock)
     floor = sorted(zip(cues, (t.speaker for t in turns), strict=True))
     text, words, at = "", [], []
     done, step = 0, int(config.step_s * SR)
@@ -157,6 +157,9 @@ async def replay(rec: Any, config: AsrConfig, audio: np.ndarray, shift: float, t
         channel.busy_s += result.busy_s
         await channel._publish(state, result, hotwords)  # type: ignore[arg-type]
         await channel._store_due(state, everything=final)  # type: ignore[arg-type]
+        if channel._block is not None:  # at once: on the virtual clock a block takes no time either
+            await asyncio.wait({channel._block})
+            await channel._store_due(state, everything=final)  # type: ignore[arg-type]
         for w in result.committed:
             text += w.text
             for token in normalize(w.text, language):

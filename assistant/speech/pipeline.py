@@ -67,6 +67,15 @@ class Step:
     runs: list[tuple[float, float | None]] = field(default_factory=list)  # the gate's runs of speech
 
 
+@dataclass
+class Decided:
+    """A block's lines with the words to store, from the record's thread."""
+
+    lines: list[tuple[Line, list[Word]]] = field(default_factory=list)
+    kept_live: int = 0  # lines the block missed, stored as heard live
+    busy_s: float = 0.0
+
+
 class Channel:
     def __init__(
         self,
@@ -77,6 +86,7 @@ class Channel:
         probabilities: ProbabilityFn,
         meetings: MeetingSink,
         executor: ThreadPoolExecutor,
+        record_executor: ThreadPoolExecutor | None = None,  # the record's blocks; default: `executor`
         config: AsrConfig,
         is_live: Callable[[str, str], bool],
         clock: Callable[[], float] = time.time,
@@ -86,6 +96,7 @@ class Channel:
         self.source = "hall" if participant_id is None else "remote"
         self.meetings = meetings
         self.executor = executor
+        self.record_executor = record_executor or executor
         self.config = config
         self.is_live = is_live
         self.clock = clock
@@ -97,6 +108,7 @@ class Channel:
         self._waiting: list[Line] = []  # closed lines waiting for their block (`record.due`)
         self._decided: deque[tuple[Line, list[Word]]] = deque()  # lines with their words, to store
         self._block_end = 0.0  # where the last block's audio ended: the next one starts after it
+        self._block: asyncio.Future[Decided] | None = None  # the block being decoded
         self._stored: deque[str] = deque(maxlen=32)  # text of the last stored lines: the next block's prompt
         self._runs: list[tuple[float, float | None]] = []  # the gate's runs of speech after the last pass
         self._hotwords = ""  # the names and item the last pass was biased towards
@@ -158,7 +170,7 @@ class Channel:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.config.step_s)
                 self._wake.clear()
                 if not self._pending and not self._closed:
-                    if self._waiting or self._decided:  # no audio comes: the lines waiting are stored all the same
+                    if self._waiting or self._decided or self._block:  # no audio: what waits is stored all the same
                         await self._store_due(await self.meetings.state(self.meeting_id), everything=False)
                     continue
                 audio = np.concatenate(self._pending) if self._pending else np.zeros(0, np.float32)
@@ -302,24 +314,28 @@ class Channel:
         self._caption(state, step)
 
     async def _store_due(self, state: MeetingState, *, everything: bool) -> None:
-        """Closed lines decoded again in blocks (`record`) on the model's thread, in a pause, when no
-        live pass is due; then each attributed again (split where the floor changed) and stored, once
-        no late click can move its words any more. Everything at the end of the stream."""
+        """Closed lines decoded again in blocks (`record`), one block at a time, on the record's own
+        thread (and model: `FasterWhisperRecognizer.transcribe_whole`) while the live passes go on;
+        then each attributed again (split where the floor changed) and stored, once no late click
+        can move its words any more. Everything, waiting for the block, at the end of the stream."""
         loop = asyncio.get_running_loop()
+        if self._block is not None and (self._block.done() or everything):
+            await self._collect()
         # no audio arriving (a muted microphone sends none) is quiet too
         heard_until = self.history.end + max(0.0, self.clock() - self.last_audio_at)
-        while n := record.due(self._waiting, heard_until=heard_until, voiced_until=self.gate.voiced_until,
-                              pause=self._in_pause(), final=everything):
+        while self._block is None and (n := record.due(self._waiting, heard_until=heard_until,
+                                                       voiced_until=self.gate.voiced_until, pause=self._in_pause(),
+                                                       final=everything)):
             lines, self._waiting = self._waiting[:n], self._waiting[n:]
             if self.lag_s > REVIEW_MAX_LAG_S and not everything:  # compute is short: live passes first
                 self.skipped += len(lines)
                 self._decided.extend((line, line.words) for line in lines)
                 self._block_end = lines[-1].end
                 continue
-            started = time.perf_counter()
-            decided = await loop.run_in_executor(self.executor, self._decode_block, lines)
-            self.busy_s += time.perf_counter() - started
-            self._decided.extend(decided)
+            self._block = loop.run_in_executor(self.record_executor, self._decode_block, self._block_job(lines))
+            self._block.add_done_callback(lambda _: self._wake.set())
+            if everything:
+                await self._collect()
         while self._decided:
             line, words = self._decided[0]
             if not everything and self.clock() < self.wall(line.start) + LOOKBACK_S:
@@ -332,36 +348,60 @@ class Channel:
                 if not self._is_duplicate(state, part.speaker_id):
                     await self._store(state, part, heard)
 
+    async def _collect(self) -> None:
+        """The block decoded (waiting for it if need be): its lines to store. A block that failed
+        (the model, not the meeting) stores its lines as heard live."""
+        assert self._block is not None
+        block, self._block = self._block, None
+        try:
+            decided = await block
+        except Exception:
+            log.exception("a block of the record failed in meeting %s; its lines are stored as heard live",
+                          self.meeting_id)
+            return
+        self._decided.extend(decided.lines)
+        self.blocks += 1
+        self.kept_live += decided.kept_live
+        self.busy_s += decided.busy_s
+
     def _in_pause(self) -> bool:
         """Nobody is speaking on the channel (no open line either: a line closes at a short pause, a
-        block only at a real one) and no live pass is due: a block costs no caption time."""
+        block only at a real one) and no live pass is due."""
         speaking = self.gate.in_speech or (self.lines.open is not None and bool(self.lines.open.words))
         return not speaking and self._pending_samples < self.config.step_s * SAMPLE_RATE
 
-    def _decode_block(self, lines: list[Line]) -> list[tuple[Line, list[Word]]]:
-        """On the model's thread: the lines' audio decoded as a recording, its words shared out to them."""
-        language = next((line.language for line in lines if line.language), None) or self._detected
+    def _block_job(self, lines: list[Line]) -> record.Block:
+        """What a block's decoding needs, taken on the loop: the live passes change the rest meanwhile."""
         onsets = [onset for onset, _ in self.gate.runs if onset > lines[-1].end]
         if self.lines.open is not None and self.lines.open.words:
             onsets.append(self.lines.open.start)
         t0, t1 = record.bounds(lines, block_start=self._block_end, next_onset=min(onsets, default=None),
                                heard_until=self.history.end,
                                voiced_until=None if self.gate.in_speech else self.gate.voiced_until)
-        t0, audio = self.history.slice(t0, t1)
+        t0, audio = self.history.slice(t0, t1)  # a view: the history never writes into its arrays
         self._block_end = t1
+        return record.Block(lines=lines, start=t0, audio=audio, prompt=record.prompt(self._stored),
+                            hotwords=record.hotwords_heard(self._hotwords, lines) if t1 - t0 >= HOTWORDS_MIN_S else "",
+                            language=next((line.language for line in lines if line.language), None) or self._detected)
+
+    def _decode_block(self, block: record.Block) -> Decided:
+        """On the record's thread: the block decoded as a recording, its words shared out to its lines;
+        a line the block missed keeps its live words."""
+        started = time.perf_counter()
+        language = block.language
         if language is None:  # closed before the turn's language was found: found on the block itself
-            language = self._detect(audio) or decoding_language(self.config.language)
-        self.blocks += 1
-        heard = record.heard_in(lines, [w.shifted(t0) for w in self.recognizer.transcribe_whole(
-            audio, language=language, prompt=record.prompt(self._stored), beam_size=self.config.second_look_beam_size,
-            hotwords=record.hotwords_heard(self._hotwords, lines) if t1 - t0 >= HOTWORDS_MIN_S else "")])
-        decided = []
-        for line, words in zip(lines, record.assign(lines, heard), strict=True):
+            language = self._detect(block.audio) or decoding_language(self.config.language)
+        said = self.recognizer.transcribe_whole(block.audio, language=language, prompt=block.prompt,
+                                                hotwords=block.hotwords, beam_size=self.config.second_look_beam_size)
+        heard = record.heard_in(block.lines, [w.shifted(block.start) for w in said])
+        decided = Decided()
+        for line, words in zip(block.lines, record.assign(block.lines, heard), strict=True):
             line.language = line.language or language
             if record.missed(line.words, words):
-                self.kept_live += 1
+                decided.kept_live += 1
                 words = line.words
-            decided.append((line, words))
+            decided.lines.append((line, words))
+        decided.busy_s = time.perf_counter() - started
         return decided
 
     async def _store(self, state: MeetingState, line: Line, words: list[Word]) -> None:

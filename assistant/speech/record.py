@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -53,6 +54,18 @@ class WholeRecognizer(Protocol):
                          beam_size: int) -> list[Word]:
         """Words with times relative to the start of `audio` (16 kHz mono float32)."""
         ...
+
+
+@dataclass(frozen=True)
+class Block:
+    """What a block's decoding needs, taken from the channel when the block is due."""
+
+    lines: list[Line]
+    start: float  # timeline position of `audio`
+    audio: np.ndarray
+    prompt: str
+    hotwords: str
+    language: str | None
 
 
 class AudioHistory:

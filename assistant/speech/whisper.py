@@ -40,6 +40,7 @@ ENCODER_MARGIN_S = 3.0  # silence after the audio in a shortened window: without
 # (eval, real time: p95 1.82 s; 2 s steps, padding up to 2 s more, measured 2.8 s). `warm` meets
 # them all at start-up, so the cache is built before the meeting.
 ENCODER_STEP_S = 0.5
+RECORD_THREADS = 1  # CPU threads of the record's model instance (its blocks run beside the live passes)
 MAX_TOKENS_PER_S = 8  # fast speech is about 5: more is a decoder stuck in a loop
 MAX_COMPRESSION_RATIO = 2.4  # Whisper's own threshold for repeated text
 PREPEND_PUNCTUATION = "\"'“¿([{-"
@@ -100,8 +101,9 @@ class FasterWhisperRecognizer:
     """faster-whisper behind the `Recognizer` protocol, with word timestamps."""
 
     def __init__(self, model: Any, *, multilingual: bool, beam_size: int = 1, encoder_s: float = 30.0,
-                 name: str = "") -> None:
+                 name: str = "", record_model: Any = None) -> None:
         self.model = model
+        self.record_model = record_model or model  # the record's blocks (`transcribe_whole`)
         self.multilingual = multilingual
         self.beam_size = beam_size
         self.encoder_s = encoder_s
@@ -201,7 +203,7 @@ class FasterWhisperRecognizer:
                         prompt: str = "", hotwords: str = "") -> Any:
         """Offline transcription of a whole recording, with faster-whisper's own VAD: 30 s windows
         of speech, each conditioned on the text before it (`prompt`: the text before the recording)."""
-        return self.model.transcribe(
+        return self.record_model.transcribe(
             audio,
             language=language if self.multilingual else "en",
             beam_size=beam_size,
@@ -213,7 +215,10 @@ class FasterWhisperRecognizer:
 
     def transcribe_whole(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str,
                          beam_size: int) -> list[Word]:
-        """A block of the meeting decoded as a recording is offline (`record`), as words."""
+        """A block of the meeting decoded as a recording is offline (`record`), as words. On the
+        record's own model instance: CTranslate2 runs one call at a time per instance, and a block
+        (1-3 s of compute, far more when Whisper loops and falls back to sampling) must never hold
+        up a live pass."""
         segments, _ = self.transcribe_file(audio, language=language, beam_size=beam_size, prompt=prompt,
                                            hotwords=hotwords)
         return [Word(float(w.start), float(w.end), w.word, float(w.probability))
@@ -238,11 +243,13 @@ def load(config: AsrConfig, cache_dir: Path) -> FasterWhisperRecognizer:
         compute_type = "int8"
     try:
         model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=os.cpu_count() or 2)
+        # the record's blocks, beside the live passes: one thread, background work on a CPU
+        record_model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=RECORD_THREADS)
     except Exception as exc:
         raise ModelError(f"cannot load the Whisper model {config.model!r} ({path}): {exc}") from exc
     multilingual = bool(getattr(model.model, "is_multilingual", not config.model.endswith(".en")))
     recognizer = FasterWhisperRecognizer(model, multilingual=multilingual, beam_size=config.beam_size,
-                                         encoder_s=config.encoder_s, name=config.model)
+                                         encoder_s=config.encoder_s, name=config.model, record_model=record_model)
     started = time.perf_counter()
     recognizer.warm()
     log.info("loaded Whisper model %s on %s (%s), warmed in %.1f s", config.model, device, compute_type,
