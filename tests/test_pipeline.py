@@ -4,6 +4,7 @@ around the tone recognizer, a fake meeting and a clock the test moves."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -33,6 +34,7 @@ def channel(state: FakeState, recognizer: Any = None, clock: Clock | None = None
     sink = RecordingSink(state)
     chan = Channel(meeting_id="m", participant_id=None, recognizer=recognizer or ToneRecognizer(),
                    probabilities=loud_windows(), meetings=sink, executor=ThreadPoolExecutor(1),
+                   record_executor=ThreadPoolExecutor(1),
                    config=AsrConfig(step_s=0.5, **asr), is_live=lambda *_: False, clock=clock or Clock(START))
     return chan, sink
 
@@ -175,6 +177,60 @@ async def test_lines_are_stored_when_the_audio_stops_coming_without_the_stream_e
     chan.close()
     assert chan.task is not None
     await chan.task
+
+
+class SlowRecord(Recorder):
+    """A block that takes as long as the test likes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def transcribe_whole(self, audio: np.ndarray, **kw: Any) -> list[Word]:
+        self.started.set()
+        assert self.release.wait(10)
+        return super().transcribe_whole(audio, **kw)
+
+
+async def test_live_captions_go_on_while_a_block_is_being_decoded() -> None:
+    clock = Clock(START)
+    state = FakeState([Person("ana", "Ana")], START)
+    state.give_floor("ana", START)
+    rec = SlowRecord()
+    chan, sink = channel(state, rec, clock=clock)
+    chan.start()
+    feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(3)]))  # a block is due
+    for _ in range(500):
+        if rec.started.is_set():
+            break
+        await asyncio.sleep(0.01)
+    assert rec.started.is_set()
+    feed(chan, clock, np.concatenate([tone("thank you chair."), silence(1)]))
+    for _ in range(500):
+        if any("chair." in m["committed"] for m in sink.live):
+            break
+        await asyncio.sleep(0.01)
+    assert any("chair." in m["committed"] for m in sink.live) and not sink.segments  # captioned; nothing stored yet
+    rec.release.set()
+    chan.close()
+    assert chan.task is not None
+    await chan.task
+    assert said(sink) == [("we support the proposal.", "Ana"), ("thank you chair.", "Ana")]
+
+
+class BrokenRecord(Recorder):
+    def transcribe_whole(self, audio: np.ndarray, **kw: Any) -> list[Word]:
+        raise RuntimeError("the record's model broke")
+
+
+async def test_a_block_whose_decoding_fails_stores_its_lines_as_heard_live() -> None:
+    clock = Clock(START)
+    state = FakeState([Person("ana", "Ana")], START)
+    state.give_floor("ana", START)
+    chan, sink = channel(state, BrokenRecord(), clock=clock)
+    feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(1)]))
+    await run(chan)
+    assert said(sink) == [("we support this proposal.", "Ana")] and chan.failure is None
 
 
 async def test_a_line_the_block_missed_is_stored_as_heard_live() -> None:

@@ -349,16 +349,10 @@ class Channel:
                     await self._store(state, part, heard)
 
     async def _collect(self) -> None:
-        """The block decoded (waiting for it if need be): its lines to store. A block that failed
-        (the model, not the meeting) stores its lines as heard live."""
+        """The block decoded (waiting for it if need be): its lines to store."""
         assert self._block is not None
         block, self._block = self._block, None
-        try:
-            decided = await block
-        except Exception:
-            log.exception("a block of the record failed in meeting %s; its lines are stored as heard live",
-                          self.meeting_id)
-            return
+        decided = await block
         self._decided.extend(decided.lines)
         self.blocks += 1
         self.kept_live += decided.kept_live
@@ -386,13 +380,19 @@ class Channel:
 
     def _decode_block(self, block: record.Block) -> Decided:
         """On the record's thread: the block decoded as a recording, its words shared out to its lines;
-        a line the block missed keeps its live words."""
+        a line the block missed keeps its live words, and so do all its lines if the decoding fails
+        (the model, not the meeting: what was heard live is stored all the same)."""
         started = time.perf_counter()
         language = block.language
-        if language is None:  # closed before the turn's language was found: found on the block itself
-            language = self._detect(block.audio) or decoding_language(self.config.language)
-        said = self.recognizer.transcribe_whole(block.audio, language=language, prompt=block.prompt,
-                                                hotwords=block.hotwords, beam_size=self.config.second_look_beam_size)
+        try:
+            if language is None:  # closed before the turn's language was found: found on the block itself
+                language = self._detect(block.audio) or decoding_language(self.config.language)
+            said = self.recognizer.transcribe_whole(block.audio, language=language, prompt=block.prompt,
+                                                    hotwords=block.hotwords, beam_size=self.config.second_look_beam_size)
+        except Exception:
+            log.exception("a block of the record failed in meeting %s; its lines are stored as heard live",
+                          self.meeting_id)
+            return Decided([(line, line.words) for line in block.lines], kept_live=len(block.lines))
         heard = record.heard_in(block.lines, [w.shifted(block.start) for w in said])
         decided = Decided()
         for line, words in zip(block.lines, record.assign(block.lines, heard), strict=True):
