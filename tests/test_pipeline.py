@@ -39,6 +39,15 @@ def channel(state: FakeState, recognizer: Any = None, clock: Clock | None = None
     return chan, sink
 
 
+def ana_speaking(recognizer: Any = None) -> tuple[Clock, Channel, RecordingSink]:
+    """One speaker, Ana, with the floor; a channel on a clock the test moves."""
+    clock = Clock(START)
+    state = FakeState([Person("ana", "Ana")], START)
+    state.give_floor("ana", START)
+    chan, sink = channel(state, recognizer, clock=clock)
+    return clock, chan, sink
+
+
 def feed(chan: Channel, clock: Clock, samples: np.ndarray, *, clicks: dict[float, Any] | None = None) -> None:
     """Frame by frame, on the clock; `clicks`: audio time -> a function called once that far in."""
     frame = int(FRAME_S * SAMPLE_RATE)
@@ -148,11 +157,8 @@ async def test_closed_lines_are_stored_as_their_block_heard_them_and_captions_ca
 
 
 async def test_a_block_waits_for_a_quiet_channel_and_takes_the_text_stored_before_as_its_prompt() -> None:
-    clock = Clock(START)
-    state = FakeState([Person("ana", "Ana")], START)
-    state.give_floor("ana", START)
     rec = Recorder()
-    chan, sink = channel(state, rec, clock=clock)
+    clock, chan, sink = ana_speaking(rec)
     await feed_live(chan, clock, np.concatenate([tone("good morning everyone."), silence(0.8),
                                                  tone("we support this proposal."), silence(3), tone("thank you chair."),
                                                  silence(3)]), clicks={})
@@ -162,10 +168,7 @@ async def test_a_block_waits_for_a_quiet_channel_and_takes_the_text_stored_befor
 
 
 async def test_lines_are_stored_when_the_audio_stops_coming_without_the_stream_ending() -> None:
-    clock = Clock(START)
-    state = FakeState([Person("ana", "Ana")], START)
-    state.give_floor("ana", START)
-    chan, sink = channel(state, Recorder(), clock=clock)
+    clock, chan, sink = ana_speaking(Recorder())
     chan.start()
     feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(0.7)]))  # a muted microphone then
     for _ in range(200):
@@ -193,11 +196,8 @@ class SlowRecord(Recorder):
 
 
 async def test_live_captions_go_on_while_a_block_is_being_decoded() -> None:
-    clock = Clock(START)
-    state = FakeState([Person("ana", "Ana")], START)
-    state.give_floor("ana", START)
     rec = SlowRecord()
-    chan, sink = channel(state, rec, clock=clock)
+    clock, chan, sink = ana_speaking(rec)
     chan.start()
     feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(3)]))  # a block is due
     for _ in range(500):
@@ -224,20 +224,14 @@ class BrokenRecord(Recorder):
 
 
 async def test_a_block_whose_decoding_fails_stores_its_lines_as_heard_live() -> None:
-    clock = Clock(START)
-    state = FakeState([Person("ana", "Ana")], START)
-    state.give_floor("ana", START)
-    chan, sink = channel(state, BrokenRecord(), clock=clock)
+    clock, chan, sink = ana_speaking(BrokenRecord())
     feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(1)]))
     await run(chan)
     assert said(sink) == [("we support this proposal.", "Ana")] and chan.failure is None
 
 
 async def test_a_line_the_block_missed_is_stored_as_heard_live() -> None:
-    clock = Clock(START)
-    state = FakeState([Person("ana", "Ana")], START)
-    state.give_floor("ana", START)
-    chan, sink = channel(state, Recorder("we"), clock=clock)
+    clock, chan, sink = ana_speaking(Recorder("we"))
     feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(1)]))
     await run(chan)
     assert said(sink) == [("we support this proposal.", "Ana")] and chan.kept_live == 1
