@@ -96,8 +96,8 @@ class AsrConfig:
     step_s: float = 0.5  # how often a partial hypothesis is made
     encoder_s: float = 10.0  # a live pass pads its audio to this much for Whisper's encoder (30: its full window)
     enabled: bool = True  # load the model and transcribe audio sent to the server
-    second_look: bool = True  # decode each closed utterance whole before storing it (docs/transcription.md)
-    second_look_beam_size: int = 5  # the second look's beam: it runs in pauses, off the live path
+    second_look: bool = True  # decode closed lines again in blocks, as offline, before storing them (docs/transcription.md)
+    second_look_beam_size: int = 5  # the blocks' beam (offline's): they run in pauses, off the live path
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ how much of a difference is chance.
 
 Everything after the model runs as in the server: the VAD gate, the passes, the
 commits and trims (`Channel._work`), attribution of each word to the floor and
-the lines (`_publish`), and the second look at each closed line before it is
-stored (`_review`), into a sink that keeps the stored segments. A session's floor
+the lines (`_publish`), and the blocks of closed lines decoded again before they
+are stored (`_store_due`, `record`), into a sink that keeps the stored segments. A session's floor
 is given at each turn as `bench/stream.py` does (halfway through the gap, or with
 --late 0.5-2 s after the speaker started).
 
@@ -20,7 +20,7 @@ Prints per stream and pooled: word errors of the live committed words, of the
 stored segments and of the same model offline (after Whisper's normaliser);
 attribution of the stored words; committed latency on the virtual clock (compute
 time left out: real time adds each pass's own time); the model's real-time factor
-(live passes and second looks); and how many second looks were stored.
+(live passes and blocks); how many blocks were decoded and lines kept as heard live.
 
     .venv/bin/python bench/replay.py --session synth_en_4spk_a --session synth_en_4spk_b \\
         --folder read_en/ljspeech --folder read_en/hifitts_6097 --shift 0.25
@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 from common import percentile
 from stream import (
+    NEAR_CHANGE_S,
     PEOPLE,
     SR,
     Turn,
@@ -59,9 +60,8 @@ from stream import word_errors as count
 
 from assistant.config import AsrConfig
 from assistant.core.meeting import MeetingState
-from assistant.speech import pipeline, review
+from assistant.speech import record
 from assistant.speech.pipeline import Channel
-from assistant.speech.streaming import join_words
 from assistant.speech.vad import SileroProbabilities
 from assistant.speech.whisper import load
 
@@ -135,8 +135,8 @@ async def replay(rec: Any, config: AsrConfig, audio: np.ndarray, shift: float, t
     state = ReplayState(list(dict.fromkeys(t.speaker for t in turns)), language, START)
     sink = Sink(state)
     channel = Channel(meeting_id="replay", participant_id=None, recognizer=rec, probabilities=SileroProbabilities(),
-                      meetings=sink, executor=ThreadPoolExecutor(1), config=config, is_live=lambda *_: False,
-                      clock=clock)
+                      meetings=sink, executor=ThreadPoolExecutor(1), record_executor=ThreadPoolExecutor(1),
+                      config=config, is_live=lambda *_: False, clock=clock)
     floor = sorted(zip(cues, (t.speaker for t in turns), strict=True))
     text, words, at = "", [], []
     done, step = 0, int(config.step_s * SR)
@@ -156,7 +156,10 @@ async def replay(rec: Any, config: AsrConfig, audio: np.ndarray, shift: float, t
         result = channel._work(chunk, final, spoken, hotwords)
         channel.busy_s += result.busy_s
         await channel._publish(state, result, hotwords)  # type: ignore[arg-type]
-        await channel._review(state, everything=final)  # type: ignore[arg-type]
+        await channel._store_due(state, everything=final)  # type: ignore[arg-type]
+        if channel._block is not None:  # at once: on the virtual clock a block takes no time either
+            await asyncio.wait({channel._block})
+            await channel._store_due(state, everything=final)  # type: ignore[arg-type]
         for w in result.committed:
             text += w.text
             for token in normalize(w.text, language):
@@ -179,65 +182,21 @@ def misattributed(stored: list[tuple[str, str]], turns: list[Turn], language: st
     return "; ".join(f"{' '.join(w)!r} (turn {k}: {said}, stored as {got})" for w, k, said, got in runs)
 
 
-LOOKS: list[tuple[list[Any], list[Any] | None]] = []  # (live words, second look or None) of each stored line
-_raw: dict[int, list[Any] | None] = {}
-_second_look, _store = pipeline.second_look, Channel._store
-
-
-def looked(*args: Any, **kw: Any) -> Any:
-    """The pipeline's second look, keeping what it heard before the rule decided."""
-    live_start, review.LIVE_START = review.LIVE_START, False
-    try:
-        raw = _second_look(*args, **{**kw, "max_changed": float("inf")})
-    finally:
-        review.LIVE_START = live_start
-    line = args[2].line
-    _raw[id(line)] = raw
-    if raw is not None and live_start:
-        raw = review.with_live_start(line.words, raw)
-    return raw if raw is not None and review.checks_out(line.words, raw) else None
-
-
-async def storing(self: Channel, state: Any, line: Any, words: Any) -> None:
-    LOOKS.append((list(line.words), _raw.pop(id(line), None)))
-    await _store(self, state, line, words)
-
-
-pipeline.second_look = looked  # to score other rules on the same second looks
-Channel._store = storing  # type: ignore[method-assign]
-
-
-def by_rule(rules: list[float], language: str) -> dict[str, str]:
-    """The stored text had each rule decided, with and without the line's live start (the second
-    look's prompt aside, which follows the text actually stored)."""
-    out = {}
-    for r in rules:
-        for keep in (True, False):
-            units = []
-            for lv, s in LOOKS:
-                s = review.with_live_start(lv, s) if s is not None and keep else s
-                units.append(join_words(s if s is not None and review.checks_out(lv, s, max_changed=r) else lv))
-            out[f"{r}{' live start' if keep else ''}"] = " ".join(normalize(" ".join(units), language))
-    return out
-
-
 def main(args: argparse.Namespace) -> None:
     streams = chosen_streams(args, with_eval=not args.no_eval)
     overrides = {k: v for k, v in (("beam_size", args.beam), ("step_s", args.step), ("encoder_s", args.encoder))
                  if v}
     config = AsrConfig(model=args.model, language="en", second_look=not args.no_second_look,
                        **overrides)  # type: ignore[arg-type]
-    if args.max_changed is not None:
-        review.MAX_CHANGED = args.max_changed
-    if args.context is not None:
-        review.CONTEXT_S = args.context
-    if args.look_without_hotwords:
-        review.HOTWORDS_MIN_S = float("inf")
+    if args.block is not None:
+        record.BLOCK_S = args.block
+    if args.quiet is not None:
+        record.QUIET_S = args.quiet
     with tempfile.TemporaryDirectory() as models:
         rec = load(config, Path(models))
     print(f"model {config.model}, beam {config.beam_size}, step {config.step_s} s, encoder {config.encoder_s} s, "
-          f"shift {args.shift} s, second look {config.second_look} (beam {config.second_look_beam_size}, "
-          f"changes up to {review.MAX_CHANGED:.2f}), clicks {'late' if args.late else 'in the gap'}")
+          f"shift {args.shift} s, blocks {config.second_look} (beam {config.second_look_beam_size}, "
+          f"{record.BLOCK_S:g} s, quiet {record.QUIET_S:g} s), clicks {'late' if args.late else 'in the gap'}")
     total = {"words": 0, "live": 0, "stored": 0, "offline": 0, "heard": 0, "right": 0}
     for name, audio, turns in streams:
         language = language_of(name)
@@ -246,7 +205,6 @@ def main(args: argparse.Namespace) -> None:
             continue
         ref = " ".join(w for t in turns for w in normalize(t.text, language))
         ref_words, text, _ = offline(rec, audio, language)
-        LOOKS.clear()
         out = asyncio.run(replay(rec, config, audio, args.shift, turns, clicks(turns, args.late),
                                  "" if args.undeclared else language, not args.no_hotwords))
         live_hyp = " ".join(normalize(out["live"], language))  # as a whole: a word alone can normalise differently
@@ -259,19 +217,14 @@ def main(args: argparse.Namespace) -> None:
         print(f"  {name}: {n} words, errors live {live} ({100 * live / n:.1f} %) stored {kept} ({100 * kept / n:.1f} %) "
               f"offline {off} ({100 * off / n:.1f} %); committed latency without compute p50 "
               f"{percentile(lat, 50):.2f} s p95 {percentile(lat, 95):.2f} s; real-time factor "
-              f"{out['busy'] / (len(audio) / SR):.2f}; second looks stored {out['reviewed']}, kept live "
+              f"{out['busy'] / (len(audio) / SR):.2f}; blocks {out['blocks']}, lines kept live "
               f"{out['kept_live']}, not run {out['skipped']}; stored language {', '.join(langs)}")
-        rules = by_rule(args.rules, language) if args.rules and config.second_look else {}
-        for r, hyp in rules.items():
-            total[f"rule {r}"] = total.get(f"rule {r}", 0) + count(ref, hyp)
-        if rules:
-            print("    stored errors by rule (share of live words the second look may change): "
-                  + ", ".join(f"{r}: {count(ref, hyp)}" for r, hyp in rules.items()))
         if len(turns) > 1:
-            heard, right = attribution(stored, turns)
+            heard, right, far, far_right = attribution(stored, turns, ref_words)
             total["heard"] += heard
             total["right"] += right
-            print(f"    attribution {100 * right / max(heard, 1):.1f} % of {heard} matched words")
+            print(f"    attribution {100 * right / max(heard, 1):.1f} % of {heard} matched words; "
+                  f"{100 * far_right / max(far, 1):.1f} % of the {far} more than {NEAR_CHANGE_S} s from a change of speaker")
             if args.errors:
                 print(f"    misattributed: {misattributed(stored, turns, language)}")
         if args.errors:
@@ -288,9 +241,6 @@ def main(args: argparse.Namespace) -> None:
               f"{100 * (total['live'] - off) / max(off, 1):+.1f} %"
               + (f"; attribution {100 * total['right'] / total['heard']:.1f} % of {total['heard']}"
                  if total["heard"] else ""))
-        if args.rules:
-            print("    stored errors by rule: " + ", ".join(f"{k[5:]}: {v}" for k, v in total.items()
-                                                          if k.startswith("rule ")))
 
 
 if __name__ == "__main__":
@@ -298,12 +248,8 @@ if __name__ == "__main__":
     parser.add_argument("--model", default="embedded:tiny.en", help="embedded:tiny.en (default), embedded:base, ...")
     add_stream_options(parser)
     parser.add_argument("--shift", type=float, default=0.0, help="seconds added to the first step (default 0)")
-    parser.add_argument("--no-second-look", action="store_true", help="store lines as heard live")
-    parser.add_argument("--no-hotwords", action="store_true", help="no names or agenda item as hotwords (as replays "
-                        "before the second look)")
-    parser.add_argument("--max-changed", type=float, help="the second look's rule: share of live words it may change")
-    parser.add_argument("--context", type=float, help="seconds of audio before a line its second look hears")
-    parser.add_argument("--look-without-hotwords", action="store_true", help="the second look hears no hotwords")
-    parser.add_argument("--rules", type=lambda v: [float(x) for x in v.split(",")], default=[],
-                        help="also score these shares (comma-separated, e.g. 0,0.15,0.34,1,99) on the same second looks")
+    parser.add_argument("--no-second-look", action="store_true", help="store lines as heard live (no blocks)")
+    parser.add_argument("--no-hotwords", action="store_true", help="no names or agenda item as hotwords")
+    parser.add_argument("--block", type=float, help="a block is decoded at the first pause after this many seconds")
+    parser.add_argument("--quiet", type=float, help="... or after this many seconds of quiet")
     main(parser.parse_args())

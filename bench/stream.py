@@ -335,11 +335,22 @@ def clicks(turns: list[Turn], late: bool, seed: int = 7) -> list[float]:
     return [0.0] + [(a.end + b.start) / 2 for a, b in itertools.pairwise(turns)]
 
 
-def attribution(stored: list[tuple[str, str]], turns: list[Turn]) -> tuple[int, int]:
-    """Committed words that match the reference, and of those, how many carry the right speaker."""
+NEAR_CHANGE_S = 0.5  # words this close to a change of speaker are counted apart
+
+
+def attribution(stored: list[tuple[str, str]], turns: list[Turn], timed: list[tuple[str, float]]
+                ) -> tuple[int, int, int, int]:
+    """Stored words that match the reference, how many of those carry the right speaker, and the
+    same two counts for the words more than NEAR_CHANGE_S from a change of speaker. A reference
+    word's time is the end of the offline word aligned to it (`timed`: offline words, end times);
+    words offline did not hear are left out of the second pair."""
     ref = [(w, t.speaker) for t in turns for w in normalize(t.text)]
     pairs = matched([w for w, _ in stored], [w for w, _ in ref])
-    return len(pairs), sum(stored[i][1] == ref[j][1] for i, j in pairs)
+    at = {j: timed[k][1] for j, k in matched([w for w, _ in ref], [w for w, _ in timed])}
+    changes = [t for a, b in itertools.pairwise(turns) if a.speaker != b.speaker for t in (a.end, b.start)]
+    far = [(i, j) for i, j in pairs if j in at and all(abs(at[j] - c) > NEAR_CHANGE_S for c in changes)]
+    return (len(pairs), sum(stored[i][1] == ref[j][1] for i, j in pairs),
+            len(far), sum(stored[i][1] == ref[j][1] for i, j in far))
 
 
 def latencies(arrivals: list[float], hyp: list[str], ref_words: list[tuple[str, float]], start: float) -> list[float]:
@@ -393,11 +404,12 @@ async def main(args: argparse.Namespace) -> None:
                     print(f"    errors: {errors(ref, ' '.join(hyp))}")
                     print(f"    offline errors: {errors(ref, off_hyp)}")
                 if speakers > 1:
-                    heard, right = attribution(stored, turns)
+                    heard, right, far, far_right = attribution(stored, turns, words)
                     pooled["heard"] += heard
                     pooled["right"] += right
                     print(f"    attribution {100 * right / max(heard, 1):.1f} % of {heard} matched words "
-                          f"under the right speaker")
+                          f"under the right speaker; {100 * far_right / max(far, 1):.1f} % of the {far} more than "
+                          f"{NEAR_CHANGE_S} s from a change of speaker")
                 print(f"    real-time factor {live['rtf']:.2f}  lag at the end {live['lag_s']:.2f} s, "
                       f"max {live['max_lag_s']:.2f} s; stored language {', '.join(sorted(live['languages']))}")  # type: ignore[arg-type]
                 print(f"    server peak RSS {live['peak_rss'] / 2**20:.0f} MiB")  # type: ignore[operator]

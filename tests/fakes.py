@@ -57,6 +57,11 @@ class ToneRecognizer:
             i = j
         return words
 
+    def transcribe_whole(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str,
+                         beam_size: int) -> list[Word]:
+        """A block of the record, decoded as a recording: here, as a live pass hears it."""
+        return self.transcribe(audio, language=language, prompt=prompt, hotwords=hotwords)
+
 
 def loud_windows() -> Any:
     return lambda audio: (np.abs(audio.reshape(-1, WINDOW)).max(axis=1) > 0.05).astype(np.float32)

@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
-from assistant.audio.pcm import SAMPLE_RATE
-from assistant.speech.attribution import Lines, backdated, floor_changes, holder_at
-from assistant.speech.review import AudioHistory, checks_out, with_live_start
+from assistant.speech.attribution import Lines, backdated, floor_changes, holder_at, said_at
 from assistant.speech.streaming import Word, join_words
 
 
@@ -73,25 +69,9 @@ def test_a_floor_change_is_never_moved_into_the_previous_speakers_turn() -> None
     assert holder_at(floor, 4.5) == "ben" and holder_at(floor, 5.5) == "cleo" and holder_at(floor, 3.0) == "ana"
 
 
-def test_the_second_look_is_stored_when_it_changes_little_of_what_was_heard() -> None:
-    live = words("we support the sub license")
-    assert checks_out(live, words("we support the sublicense"))
-    assert not checks_out(live, words("thank you"))  # another reading of the audio, not another spelling
-    assert not checks_out(live, [])
-
-
-def test_a_line_keeps_its_live_first_words_up_to_where_the_second_look_agrees() -> None:
-    live, second = words("unless to be rather selfish"), words("a less to be rather selfish")
-    assert join_words(with_live_start(live, second)) == "unless to be rather selfish"
-    assert join_words(with_live_start(words("he said it"), words("he said it all"))) == "he said it all"
-    assert join_words(with_live_start(words("horizon seems"), words("the horizon seems"))) == "the horizon seems"
-
-
-def test_the_audio_kept_for_second_looks_is_bounded_and_stays_on_the_timeline() -> None:
-    history = AudioHistory(keep_s=2.0)
-    for n in range(10):  # ten seconds, a second at a time, each second its own value
-        history.append(np.full(SAMPLE_RATE, n, np.float32))
-    assert history.end == 10.0 and 7.5 <= history.start <= 8.0  # at most a quarter over the bound
-    start, audio = history.slice(8.5, 9.25)
-    assert start == 8.5 and len(audio) == int(0.75 * SAMPLE_RATE) and audio[0] == 8 and audio[-1] == 9
-    assert history.slice(1.0, 9.0)[0] == history.start  # what is gone is gone
+def test_a_word_stretched_back_into_the_pause_before_it_is_read_where_its_speech_is() -> None:
+    runs = [(0.0, 4.0), (5.0, None)]  # a pause from 4.0 to 5.0
+    assert said_at(Word(4.3, 5.4, " printing"), runs) == 5.0  # middle 4.85, in the pause: the onset
+    assert said_at(Word(3.6, 4.6, " end"), runs) == 4.0  # the last word stretched into the pause
+    assert said_at(Word(5.2, 5.6, " yes"), runs) == 5.4  # in speech: its middle
+    assert said_at(Word(4.2, 4.6, " um"), runs) == 4.4  # no speech inside it: its middle

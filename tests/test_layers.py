@@ -18,7 +18,7 @@ TOP = 4  # cli.py, __main__.py: the command line wires everything
 CONFIG = "config"  # settings types: read by every shell, never by the core
 
 # Modules that hold logic only: no event loop, no sockets, no database, no clock.
-PURE = ("core/", "speech/streaming.py", "speech/gate.py", "speech/attribution.py", "speech/review.py", "audio/backlog.py")
+PURE = ("core/", "speech/streaming.py", "speech/gate.py", "speech/attribution.py", "speech/record.py", "audio/backlog.py")
 IMPURE = {"asyncio", "aiohttp", "sqlite3", "sqlite_utils", "time", "socket", "websockets", "concurrent", "threading"}
 
 

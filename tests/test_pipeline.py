@@ -4,6 +4,7 @@ around the tone recognizer, a fake meeting and a clock the test moves."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -33,8 +34,18 @@ def channel(state: FakeState, recognizer: Any = None, clock: Clock | None = None
     sink = RecordingSink(state)
     chan = Channel(meeting_id="m", participant_id=None, recognizer=recognizer or ToneRecognizer(),
                    probabilities=loud_windows(), meetings=sink, executor=ThreadPoolExecutor(1),
+                   record_executor=ThreadPoolExecutor(1),
                    config=AsrConfig(step_s=0.5, **asr), is_live=lambda *_: False, clock=clock or Clock(START))
     return chan, sink
+
+
+def ana_speaking(recognizer: Any = None) -> tuple[Clock, Channel, RecordingSink]:
+    """One speaker, Ana, with the floor; a channel on a clock the test moves."""
+    clock = Clock(START)
+    state = FakeState([Person("ana", "Ana")], START)
+    state.give_floor("ana", START)
+    chan, sink = channel(state, recognizer, clock=clock)
+    return clock, chan, sink
 
 
 def feed(chan: Channel, clock: Clock, samples: np.ndarray, *, clicks: dict[float, Any] | None = None) -> None:
@@ -111,62 +122,131 @@ async def test_a_line_never_spans_a_floor_change_and_speech_older_than_the_bound
     assert len({s["utterance_id"] for s in sink.segments}) == 2  # Ana's line, in two sentences; Ben's
 
 
-class SecondLooker(ToneRecognizer):
-    """Live passes hear "this"; a whole-line decoding (with its own beam) hears "the", or nothing alike."""
+class Recorder(ToneRecognizer):
+    """Live passes hear "this"; the record's block (a recording's decoding) hears "the", or `whole`."""
 
-    takes_beam_size = True
-
-    def __init__(self, second: str | None = None) -> None:
+    def __init__(self, whole: str | None = None) -> None:
         super().__init__()
-        self.second = second
-        self.looks: list[float] = []
+        self.whole = whole
+        self.blocks: list[tuple[float, str]] = []  # (seconds of audio, prompt) of each block decoded
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str,
-                   beam_size: int | None = None) -> list[Word]:
-        words = super().transcribe(audio, language=language, prompt=prompt, hotwords=hotwords)
-        if beam_size is None:
-            return words
-        self.looks.append(len(audio) / SAMPLE_RATE)
-        if self.second is not None:
-            return [Word(0.1, 0.5, " " + w) for w in self.second.split()]
+    def transcribe_whole(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str,
+                         beam_size: int) -> list[Word]:
+        self.blocks.append((len(audio) / SAMPLE_RATE, prompt))
+        words = self.transcribe(audio, language=language, prompt=prompt, hotwords=hotwords)
+        if self.whole is not None:
+            return [Word(words[0].start + 0.4 * i, words[0].start + 0.4 * i + 0.3, " " + w)
+                    for i, w in enumerate(self.whole.split())]
         return [Word(w.start, w.end, " the" if w.key == "this" else w.text, w.probability) for w in words]
 
 
-async def test_the_stored_line_is_the_second_look_when_it_checks_out_and_captions_carry_its_id() -> None:
+async def test_closed_lines_are_stored_as_their_block_heard_them_and_captions_carry_their_id() -> None:
     clock = Clock(START)
     state = FakeState([Person("ana", "Ana", language="en")], START)
     state.give_floor("ana", START)
-    rec = SecondLooker()
+    rec = Recorder()
     chan, sink = channel(state, rec, clock=clock)
+    feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(1), tone("thank you chair."),
+                                      silence(3)]))
+    await run(chan)
+    assert said(sink) == [("we support the proposal.", "Ana"), ("thank you chair.", "Ana")]
+    assert len(rec.blocks) == 1 and rec.blocks[0][0] < 6  # both lines in one block, a little around them
+    finals = [m for m in sink.live if m["final"] and m["committed"]]
+    assert finals[0]["committed"].startswith("we support this proposal.")  # as the caption showed it live
+    assert finals[0]["utterance_id"] == sink.segments[0]["utterance_id"] and finals[0]["language"] == "en"
+
+
+async def test_a_block_waits_for_a_quiet_channel_and_takes_the_text_stored_before_as_its_prompt() -> None:
+    rec = Recorder()
+    clock, chan, sink = ana_speaking(rec)
+    await feed_live(chan, clock, np.concatenate([tone("good morning everyone."), silence(0.8),
+                                                 tone("we support this proposal."), silence(3), tone("thank you chair."),
+                                                 silence(3)]), clicks={})
+    assert said(sink) == [("good morning everyone.", "Ana"), ("we support the proposal.", "Ana"),
+                          ("thank you chair.", "Ana")]
+    assert [prompt for _, prompt in rec.blocks] == ["", "good morning everyone. we support the proposal."]
+
+
+async def test_lines_are_stored_when_the_audio_stops_coming_without_the_stream_ending() -> None:
+    clock, chan, sink = ana_speaking(Recorder())
+    chan.start()
+    feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(0.7)]))  # a muted microphone then
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if sink.segments:
+            break
+        clock.advance(0.1)
+    assert said(sink) == [("we support the proposal.", "Ana")] and not chan.closed
+    chan.close()
+    assert chan.task is not None
+    await chan.task
+
+
+class SlowRecord(Recorder):
+    """A block that takes as long as the test likes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def transcribe_whole(self, audio: np.ndarray, **kw: Any) -> list[Word]:
+        self.started.set()
+        assert self.release.wait(10)
+        return super().transcribe_whole(audio, **kw)
+
+
+async def test_live_captions_go_on_while_a_block_is_being_decoded() -> None:
+    rec = SlowRecord()
+    clock, chan, sink = ana_speaking(rec)
+    chan.start()
+    feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(3)]))  # a block is due
+    for _ in range(500):
+        if rec.started.is_set():
+            break
+        await asyncio.sleep(0.01)
+    assert rec.started.is_set()
+    feed(chan, clock, np.concatenate([tone("thank you chair."), silence(1)]))
+    for _ in range(500):
+        if any("chair." in m["committed"] for m in sink.live):
+            break
+        await asyncio.sleep(0.01)
+    assert any("chair." in m["committed"] for m in sink.live) and not sink.segments  # captioned; nothing stored yet
+    rec.release.set()
+    chan.close()
+    assert chan.task is not None
+    await chan.task
+    assert said(sink) == [("we support the proposal.", "Ana"), ("thank you chair.", "Ana")]
+
+
+class BrokenRecord(Recorder):
+    def transcribe_whole(self, audio: np.ndarray, **kw: Any) -> list[Word]:
+        raise RuntimeError("the record's model broke")
+
+
+async def test_a_block_whose_decoding_fails_stores_its_lines_as_heard_live() -> None:
+    clock, chan, sink = ana_speaking(BrokenRecord())
     feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(1)]))
     await run(chan)
-    assert said(sink) == [("we support the proposal.", "Ana")]
-    assert len(rec.looks) == 1 and 2.2 < rec.looks[0] < 2.9  # the line and a little around it
-    finals = [m for m in sink.live if m["final"] and m["committed"]]
-    assert finals[-1]["committed"] == "we support this proposal."  # as the caption showed it live
-    assert finals[-1]["utterance_id"] == sink.segments[0]["utterance_id"] and finals[-1]["language"] == "en"
+    assert said(sink) == [("we support this proposal.", "Ana")] and chan.failure is None
 
 
-async def test_a_second_look_that_hears_something_else_is_not_stored() -> None:
-    clock = Clock(START)
-    state = FakeState([Person("ana", "Ana")], START)
-    state.give_floor("ana", START)
-    chan, sink = channel(state, SecondLooker("thank you very much for watching"), clock=clock)
+async def test_a_line_the_block_missed_is_stored_as_heard_live() -> None:
+    clock, chan, sink = ana_speaking(Recorder("we"))
     feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(1)]))
     await run(chan)
     assert said(sink) == [("we support this proposal.", "Ana")] and chan.kept_live == 1
 
 
-async def test_without_the_second_look_lines_are_stored_as_heard_at_each_sentence_end() -> None:
+async def test_without_blocks_lines_are_stored_as_heard_at_each_sentence_end() -> None:
     clock = Clock(START)
     state = FakeState([Person("ana", "Ana")], START)
     state.give_floor("ana", START)
-    rec = SecondLooker()
+    rec = Recorder()
     chan, sink = channel(state, rec, clock=clock, second_look=False)
     feed(chan, clock, np.concatenate([tone("good morning everyone. we support this proposal."), silence(1)]))
     await run(chan)
     assert said(sink) == [("good morning everyone.", "Ana"), ("we support this proposal.", "Ana")]
-    assert not rec.looks and len({s["utterance_id"] for s in sink.segments}) == 2
+    assert not rec.blocks and len({s["utterance_id"] for s in sink.segments}) == 2
 
 
 def test_the_gate_keeps_runs_of_speech_with_their_onsets() -> None:

@@ -12,7 +12,7 @@ starts after it.
 
 Committed words are grouped into lines: one speaker's words up to a pause, a
 floor change or `MAX_LINE_S`. A line never spans a floor change; it is what a
-caption shows live and what is stored, after a second look, as segments.
+caption shows live and what is stored, once decoded again in a block (`record`), as segments.
 """
 
 from __future__ import annotations
@@ -85,6 +85,25 @@ def onset_at(runs: Sequence[tuple[float, float | None]], t: float) -> float | No
         if onset <= t:
             return onset if end is None or t <= end + CLICK_TOLERANCE_S else None
     return None
+
+
+def said_at(word: Word, runs: Sequence[tuple[float, float | None]]) -> float:
+    """Where in a word to read the floor: its middle, unless the middle lies in quiet and the word
+    reaches into speech (the VAD's `runs`): then the nearest speech inside the word. Whisper often
+    stretches the first word after a pause back into the pause, and its middle falls before the
+    new speaker's onset, where the floor is still the previous speaker's."""
+    t = word.middle
+    best: float | None = None
+    for onset, end in runs:
+        stop = word.end if end is None else end
+        if onset <= t <= stop:
+            return t
+        lo, hi = max(onset, word.start), min(stop, word.end)
+        if lo <= hi:  # speech inside the word: its point nearest the middle
+            near = lo if lo > t else hi
+            if best is None or abs(near - t) < abs(best - t):
+                best = near
+    return t if best is None else best
 
 
 def holder_at(changes: Sequence[FloorChange], t: float) -> str | None:

@@ -3,9 +3,9 @@
 A `Channel` takes PCM from any source (the audio websocket, a device, a file),
 gates it with the VAD and runs the streaming transcriber on the model's own
 thread. Who said each word is decided by `attribution` (pure); committed words
-make lines, shown live as captions, and each closed line is decoded once more
-whole (`review`, in a pause) before it is stored as segments through `publish`
-(docs/transcription.md). The event loop never waits for the model:
+make lines, shown live as captions, and closed lines are decoded once more in
+blocks, as offline (`record`, in a pause), before they are stored as segments
+through `publish` (docs/transcription.md). The event loop never waits for the model:
 audio that arrives while the model is busy is taken in one go next time, so
 the pipeline never falls further and further behind; it reports its lag.
 """
@@ -21,17 +21,28 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..audio.pcm import SAMPLE_RATE
 from ..config import AsrConfig, decoding_language
 from ..core.meeting import MeetingState
-from .attribution import LOOKBACK_S, Line, Lines, backdated, floor_changes, holder_at, regroup, sentences
+from . import record
+from .attribution import (
+    LOOKBACK_S,
+    Line,
+    Lines,
+    backdated,
+    floor_changes,
+    holder_at,
+    regroup,
+    said_at,
+    sentences,
+)
 from .gate import ProbabilityFn, SpeechGate
 from .publish import MeetingSink, Publisher
-from .review import AudioHistory, Review, second_look
+from .record import AudioHistory
 from .streaming import Recognizer, StreamingTranscriber, Word, join_words
 
 log = logging.getLogger(__name__)
@@ -41,7 +52,6 @@ HOTWORDS_MIN_S = 2.0  # below this, Whisper tends to read the hotwords back as s
 CATCH_UP_S = 2.0  # audio that piled up is transcribed in pieces of this size
 ARRIVALS_KEPT = 4000  # chunk arrival times kept for wall(): a few minutes, words are committed well before
 DETECT_AFTER_S = 2.0  # an undeclared language is detected once a turn has this much speech
-MAX_REVIEWS = 4  # closed lines waiting for a second look; past this the oldest is stored as heard live
 REVIEW_MAX_LAG_S = 2.0  # a channel this far behind stores lines as heard live: live passes come first
 
 
@@ -57,6 +67,15 @@ class Step:
     runs: list[tuple[float, float | None]] = field(default_factory=list)  # the gate's runs of speech
 
 
+@dataclass
+class Decided:
+    """A block's lines with the words to store, from the record's thread."""
+
+    lines: list[tuple[Line, list[Word]]] = field(default_factory=list)
+    kept_live: int = 0  # lines the block missed, stored as heard live
+    busy_s: float = 0.0
+
+
 class Channel:
     def __init__(
         self,
@@ -67,6 +86,7 @@ class Channel:
         probabilities: ProbabilityFn,
         meetings: MeetingSink,
         executor: ThreadPoolExecutor,
+        record_executor: ThreadPoolExecutor | None = None,  # the record's blocks; default: `executor`
         config: AsrConfig,
         is_live: Callable[[str, str], bool],
         clock: Callable[[], float] = time.time,
@@ -76,6 +96,7 @@ class Channel:
         self.source = "hall" if participant_id is None else "remote"
         self.meetings = meetings
         self.executor = executor
+        self.record_executor = record_executor or executor
         self.config = config
         self.is_live = is_live
         self.clock = clock
@@ -83,14 +104,17 @@ class Channel:
         self.recognizer = recognizer
         self.transcriber = StreamingTranscriber(recognizer)
         self.lines = Lines(at_sentence_end=not config.second_look)
-        self.history = AudioHistory()  # the recent audio, for the second look at a closed line
-        self._reviews: deque[Review] = deque()
-        self._stored: deque[tuple[float, str]] = deque(maxlen=16)  # (end, text) of stored lines: the prompt
-        self._line_end = 0.0  # where the last line closed ended: the next second look starts after it
+        self.history = AudioHistory()  # the recent audio, for the blocks of the record
+        self._waiting: list[Line] = []  # closed lines waiting for their block (`record.due`)
+        self._decided: deque[tuple[Line, list[Word]]] = deque()  # lines with their words, to store
+        self._block_end = 0.0  # where the last block's audio ended: the next one starts after it
+        self._block: asyncio.Future[Decided] | None = None  # the block being decoded
+        self._stored: deque[str] = deque(maxlen=32)  # text of the last stored lines: the next block's prompt
         self._runs: list[tuple[float, float | None]] = []  # the gate's runs of speech after the last pass
+        self._hotwords = ""  # the names and item the last pass was biased towards
         self._turn: tuple[str | None, float] | None = None  # (speaker, turn start) the language is for
         self._detected: str | None = None  # the language detected for that turn, when none was declared
-        self.reviewed = self.kept_live = self.skipped = 0  # second looks: stored, rejected, not run
+        self.blocks = self.kept_live = self.skipped = 0  # blocks decoded; lines kept as heard live, not looked at
         self.publisher = Publisher(meeting_id=meeting_id, source=self.source, sink=meetings, wall=self.wall,
                                    default_language=decoding_language(config.language) or "",
                                    line_prefix=f"{participant_id or HALL}-{secrets.token_hex(3)}")
@@ -146,8 +170,8 @@ class Channel:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.config.step_s)
                 self._wake.clear()
                 if not self._pending and not self._closed:
-                    if self._reviews:  # no audio comes: the lines waiting are looked at all the same
-                        await self._review(await self.meetings.state(self.meeting_id), everything=False)
+                    if self._waiting or self._decided or self._block:  # no audio: what waits is stored all the same
+                        await self._store_due(await self.meetings.state(self.meeting_id), everything=False)
                     continue
                 audio = np.concatenate(self._pending) if self._pending else np.zeros(0, np.float32)
                 self._pending, self._pending_samples = [], 0
@@ -158,7 +182,7 @@ class Channel:
                 self.lag_s = self._pending_samples / SAMPLE_RATE + step.busy_s
                 self.busy_s += step.busy_s
                 await self._publish(state, step, hotwords)
-                await self._review(state, everything=final)
+                await self._store_due(state, everything=final)
                 if final:
                     return
                 if self._pending_samples >= self.config.step_s * SAMPLE_RATE:
@@ -264,7 +288,7 @@ class Channel:
         floor = backdated(floor_changes(state.turns), [(self.wall(a), None if b is None else self.wall(b))
                                                        for a, b in runs])
         chair = state.chair_id()
-        return [holder_at(floor, self.wall(w.middle)) or chair for w in words]
+        return [holder_at(floor, self.wall(said_at(w, runs))) or chair for w in words]
 
     def _is_duplicate(self, state: MeetingState, speaker: str | None) -> bool:
         """Hall audio of a remote speaker whose own channel carries their voice."""
@@ -275,6 +299,7 @@ class Channel:
 
     async def _publish(self, state: MeetingState, step: Step, hotwords: str = "") -> None:
         self._runs = step.runs
+        self._hotwords = hotwords
         closed = self.lines.add(step.committed, lambda words: self.speakers(state, list(words), step.runs),
                                 ended=step.ended, language=step.language)
         for line in closed:
@@ -283,54 +308,101 @@ class Channel:
                 if not duplicate:
                     await self._store(state, line, line.words)
                 continue
-            after = self.lines.open.start if self.lines.open is not None and self.lines.open.words else None
-            self._reviews.append(Review(line, hotwords, next_start=after, previous_end=self._line_end))
-            self._line_end = line.end
+            self._waiting.append(line)
             if not duplicate:  # the line as heard live, whole and final, until its segments replace it
                 self.publisher.caption(state, line, [], final=True, lag_s=self.lag_s)
         self._caption(state, step)
 
-    async def _review(self, state: MeetingState, *, everything: bool) -> None:
-        """Closed lines, once no late click can move their words any more, attributed again (split
-        where the floor changed) and stored, after a second look (`review.second_look`) on the
-        model's thread in a pause, when no live pass is due; all of them at the end of the stream."""
+    async def _store_due(self, state: MeetingState, *, everything: bool) -> None:
+        """Closed lines decoded again in blocks (`record`), one block at a time, on the record's own
+        thread (and model: `FasterWhisperRecognizer.transcribe_whole`) while the live passes go on;
+        then each attributed again (split where the floor changed) and stored, once no late click
+        can move its words any more. Everything, waiting for the block, at the end of the stream."""
         loop = asyncio.get_running_loop()
-        while self._reviews:
-            if not everything and (self._pending_samples >= self.config.step_s * SAMPLE_RATE or self.gate.in_speech):
-                # the live passes come first: a second look (a whole line, beam 5) runs in a pause,
-                # where no live pass is due; run while someone spoke, it held the next pass up (real
-                # time, eval: committed-caption p95 3.00 s against 2.15 s without second looks)
-                return
-            review = self._reviews[0]
-            if not everything and self.clock() < self.wall(review.line.start) + LOOKBACK_S:
+        if self._block is not None and (self._block.done() or everything):
+            await self._collect()
+        # no audio arriving (a muted microphone sends none) is quiet too
+        heard_until = self.history.end + max(0.0, self.clock() - self.last_audio_at)
+        while self._block is None and (n := record.due(self._waiting, heard_until=heard_until,
+                                                       voiced_until=self.gate.voiced_until, pause=self._in_pause(),
+                                                       final=everything)):
+            lines, self._waiting = self._waiting[:n], self._waiting[n:]
+            if self.lag_s > REVIEW_MAX_LAG_S and not everything:  # compute is short: live passes first
+                self.skipped += len(lines)
+                self._decided.extend((line, line.words) for line in lines)
+                self._block_end = lines[-1].end
+                continue
+            self._block = loop.run_in_executor(self.record_executor, self._decode_block, self._block_job(lines))
+            self._block.add_done_callback(lambda _: self._wake.set())
+            if everything:
+                await self._collect()
+        while self._decided:
+            line, words = self._decided[0]
+            if not everything and self.clock() < self.wall(line.start) + LOOKBACK_S:
                 return  # a click for these words may still come (chairs click late)
-            self._reviews.popleft()
-            parts = regroup(review.line, self.speakers(state, review.line.words, self._runs))
-            for line in parts:
-                if self._is_duplicate(state, line.speaker_id):
-                    continue
-                words: list[Word] | None = None
-                if len(parts) == 1 and len(self._reviews) < MAX_REVIEWS and self.lag_s <= REVIEW_MAX_LAG_S:
-                    started = time.perf_counter()
-                    words = await loop.run_in_executor(self.executor, self._second_look, replace(review, line=line))
-                    self.busy_s += time.perf_counter() - started
-                else:
-                    self.skipped += 1
-                await self._store(state, line, words if words is not None else line.words)
+            self._decided.popleft()
+            # who said what is decided on the live words' times (the block's can be a second off),
+            # the block's words then going to the parts by what was said (`record.assign`)
+            parts = regroup(line, self.speakers(state, line.words, self._runs))
+            for part, heard in zip(parts, record.assign(parts, words) if len(parts) > 1 else [words], strict=True):
+                if not self._is_duplicate(state, part.speaker_id):
+                    await self._store(state, part, heard)
 
-    def _second_look(self, review: Review) -> list[Word] | None:
-        """On the model's thread: the line decoded whole, or None to keep what was heard live."""
-        line = review.line
-        if line.language is None:  # closed before the turn's language was found: found on the line itself
-            line.language = self._detected or self._detect(self.history.slice(line.start, line.end + 0.3)[1])
-        language = line.language or decoding_language(self.config.language)
-        words = second_look(self.recognizer, self.history, review, language=language, stored=self._stored,
-                            beam_size=self.config.second_look_beam_size, runs=list(self.gate.runs))
-        if words is None:
-            self.kept_live += 1
-        else:
-            self.reviewed += 1
-        return words
+    async def _collect(self) -> None:
+        """The block decoded (waiting for it if need be): its lines to store."""
+        assert self._block is not None
+        block, self._block = self._block, None
+        decided = await block
+        self._decided.extend(decided.lines)
+        self.blocks += 1
+        self.kept_live += decided.kept_live
+        self.busy_s += decided.busy_s
+
+    def _in_pause(self) -> bool:
+        """Nobody is speaking on the channel (no open line either: a line closes at a short pause, a
+        block only at a real one) and no live pass is due."""
+        speaking = self.gate.in_speech or (self.lines.open is not None and bool(self.lines.open.words))
+        return not speaking and self._pending_samples < self.config.step_s * SAMPLE_RATE
+
+    def _block_job(self, lines: list[Line]) -> record.Block:
+        """What a block's decoding needs, taken on the loop: the live passes change the rest meanwhile."""
+        onsets = [onset for onset, _ in self.gate.runs if onset > lines[-1].end]
+        if self.lines.open is not None and self.lines.open.words:
+            onsets.append(self.lines.open.start)
+        t0, t1 = record.bounds(lines, block_start=self._block_end, next_onset=min(onsets, default=None),
+                               heard_until=self.history.end,
+                               voiced_until=None if self.gate.in_speech else self.gate.voiced_until)
+        t0, audio = self.history.slice(t0, t1)  # a view: the history never writes into its arrays
+        self._block_end = t1
+        return record.Block(lines=lines, start=t0, audio=audio, prompt=record.prompt(self._stored),
+                            hotwords=record.hotwords_heard(self._hotwords, lines) if t1 - t0 >= HOTWORDS_MIN_S else "",
+                            language=next((line.language for line in lines if line.language), None) or self._detected)
+
+    def _decode_block(self, block: record.Block) -> Decided:
+        """On the record's thread: the block decoded as a recording, its words shared out to its lines;
+        a line the block missed keeps its live words, and so do all its lines if the decoding fails
+        (the model, not the meeting: what was heard live is stored all the same)."""
+        started = time.perf_counter()
+        language = block.language
+        try:
+            if language is None:  # closed before the turn's language was found: found on the block itself
+                language = self._detect(block.audio) or decoding_language(self.config.language)
+            said = self.recognizer.transcribe_whole(block.audio, language=language, prompt=block.prompt,
+                                                    hotwords=block.hotwords, beam_size=self.config.second_look_beam_size)
+        except Exception:
+            log.exception("a block of the record failed in meeting %s; its lines are stored as heard live",
+                          self.meeting_id)
+            return Decided([(line, line.words) for line in block.lines], kept_live=len(block.lines))
+        heard = record.heard_in(block.lines, [w.shifted(block.start) for w in said])
+        decided = Decided()
+        for line, words in zip(block.lines, record.assign(block.lines, heard), strict=True):
+            line.language = line.language or language
+            if record.missed(line.words, words):
+                decided.kept_live += 1
+                words = line.words
+            decided.lines.append((line, words))
+        decided.busy_s = time.perf_counter() - started
+        return decided
 
     async def _store(self, state: MeetingState, line: Line, words: list[Word]) -> None:
         """A closed line as segments, one a sentence, each with the line's utterance id."""
@@ -340,7 +412,7 @@ class Channel:
                                    lag_s=self.lag_s, stored=True)
         await self.publisher.record(segments)
         if words:
-            self._stored.append((line.end, join_words(words)))
+            self._stored.append(join_words(words))
 
     def _caption(self, state: MeetingState, step: Step) -> None:
         line = self.lines.open
@@ -353,4 +425,4 @@ class Channel:
         self.publisher.caption(state, line, step.partial, final=step.ended, lag_s=self.lag_s)
 
     def counters(self) -> dict[str, int]:
-        return {"reviewed": self.reviewed, "kept_live": self.kept_live, "skipped": self.skipped}
+        return {"blocks": self.blocks, "kept_live": self.kept_live, "skipped": self.skipped}

@@ -58,6 +58,7 @@ class Transcription:
         self.probabilities = probabilities
         self.error: str | None = None
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="asr-model")
+        self.record_executor = ThreadPoolExecutor(1, thread_name_prefix="asr-record")  # the record's blocks
         self.channels: dict[tuple[str, str], Channel] = {}
         self._ending: dict[tuple[str, str], asyncio.Task[None]] = {}  # channels waiting for their sender to return
         self.failures: dict[tuple[str, str], Failure] = {}  # channels whose recogniser failed, by the last failure
@@ -93,6 +94,7 @@ class Transcription:
             chan = Channel(
                 meeting_id=meeting_id, participant_id=participant_id, recognizer=self.recognizer,
                 probabilities=self.probabilities(), meetings=self.meetings, executor=self.executor,
+                record_executor=self.record_executor,
                 config=self.config, is_live=self.is_live, clock=self.clock,
             )
             chan.start()
@@ -154,9 +156,9 @@ class Transcription:
         task = self._ending[key] = asyncio.create_task(later())
 
     def stats(self) -> dict[str, dict[str, float]]:
-        """Per live channel: lag, audio received and model time spent (their ratio is the RTF), and
-        lines stored after a second look, stored as heard live (the check failed, or the line was too
-        short) and not looked at (compute was short)."""
+        """Per live channel: lag, audio received and model time spent (their ratio is the RTF), the
+        blocks of the record decoded, and lines stored as heard live (the block missed them) and not
+        decoded again (compute was short)."""
         return {
             f"{m}/{c}": {"lag_s": round(ch.lag_s, 2), "audio_s": round(ch.received_s, 2), "busy_s": round(ch.busy_s, 2),
                          **ch.counters()}
@@ -174,4 +176,5 @@ class Transcription:
         for key in list(self.channels):
             await self.end(key[0], None if key[1] == HALL else key[1])
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.record_executor.shutdown(wait=False, cancel_futures=True)
 
