@@ -8,7 +8,16 @@ import numpy as np
 from assistant.audio.pcm import SAMPLE_RATE
 from assistant.speech import record
 from assistant.speech.attribution import Line
-from assistant.speech.record import AudioHistory, assign, bounds, due, hotwords_heard, missed, prompt, heard_in
+from assistant.speech.record import (
+    AudioHistory,
+    assign,
+    bounds,
+    due,
+    heard_in,
+    hotwords_heard,
+    missed,
+    prompt,
+)
 from assistant.speech.streaming import Word, join_words
 
 

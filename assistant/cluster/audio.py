@@ -47,6 +47,10 @@ class _Elsewhere:
     def transcribe(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str) -> list[Word]:
         raise RuntimeError("transcription runs in the workers (assistant worker)")
 
+    def transcribe_whole(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str,
+                         beam_size: int) -> list[Word]:
+        raise RuntimeError("transcription runs in the workers (assistant worker)")
+
 
 class RemoteChannel(Channel):
     """A channel whose audio is sent to the workers; nothing is transcribed here."""

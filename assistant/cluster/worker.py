@@ -47,7 +47,7 @@ from ..service.hub import Hub
 from ..service.meetings import Meetings
 from ..speech import whisper
 from ..speech.gate import ProbabilityFn
-from ..speech.streaming import Recognizer
+from ..speech.pipeline import ChannelRecognizer
 from ..speech.transcription import HALL, MeetingSink, Transcription
 from ..speech.vad import SileroProbabilities
 from . import bus
@@ -67,7 +67,7 @@ class WorkerTranscription(Transcription):
     """`Transcription` where a remote speaker counts as live while their channel is open anywhere
     (their own channel may be transcribed by another worker)."""
 
-    def __init__(self, config: AsrConfig, meetings: MeetingSink, recognizer: Recognizer | None,
+    def __init__(self, config: AsrConfig, meetings: MeetingSink, recognizer: ChannelRecognizer | None,
                  probabilities: Callable[[], ProbabilityFn], open_channels: dict[str, ChannelInfo],
                  *, clock: Callable[[], float] = time.time) -> None:
         super().__init__(config, meetings, recognizer, probabilities, clock=clock)
@@ -227,7 +227,7 @@ def checkpoint(state: MeetingState, participant_id: str | None) -> float:
 async def run_worker(
     config: Config,
     *,
-    recognizer: Recognizer | None = None,
+    recognizer: ChannelRecognizer | None = None,
     probabilities: Callable[[], ProbabilityFn] = SileroProbabilities,
     stop: asyncio.Event | None = None,
     name: str | None = None,

@@ -20,7 +20,7 @@ from ..service.hub import Hub
 from ..service.meetings import Meetings
 from ..speech import whisper
 from ..speech.gate import ProbabilityFn
-from ..speech.streaming import Recognizer
+from ..speech.pipeline import ChannelRecognizer
 from ..speech.transcription import Transcription
 from ..speech.vad import SileroProbabilities
 from . import admin, api, archive_handlers, audio_ws, invitation, meeting_ws
@@ -58,7 +58,7 @@ def create_app(
     config: Config,
     *,
     store: Store | None = None,
-    recognizer: Recognizer | None = None,
+    recognizer: ChannelRecognizer | None = None,
     probabilities: Callable[[], ProbabilityFn] | None = None,
     clock: Callable[[], float] = time.time,
 ) -> web.Application:

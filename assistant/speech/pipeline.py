@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -67,6 +68,10 @@ class Step:
     runs: list[tuple[float, float | None]] = field(default_factory=list)  # the gate's runs of speech
 
 
+class ChannelRecognizer(Recognizer, record.WholeRecognizer, Protocol):
+    """What a channel needs of its recognizer: live passes (`streaming`) and the record's blocks."""
+
+
 @dataclass
 class Decided:
     """A block's lines with the words to store, from the record's thread."""
@@ -82,7 +87,7 @@ class Channel:
         *,
         meeting_id: str,
         participant_id: str | None,  # None: the hall channel
-        recognizer: Recognizer,
+        recognizer: ChannelRecognizer,
         probabilities: ProbabilityFn,
         meetings: MeetingSink,
         executor: ThreadPoolExecutor,

@@ -22,9 +22,8 @@ import numpy as np
 
 from ..config import AsrConfig
 from .gate import ProbabilityFn
-from .pipeline import HALL, Channel
+from .pipeline import HALL, Channel, ChannelRecognizer
 from .publish import MeetingSink
-from .streaming import Recognizer
 from .vad import SileroProbabilities
 
 __all__ = ["HALL", "Channel", "MeetingSink", "Transcription"]
@@ -46,7 +45,7 @@ class Transcription:
     """The model (loaded once, run on its own thread) and the live channels."""
 
     def __init__(
-        self, config: AsrConfig, meetings: MeetingSink, recognizer: Recognizer | None = None,
+        self, config: AsrConfig, meetings: MeetingSink, recognizer: ChannelRecognizer | None = None,
         probabilities: Callable[[], ProbabilityFn] = SileroProbabilities,
         *,
         clock: Callable[[], float] = time.time,
@@ -66,7 +65,7 @@ class Transcription:
         if recognizer is not None:
             self._loaded.set()
 
-    async def load(self, loader: Callable[[], Recognizer]) -> None:
+    async def load(self, loader: Callable[[], ChannelRecognizer]) -> None:
         if self.recognizer is not None:
             return
         try:
