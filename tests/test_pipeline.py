@@ -218,6 +218,31 @@ async def test_live_captions_go_on_while_a_block_is_being_decoded() -> None:
     assert said(sink) == [("we support the proposal.", "Ana"), ("thank you chair.", "Ana")]
 
 
+async def test_a_remote_speakers_hall_duplicate_is_decided_when_its_line_closes_not_when_it_is_stored() -> None:
+    """Pia speaks from home; the hall loudspeaker carries her voice too. Her own channel is live while
+    she speaks and gone by the time the hall's block is stored: her words are stored once (by her
+    channel), never again from the hall."""
+    clock = Clock(START)
+    state = FakeState([Person("pia", "Pia", mode="remote"), Person("chair", "Chair", role="chair")], START)
+    state.give_floor("pia", START)
+    live = {"pia": True}
+    sink = RecordingSink(state)
+    chan = Channel(meeting_id="m", participant_id=None, recognizer=Recorder(), probabilities=loud_windows(),
+                   meetings=sink, executor=ThreadPoolExecutor(1), record_executor=ThreadPoolExecutor(1),
+                   config=AsrConfig(step_s=0.5), is_live=lambda _m, pid: live.get(pid, False), clock=clock)
+    chan.start()
+    feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(1)]))
+    for _ in range(500):
+        if chan._waiting or chan._decided or chan._block:
+            break
+        await asyncio.sleep(0.01)
+    live["pia"] = False  # her channel ends before the hall's block is stored
+    chan.close()
+    assert chan.task is not None
+    await chan.task
+    assert sink.segments == [] and not [m for m in sink.live if m["committed"]]
+
+
 class BrokenRecord(Recorder):
     def transcribe_whole(self, audio: np.ndarray, **kw: Any) -> list[Word]:
         raise RuntimeError("the record's model broke")

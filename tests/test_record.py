@@ -45,8 +45,20 @@ def test_a_block_of_any_length_is_decoded_after_a_quiet_or_at_the_end_and_a_long
     assert due(lines, voiced_until=0.0, heard_until=1.4 + record.QUIET_S - 0.1, pause=True, final=False) == 0
     assert due(lines, voiced_until=0.0, heard_until=1.4 + record.QUIET_S, pause=True, final=False) == 1
     assert due(lines, voiced_until=0.0, heard_until=1.5, pause=False, final=True) == 1
-    long = [line("one two three", 0.0), line("four five six", record.MAX_BLOCK_S, 2)]
+    long = [line("one two three", 0.0), line("four five six", record.MAX_BLOCK_S - 1, 2)]  # to 30.4 s
     assert due(long, voiced_until=0.0, heard_until=record.MAX_BLOCK_S + 1.5, pause=False, final=False) == 2
+
+
+def test_a_block_is_never_longer_than_its_bound_however_many_lines_waited() -> None:
+    lines = [line("one two three", 10.0 * n, n + 1) for n in range(13)]  # 0 to 121 s, all waiting
+    assert due(lines, voiced_until=0.0, heard_until=135.0, pause=True, final=False) == 3  # 0, 10 and 20 s
+    assert due(lines, voiced_until=0.0, heard_until=135.0, pause=True, final=True) == 3
+
+
+def test_a_line_whose_language_is_not_known_yet_never_joins_another_speakers_block() -> None:
+    thanks = Line(1, "ana", words("thank you madam chair", 0.0), None)  # closed before its turn's language was found
+    merci = Line(2, "ben", words("merci madame la présidente", 3.0), "fr")
+    assert due([thanks, merci], voiced_until=0.0, heard_until=5.0, pause=False, final=False) == 1
 
 
 def test_a_block_never_spans_a_change_of_language() -> None:
@@ -90,6 +102,12 @@ def test_a_block_word_goes_to_the_line_of_the_live_word_it_matches_even_when_its
     heard = [*words("thank you chair he could", 0.0), *words("wait no longer", 3.0)]  # "he could" timed a second early
     first, second = assign(lines, heard)
     assert join_words(first) == "thank you chair" and join_words(second) == "he could wait no longer"
+
+
+def test_a_word_the_live_passes_heard_stays_in_the_block_however_late_whisper_timed_it() -> None:
+    lines = [line("we support this proposal", 0.0)]  # ends 1.9
+    heard = [*words("we support this", 0.0), Word(2.4, 2.8, " proposal")]  # timed 0.7 s late
+    assert join_words(heard_in(lines, heard)) == "we support this proposal"
 
 
 def test_a_line_the_block_missed_keeps_its_live_words() -> None:

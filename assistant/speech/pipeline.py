@@ -114,6 +114,8 @@ class Channel:
         self._decided: deque[tuple[Line, list[Word]]] = deque()  # lines with their words, to store
         self._block_end = 0.0  # where the last block's audio ended: the next one starts after it
         self._block: asyncio.Future[Decided] | None = None  # the block being decoded
+        self._block_lines: list[Line] = []  # ... and its lines
+        self._duplicates: set[int] = set()  # lines that were a remote speaker's hall duplicate when they closed
         self._stored: deque[str] = deque(maxlen=32)  # text of the last stored lines: the next block's prompt
         self._runs: list[tuple[float, float | None]] = []  # the gate's runs of speech after the last pass
         self._hotwords = ""  # the names and item the last pass was biased towards
@@ -195,6 +197,22 @@ class Channel:
         except Exception as exc:
             self.failure = f"{type(exc).__name__}: {exc}"
             log.exception("transcription of %s in meeting %s failed", self.source, self.meeting_id)
+            await self._salvage()
+
+    async def _salvage(self) -> None:
+        """After a failure: the lines heard and not stored yet are stored as heard live, if the
+        meeting can still be read (the restarted channel begins afresh)."""
+        try:
+            state = await self.meetings.state(self.meeting_id)
+            if self._block is not None and not self._block.done():
+                self._block.cancel()
+            lines = [*(line for line, _ in self._decided), *self._block_lines, *self._waiting]
+            self._decided.clear()
+            self._decided.extend((line, line.words) for line in sorted(lines, key=lambda line: line.number))
+            self._block, self._block_lines, self._waiting = None, [], []
+            await self._store_due(state, everything=True)
+        except Exception:
+            log.exception("the lines waiting in meeting %s could not be stored either", self.meeting_id)
 
     def _work(self, audio: np.ndarray, final: bool, language: str | None, hotwords: str) -> Step:
         """On the model's thread: gate, transcribe, commit.
@@ -314,7 +332,9 @@ class Channel:
                     await self._store(state, line, line.words)
                 continue
             self._waiting.append(line)
-            if not duplicate:  # the line as heard live, whole and final, until its segments replace it
+            if duplicate:  # decided now: by the time it is stored, the speaker's own channel may be gone
+                self._duplicates.add(line.number)
+            else:  # the line as heard live, whole and final, until its segments replace it
                 self.publisher.caption(state, line, [], final=True, lag_s=self.lag_s)
         self._caption(state, step)
 
@@ -332,11 +352,15 @@ class Channel:
                                                        voiced_until=self.gate.voiced_until, pause=self._in_pause(),
                                                        final=everything)):
             lines, self._waiting = self._waiting[:n], self._waiting[n:]
-            if self.lag_s > REVIEW_MAX_LAG_S and not everything:  # compute is short: live passes first
+            # compute is short (the live passes lag, or the record's thread has fallen behind and the
+            # lines' audio is going): stored as heard live
+            behind = self.history.end - lines[0].start > record.KEEP_S / 2
+            if (self.lag_s > REVIEW_MAX_LAG_S or behind) and not everything:
                 self.skipped += len(lines)
                 self._decided.extend((line, line.words) for line in lines)
                 self._block_end = lines[-1].end
                 continue
+            self._block_lines = lines
             self._block = loop.run_in_executor(self.record_executor, self._decode_block, self._block_job(lines))
             self._block.add_done_callback(lambda _: self._wake.set())
             if everything:
@@ -349,15 +373,25 @@ class Channel:
             # who said what is decided on the live words' times (the block's can be a second off),
             # the block's words then going to the parts by what was said (`record.assign`)
             parts = regroup(line, self.speakers(state, line.words, self._runs))
+            duplicate = line.number in self._duplicates
+            self._duplicates.discard(line.number)
             for part, heard in zip(parts, record.assign(parts, words) if len(parts) > 1 else [words], strict=True):
-                if not self._is_duplicate(state, part.speaker_id):
+                if part.speaker_id == line.speaker_id and duplicate:
+                    continue
+                if part.speaker_id == line.speaker_id or not self._is_duplicate(state, part.speaker_id):
                     await self._store(state, part, heard)
 
     async def _collect(self) -> None:
         """The block decoded (waiting for it if need be): its lines to store."""
         assert self._block is not None
-        block, self._block = self._block, None
-        decided = await block
+        block, lines, self._block, self._block_lines = self._block, self._block_lines, None, []
+        try:
+            decided = await block
+        except asyncio.CancelledError:  # the record's thread was shut down first: what was heard live stands
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            decided = Decided([(line, line.words) for line in lines], kept_live=len(lines))
         self._decided.extend(decided.lines)
         self.blocks += 1
         self.kept_live += decided.kept_live
@@ -374,6 +408,8 @@ class Channel:
         onsets = [onset for onset, _ in self.gate.runs if onset > lines[-1].end]
         if self.lines.open is not None and self.lines.open.words:
             onsets.append(self.lines.open.start)
+        if self._waiting:  # lines left for the next block (a change of language)
+            onsets.append(self._waiting[0].start)
         t0, t1 = record.bounds(lines, block_start=self._block_end, next_onset=min(onsets, default=None),
                                heard_until=self.history.end,
                                voiced_until=None if self.gate.in_speech else self.gate.voiced_until)
@@ -381,7 +417,7 @@ class Channel:
         self._block_end = t1
         return record.Block(lines=lines, start=t0, audio=audio, prompt=record.prompt(self._stored),
                             hotwords=record.hotwords_heard(self._hotwords, lines) if t1 - t0 >= HOTWORDS_MIN_S else "",
-                            language=next((line.language for line in lines if line.language), None) or self._detected)
+                            language=next((line.language for line in lines if line.language), None))
 
     def _decode_block(self, block: record.Block) -> Decided:
         """On the record's thread: the block decoded as a recording, its words shared out to its lines;

@@ -32,7 +32,7 @@ from .attribution import Line
 from .streaming import Word, word_key
 
 BLOCK_S = 20.0  # a block is decoded at the first pause after this much of the channel's speech
-MAX_BLOCK_S = 30.0  # ... or at this length, pause or not (one window; the audio kept is 90 s)
+MAX_BLOCK_S = 30.0  # ... or at this length, pause or not; never longer (the audio kept is 90 s)
 QUIET_S = 2.0  # ... or at any length once the channel has heard nothing for this long
 KEEP_S = 90.0  # audio kept: a block waits for its pause and for late clicks, well within this
 EARLY_S = 3.0  # audio before a block's first line that it hears: words the live passes missed there
@@ -101,11 +101,15 @@ def due(lines: Sequence[Line], *, heard_until: float, voiced_until: float, pause
     if not lines:
         return 0
     language = lines[0].language
-    for n, line in enumerate(lines):
-        if language is None:
-            language = line.language
-        elif line.language is not None and line.language != language:
+    for n, line in enumerate(lines[1:], 1):
+        before = lines[n - 1]
+        if line.start - lines[0].start >= MAX_BLOCK_S:
+            return n  # a block is at most MAX_BLOCK_S of speech, however many lines waited for it
+        if language is not None and line.language is not None and line.language != language:
             return n  # one language a block: the lines before the change make one now
+        if (before.language is None or line.language is None) and line.speaker_id != before.speaker_id:
+            return n  # a line whose language is not known yet never joins another speaker's
+        language = language or line.language
     span = lines[-1].end - lines[0].start
     if final or span >= MAX_BLOCK_S:
         return len(lines)
@@ -120,7 +124,8 @@ def bounds(lines: Sequence[Line], *, block_start: float, next_onset: float | Non
            voiced_until: float | None) -> tuple[float, float]:
     """The block's audio: from a little before its first line (not before the previous block's
     end) to a little after its speech ends (`voiced_until`, the VAD's end of speech when the block
-    is cut in a pause; Whisper's word times end early), never into the speech that follows."""
+    is cut in a pause; Whisper's word times end early), never into the speech that follows
+    (`next_onset`: the next run of speech, the next line waiting or the open line)."""
     t0 = max(block_start, lines[0].start - EARLY_S)
     t1 = min(max(lines[-1].end, voiced_until or 0.0) + PAD_AFTER_S, heard_until)
     if next_onset is not None and next_onset > lines[-1].end:
@@ -157,12 +162,15 @@ def heard_in(lines: Sequence[Line], words: Sequence[Word]) -> list[Word]:
     again by the next block), nor a phrase Whisper invents where the block's audio stops, after the
     last word the live passes also heard ("Thank you very much.", its first word at a probability
     near zero; offline, the next speech follows and nothing is invented there)."""
-    last = lines[-1].end + PAST_END_S
-    out = [w for w in words if w.middle <= last]
     live = [w.key for line in lines for w in line.words]
-    matcher = difflib.SequenceMatcher(a=live, b=[w.key for w in out], autojunk=False)
-    shared = [m.b + m.size for m in matcher.get_matching_blocks() if m.size]
-    tail = max(shared, default=0)
+    matcher = difflib.SequenceMatcher(a=live, b=[w.key for w in words], autojunk=False)
+    blocks = [m for m in matcher.get_matching_blocks() if m.size]
+    heard = {m.b + k for m in blocks for k in range(m.size)}
+    # a word the live passes also heard stays, however late Whisper timed it
+    last = lines[-1].end + PAST_END_S
+    out = [w for i, w in enumerate(words) if i in heard or w.middle <= last]
+    kept = [i for i, w in enumerate(words) if i in heard or w.middle <= last]
+    tail = max((kept.index(i) + 1 for i in heard), default=0)
     invented = next((i for i in range(tail, len(out)) if out[i].probability < INVENTED_PROBABILITY), None)
     return out if invented is None else out[:invented]
 

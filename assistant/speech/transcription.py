@@ -25,6 +25,7 @@ from .gate import ProbabilityFn
 from .pipeline import HALL, Channel, ChannelRecognizer
 from .publish import MeetingSink
 from .vad import SileroProbabilities
+from .whisper import yield_to_live
 
 __all__ = ["HALL", "Channel", "MeetingSink", "Transcription"]
 
@@ -57,7 +58,8 @@ class Transcription:
         self.probabilities = probabilities
         self.error: str | None = None
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="asr-model")
-        self.record_executor = ThreadPoolExecutor(1, thread_name_prefix="asr-record")  # the record's blocks
+        # the record's blocks, at a low priority from the thread's start (`whisper.yield_to_live`)
+        self.record_executor = ThreadPoolExecutor(1, thread_name_prefix="asr-record", initializer=yield_to_live)
         self.channels: dict[tuple[str, str], Channel] = {}
         self._ending: dict[tuple[str, str], asyncio.Task[None]] = {}  # channels waiting for their sender to return
         self.failures: dict[tuple[str, str], Failure] = {}  # channels whose recogniser failed, by the last failure
@@ -172,8 +174,8 @@ class Transcription:
         for waiting in self._ending.values():
             waiting.cancel()
         self._ending.clear()
-        for key in list(self.channels):
-            await self.end(key[0], None if key[1] == HALL else key[1])
+        # all at once: each stores what it has heard, its last block included
+        await asyncio.gather(*(self.end(m, None if c == HALL else c) for m, c in list(self.channels)))
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.record_executor.shutdown(wait=False, cancel_futures=True)
 

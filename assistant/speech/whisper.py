@@ -222,13 +222,10 @@ class FasterWhisperRecognizer:
         record's own model instance: CTranslate2 runs one call at a time per instance, and a block
         (1-3 s of compute, far more when Whisper loops and falls back to sampling) must never hold
         up a live pass."""
-        before = _threads()
         segments, _ = self.transcribe_file(audio, language=language, beam_size=beam_size, prompt=prompt,
                                            hotwords=hotwords)
         words = [Word(float(w.start), float(w.end), w.word, float(w.probability))
                  for segment in segments for w in segment.words or []]
-        # this thread, and any the decoding started (its VAD's), yield to the live passes
-        _yield_to_live({threading.get_native_id(), *(_threads() - before)})
         release_memory()
         return words
 
@@ -241,11 +238,10 @@ def _threads() -> set[int]:
         return set()
 
 
-def _yield_to_live(threads: set[int]) -> None:
-    """Lower the CPU priority of the record's threads (Linux: a thread's nice value is its own):
-    on two cores, a block running beside the live passes at the same priority took their CPU and
-    committed-caption p95 rose to 2.19 s on eval; niced, a block takes what the live passes leave."""
-    for tid in threads:
+def yield_to_live(threads: set[int] | None = None) -> None:
+    """Lower the CPU priority of the record's threads (`threads`, or the calling one; Linux: a
+    thread's nice value is its own), so that a block takes the CPU the live passes leave."""
+    for tid in threads if threads is not None else {threading.get_native_id()}:
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, tid, RECORD_NICE)
 
@@ -295,7 +291,7 @@ def load(config: AsrConfig, cache_dir: Path) -> FasterWhisperRecognizer:
         # the record's blocks, beside the live passes: one thread, background work on a CPU
         before = _threads()
         record_model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=RECORD_THREADS)
-        _yield_to_live(_threads() - before)  # its worker thread
+        yield_to_live(_threads() - before)  # its worker thread (the block's own: `yield_to_live()`)
     except Exception as exc:
         raise ModelError(f"cannot load the Whisper model {config.model!r} ({path}): {exc}") from exc
     multilingual = bool(getattr(model.model, "is_multilingual", not config.model.endswith(".en")))
