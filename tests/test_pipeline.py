@@ -26,6 +26,7 @@ from assistant.config import AsrConfig
 from assistant.speech.gate import SpeechGate
 from assistant.speech.pipeline import Channel
 from assistant.speech.streaming import Word
+from assistant.speech.transcription import Transcription
 
 START = 1_800_000_000.0
 
@@ -241,6 +242,30 @@ async def test_a_remote_speakers_hall_duplicate_is_decided_when_its_line_closes_
     assert chan.task is not None
     await chan.task
     assert sink.segments == [] and not [m for m in sink.live if m["committed"]]
+
+
+async def test_shutdown_ends_every_channel_at_once_and_stores_what_each_heard_blocks_in_flight_included() -> None:
+    clock = Clock(START)
+    state = FakeState([Person("ana", "Ana"), Person("pia", "Pia", mode="remote")], START)
+    state.give_floor("ana", START)
+    sink = RecordingSink(state)
+    rec = SlowRecord()
+    service = Transcription(AsrConfig(step_s=0.5), sink, rec, loud_windows, clock=clock)
+    speech = np.concatenate([tone("we support this proposal."), silence(3)])  # a block is due
+    for i in range(0, len(speech), int(FRAME_S * SAMPLE_RATE)):
+        clock.advance(FRAME_S)
+        service.feed("m", None, speech[i:i + int(FRAME_S * SAMPLE_RATE)])
+        service.feed("m", "pia", speech[i:i + int(FRAME_S * SAMPLE_RATE)])
+        await asyncio.sleep(0)
+    for _ in range(500):
+        if rec.started.is_set():
+            break
+        await asyncio.sleep(0.01)
+    closing = asyncio.create_task(service.close())
+    await asyncio.sleep(0.05)
+    rec.release.set()  # the block in flight ends while the server shuts down
+    await asyncio.wait_for(closing, 10)
+    assert sorted(said(sink)) == [("we support the proposal.", "Ana"), ("we support the proposal.", "Pia")]
 
 
 class BrokenRecord(Recorder):
