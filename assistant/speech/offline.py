@@ -20,7 +20,7 @@ def transcribe(config: Config, source: Path, out: Path | None, fmt: str, progres
     except Exception as exc:  # PyAV raises many kinds; all mean the same to the user
         raise ValueError(f"cannot read {source} as audio: {exc}") from exc
     duration = len(audio) / SAMPLE_RATE
-    recognizer = load(config.asr, config.server.data_dir / "models")
+    recognizer = load(config.asr, config.server.data_dir / "models", live=False)
     segments, _ = recognizer.transcribe_file(audio, language=decoding_language(config.asr.language))
     lines: list[Line] = []
     for seg in segments:

@@ -203,10 +203,11 @@ class FasterWhisperRecognizer:
             m.encode(pad_or_trim(features[:, :frames], frames))
 
     def transcribe_file(self, audio: np.ndarray, *, language: str | None, beam_size: int = 5,
-                        prompt: str = "", hotwords: str = "") -> Any:
+                        prompt: str = "", hotwords: str = "", model: Any = None) -> Any:
         """Offline transcription of a whole recording, with faster-whisper's own VAD: 30 s windows
-        of speech, each conditioned on the text before it (`prompt`: the text before the recording)."""
-        return self.record_model.transcribe(
+        of speech, each conditioned on the text before it (`prompt`: the text before the recording).
+        On the main instance, every CPU thread, unless `model` says otherwise."""
+        return (model or self.model).transcribe(
             audio,
             language=language if self.multilingual else "en",
             beam_size=beam_size,
@@ -223,7 +224,7 @@ class FasterWhisperRecognizer:
         (1-3 s of compute, far more when Whisper loops and falls back to sampling) must never hold
         up a live pass."""
         segments, _ = self.transcribe_file(audio, language=language, beam_size=beam_size, prompt=prompt,
-                                           hotwords=hotwords)
+                                           hotwords=hotwords, model=self.record_model)
         words = [Word(float(w.start), float(w.end), w.word, float(w.probability))
                  for segment in segments for w in segment.words or []]
         release_memory()
@@ -275,8 +276,10 @@ def _prompt_tokens(tokenizer: Any, text: str) -> list[int]:
     return list(tokenizer.encode(" " + text.strip())) if text.strip() else []
 
 
-def load(config: AsrConfig, cache_dir: Path) -> FasterWhisperRecognizer:
-    """Load the configured model once; CTranslate2 uses a GPU where it finds one."""
+def load(config: AsrConfig, cache_dir: Path, *, live: bool = True) -> FasterWhisperRecognizer:
+    """Load the configured model once; CTranslate2 uses a GPU where it finds one. `live`: for live
+    channels, with the record's own instance and the encoder warmed on every window size; a
+    recording transcribed offline (`assistant transcribe`) needs neither."""
     from faster_whisper import WhisperModel
 
     path = resolve(config.model, cache_dir)
@@ -288,15 +291,19 @@ def load(config: AsrConfig, cache_dir: Path) -> FasterWhisperRecognizer:
         compute_type = "int8"
     try:
         model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=os.cpu_count() or 2)
-        # the record's blocks, beside the live passes: one thread, background work on a CPU
-        before = _threads()
-        record_model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=RECORD_THREADS)
-        yield_to_live(_threads() - before)  # its worker thread (the block's own: `yield_to_live()`)
+        record_model = None
+        if live:  # the record's blocks, beside the live passes: one thread, background work on a CPU
+            before = _threads()
+            record_model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=RECORD_THREADS)
+            yield_to_live(_threads() - before)  # its worker thread (the block's own: `yield_to_live()`)
     except Exception as exc:
         raise ModelError(f"cannot load the Whisper model {config.model!r} ({path}): {exc}") from exc
     multilingual = bool(getattr(model.model, "is_multilingual", not config.model.endswith(".en")))
     recognizer = FasterWhisperRecognizer(model, multilingual=multilingual, beam_size=config.beam_size,
                                          encoder_s=config.encoder_s, name=config.model, record_model=record_model)
+    if not live:
+        log.info("loaded Whisper model %s on %s (%s)", config.model, device, compute_type)
+        return recognizer
     started = time.perf_counter()
     recognizer.warm()
     release_memory()
