@@ -168,9 +168,9 @@ def heard_in(lines: Sequence[Line], words: Sequence[Word]) -> list[Word]:
     heard = {m.b + k for m in blocks for k in range(m.size)}
     # a word the live passes also heard stays, however late Whisper timed it
     last = lines[-1].end + PAST_END_S
-    out = [w for i, w in enumerate(words) if i in heard or w.middle <= last]
     kept = [i for i, w in enumerate(words) if i in heard or w.middle <= last]
-    tail = max((kept.index(i) + 1 for i in heard), default=0)
+    out = [words[i] for i in kept]
+    tail = max((n + 1 for n, i in enumerate(kept) if i in heard), default=0)
     invented = next((i for i in range(tail, len(out)) if out[i].probability < INVENTED_PROBABILITY), None)
     return out if invented is None else out[:invented]
 
