@@ -40,12 +40,18 @@ def channel(state: FakeState, recognizer: Any = None, clock: Clock | None = None
     return chan, sink
 
 
-def ana_speaking(recognizer: Any = None) -> tuple[Clock, Channel, RecordingSink]:
-    """One speaker, Ana, with the floor; a channel on a clock the test moves."""
+def ana_first(*others: Person, recognizer: Any = None) -> tuple[Clock, FakeState, Channel, RecordingSink]:
+    """Ana with the floor (and `others` in the meeting); a channel on a clock the test moves."""
     clock = Clock(START)
-    state = FakeState([Person("ana", "Ana")], START)
+    state = FakeState([Person("ana", "Ana"), *others], START)
     state.give_floor("ana", START)
     chan, sink = channel(state, recognizer, clock=clock)
+    return clock, state, chan, sink
+
+
+def ana_speaking(recognizer: Any = None) -> tuple[Clock, Channel, RecordingSink]:
+    """One speaker, Ana, with the floor; a channel on a clock the test moves."""
+    clock, _, chan, sink = ana_first(recognizer=recognizer)
     return clock, chan, sink
 
 
@@ -88,10 +94,7 @@ def said(sink: RecordingSink) -> list[tuple[str, str]]:
 
 async def test_a_late_click_gives_the_new_speaker_their_first_words() -> None:
     """Ben starts at 3.0 s; the chair clicks 1.2 s later, in his second word."""
-    clock = Clock(START)
-    state = FakeState([Person("ana", "Ana"), Person("ben", "Ben"), Person("chair", "Chair", role="chair")], START)
-    state.give_floor("ana", START)
-    chan, sink = channel(state, clock=clock)
+    clock, state, chan, sink = ana_first(Person("ben", "Ben"), Person("chair", "Chair", role="chair"))
     audio = np.concatenate([tone("good morning everyone."), silence(1.5), tone("we support this proposal."), silence(1)])
     feed(chan, clock, audio, clicks={4.2: lambda: state.give_floor("ben", clock())})
     await run(chan)
@@ -99,10 +102,7 @@ async def test_a_late_click_gives_the_new_speaker_their_first_words() -> None:
 
 
 async def test_a_click_after_the_first_words_were_committed_and_captioned_still_gives_them_to_the_speaker() -> None:
-    clock = Clock(START)
-    state = FakeState([Person("ana", "Ana"), Person("ben", "Ben")], START)
-    state.give_floor("ana", START)
-    chan, sink = channel(state, clock=clock)
+    clock, state, chan, sink = ana_first(Person("ben", "Ben"))
     audio = np.concatenate([tone("good morning everyone."), silence(1.5), tone("we support this proposal."), silence(1)])
     await feed_live(chan, clock, audio, clicks={5.0: lambda: state.give_floor("ben", clock())})  # 2 s late
     shown = [(m["speaker_id"], m["committed"]) for m in sink.live if m["committed"].startswith("we")]
@@ -111,10 +111,7 @@ async def test_a_click_after_the_first_words_were_committed_and_captioned_still_
 
 
 async def test_a_line_never_spans_a_floor_change_and_speech_older_than_the_bound_stays_put() -> None:
-    clock = Clock(START)
-    state = FakeState([Person("ana", "Ana"), Person("ben", "Ben")], START)
-    state.give_floor("ana", START)
-    chan, sink = channel(state, clock=clock)
+    clock, state, chan, sink = ana_first(Person("ben", "Ben"))
     # no pause at all: one run of speech from 0 s; the click at 3.0 s is past the look-back bound
     audio = np.concatenate([tone("good morning everyone. we support this proposal."), silence(1)])
     feed(chan, clock, audio, clicks={3.0: lambda: state.give_floor("ben", clock())})
