@@ -109,3 +109,19 @@ def test_base_model_follows_the_declared_language_or_detects_it(tmp_path: Path) 
     for language in ("de", None):
         text = "".join(w.text for w in rec.transcribe(audio, language=language, prompt="", hotwords="")).lower()
         assert any(word in text for word in ("hiermit", "kostenlos", "genehmigung", "erlaubnis", "person")), text
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (AUDIO / "librispeech-6930-75918-0000.flac").exists(), reason="shared audio not present")
+def test_a_pass_that_loops_keeps_what_it_heard_before_the_loop(tmp_path: Path) -> None:
+    """On this buffer (the end of one speech, a second's pause, the start of the next, as in the eval
+    stream) tiny.en repeats "Concorde returned to its place amidst the tents." until it is cut off:
+    a pass that threw the decoding away heard nothing for four passes in a row, and the words waited."""
+    rec = load(AsrConfig(), tmp_path, live=False)
+    audio = np.concatenate([clip("jfk.flac", 8.04, 11.0), np.zeros(SAMPLE_RATE, np.float32),
+                            clip("librispeech-6930-75918-0000.flac", 0.0, 3.5)])
+    words = rec.transcribe(audio, language="en", prompt="And so my fellow Americans asked not what your country can do for you.",
+                           hotwords="General debate Ana Costa Brazil")
+    text = "".join(w.text for w in words).lower()
+    assert text.count("amidst the tents.") == 1 and text.endswith("amidst the tents."), text
+    assert words[-1].end <= len(audio) / SAMPLE_RATE

@@ -243,7 +243,7 @@ class Channel:
                     bias = hotwords if self.transcriber.buffered_s >= HOTWORDS_MIN_S else ""
                     voiced = part.voiced_until if part.ended else self.gate.voiced_until
                     update = self.transcriber.process(language=language, hotwords=bias, force=closing,
-                                                      voiced_until=voiced if closing else None)
+                                                      voiced_until=voiced)
                     step.committed += update.committed
                     step.partial = update.partial
                 if closing:  # a pause: the rest of the utterance is committed now

@@ -66,6 +66,8 @@ def ends_sentence(word: Word) -> bool:
 
 READ_BACK_PROBABILITY = 0.05
 SPOKEN_S = 0.25  # less speech than this past the committed words, at the end of an utterance, is no word
+STOPPED_S = 1.0  # speech past a hypothesis's last word beyond this: Whisper stopped early, the rest is heard again
+REST_FROM_S = 0.5  # ... if the words reach this far into the buffer (else it would be the same decoding again)
 HEARD_PROBABILITY = 0.5  # a word this likely, heard on one pass and missing on the next, was skipped
 
 
@@ -92,16 +94,37 @@ def with_punctuation_attached(words: Sequence[Word]) -> list[Word]:
     return out
 
 
+LOOP_REPEATS = {1: 4, 2: 3}  # a word said four times in a row, two words three times: a loop (others: twice)
+
+
 def without_loop(words: Sequence[Word], shortest: int = 3) -> list[Word]:
     """Cut a decoder loop: where a run of `shortest` or more words comes again at once ("the first
-    time I have been working on the first time I have been working on"), keep it once. People do
-    repeat a word or two; Whisper stuck in a loop repeats whole phrases."""
+    time I have been working on the first time I have been working on"), or a word or two comes
+    again and again (" s s s s s" for a word cut off at the end of the audio), keep it once. People
+    do repeat a word or two ("no, no, no"); Whisper stuck in a loop repeats whole phrases."""
     keys = [w.key for w in words]
     for i in range(len(keys)):
-        for n in range(shortest, (len(keys) - i) // 2 + 1):
-            if keys[i : i + n] == keys[i + n : i + 2 * n]:
+        for n in range(1, (len(keys) - i) // 2 + 1):
+            times = LOOP_REPEATS.get(n, 2) if n < shortest else 2
+            if all(keys[i : i + n] == keys[i + k * n : i + (k + 1) * n] for k in range(1, times)):
                 return list(words[: i + n])
     return list(words)
+
+
+def before_loop(tokens: Sequence[int]) -> list[int]:
+    """Tokens up to where the decoder got stuck: a decoding that ends in a loop ("Concorde returned
+    to its place amidst the tents. Concorde returned to its place amidst the tents. Concorde
+    returned to its") repeats one stretch until it is cut off, so its tail is periodic. Kept: what
+    comes before the loop and the stretch once; everything if the end does not repeat at least twice."""
+    n_tokens = len(tokens)
+    best = n_tokens
+    for period in range(1, n_tokens // 2 + 1):
+        start = n_tokens - period  # walk back while each token equals the one a period later
+        while start > 0 and tokens[start - 1] == tokens[start - 1 + period]:
+            start -= 1
+        if n_tokens - start >= 2 * period:
+            best = min(best, start + period)
+    return list(tokens[:best])
 
 
 class HypothesisBuffer:
@@ -220,6 +243,7 @@ class StreamingTranscriber:
         if prompt == self._misleading:
             prompt = ""
         words = self._hear(language, prompt, hotwords)
+        words += self._rest(words, language, prompt, hotwords, voiced_until)
         if prompt and self._reach(words) < self._heard_until():
             # Whisper may take the prompt for the start of the audio and go on after it, skipping
             # what it heard on the last pass ("...can do for you" then "Ask what you can do for
@@ -237,8 +261,28 @@ class StreamingTranscriber:
             self._trim()
         return Update(new, self.hypothesis.complete())
 
-    def _hear(self, language: str | None, prompt: str, hotwords: str) -> list[Word]:
-        words = self.recognizer.transcribe(self.audio, language=language, prompt=prompt, hotwords=hotwords)
+    def _rest(self, words: list[Word], language: str | None, prompt: str, hotwords: str,
+              voiced_until: float | None) -> list[Word]:
+        """Whisper can end a hypothesis early on a buffer with speech after its last word (it heard a
+        list, "modify, merge, publish, distribute," and stopped there, pass after pass, while
+        "sublicense and/or sell" went on): where the VAD heard speech for more than STOPPED_S past
+        the words, the rest of the buffer is decoded on its own, after the words as its prompt."""
+        reach = self._reach(words)
+        if voiced_until is None or voiced_until - reach <= STOPPED_S:
+            return []
+        cut = max(reach, self.offset) - self.offset
+        if cut < REST_FROM_S:  # nearly all of the buffer: heard again as it was
+            return []
+        heard = join_words([w for w in words if w.end <= cut])
+        context = f"{prompt} {heard}".strip()[-self.prompt_chars :]
+        rest = self._hear(language, context, hotwords, self.audio[int(cut * SAMPLE_RATE) :])
+        return [w.shifted(cut) for w in rest]
+
+    def _hear(self, language: str | None, prompt: str, hotwords: str, audio: np.ndarray | None = None) -> list[Word]:
+        audio = self.audio if audio is None else audio
+        if len(audio) < SAMPLE_RATE // 10:
+            return []
+        words = self.recognizer.transcribe(audio, language=language, prompt=prompt, hotwords=hotwords)
         return without_loop(with_punctuation_attached(without_read_back(words, f"{prompt} {hotwords}".strip())))
 
     def _reach(self, words: Sequence[Word]) -> float:

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..audio.pcm import SAMPLE_RATE
 from ..config import AsrConfig
-from .streaming import Word, join_words
+from .streaming import Word, before_loop, join_words
 
 log = logging.getLogger(__name__)
 
@@ -165,12 +165,16 @@ class FasterWhisperRecognizer:
             tokenizer.language_code = found[2:-2]
         prompt = m.get_prompt(tokenizer, previous, without_timestamps=True, hotwords=hotwords or None)
         seconds = len(audio) / SAMPLE_RATE
+        limit = min(m.max_length, len(prompt) + int(MAX_TOKENS_PER_S * seconds) + 16)
         result = m.model.generate(
             encoded, [prompt], beam_size=beam_size,
-            max_length=min(m.max_length, len(prompt) + int(MAX_TOKENS_PER_S * seconds) + 16),
+            max_length=limit,
             return_scores=True, suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
         )[0]
         tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+        if tokens and (len(tokens) >= limit - len(prompt) - 1
+                       or get_compression_ratio(tokenizer.decode(tokens)) > MAX_COMPRESSION_RATIO):
+            tokens = _through_punctuation(tokenizer, tokens, before_loop(tokens))  # a loop: what came before stands
         if not tokens or get_compression_ratio(tokenizer.decode(tokens)) > MAX_COMPRESSION_RATIO:
             return []  # nothing, or a repetition loop: no hypothesis this time
         segment: dict[str, Any] = {"seek": 0, "start": 0.0, "end": seconds, "tokens": tokens}
@@ -269,6 +273,14 @@ def _glibc() -> Any:
 
 
 _libc = _glibc()
+
+
+def _through_punctuation(tokenizer: Any, tokens: list[int], kept: list[int]) -> list[int]:
+    """`kept`, a prefix of `tokens`, with the punctuation that follows it ("tents" + ".")."""
+    n = len(kept)
+    while n < len(tokens) and not tokenizer.decode([tokens[n]]).strip(APPEND_PUNCTUATION + " "):
+        n += 1
+    return list(tokens[:n])
 
 
 def _prompt_tokens(tokenizer: Any, text: str) -> list[int]:
