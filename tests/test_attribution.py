@@ -57,6 +57,18 @@ def test_a_floor_change_clicked_during_speech_counts_from_its_onset_within_the_b
     assert holder_at(backdated(changes, [(1.0, 8.0), (7.0, None)], lookback_s=2.5), 7.5) == "ana"  # 3 s: too far
 
 
+def test_a_late_click_counts_from_the_pause_before_the_new_speaker_not_from_their_first_breath() -> None:
+    """Ben says "Now," then breathes (0.4 s) and goes on; the chair clicks in his second run. His turn
+    starts after the longest pause in the look-back (0.8 s, after Ana), not after his breath."""
+    changes = floor_changes([Turn("ana", 0.0, 40.57), Turn("ben", 40.57)])
+    runs = [(35.9, 38.5), (39.3, 39.7), (40.1, None)]
+    floor = backdated(changes, runs)
+    assert holder_at(floor, 38.4) == "ana" and holder_at(floor, 39.5) == "ben"
+    # Ana's last words after a short pause stay hers when the pause before Ben is longer
+    floor = backdated(changes, [(35.9, 38.5), (38.8, 39.1), (39.9, None)])
+    assert holder_at(floor, 39.0) == "ana" and holder_at(floor, 40.0) == "ben"
+
+
 def test_a_floor_change_in_a_pause_stays_where_it_was_clicked() -> None:
     changes = floor_changes([Turn("ana", 0.0, 10.0), Turn("ben", 10.0)])
     floor = backdated(changes, [(1.0, 9.6), (10.4, None)])  # clicked between the two speakers

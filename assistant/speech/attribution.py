@@ -5,8 +5,10 @@ Pure: times in, speakers and lines out; no clock, no model, no loop.
 A word belongs to whoever held the floor when it was spoken (the middle of the
 word, in wall time). Chairs click "give floor" late, typically 0.5 to 2 s after
 the new speaker has begun, so a floor change that falls inside speech is moved
-back to where that speech began (the VAD's onset), at most `LOOKBACK_S` before
-the click and never before the click that gave the previous speaker the floor. A change that
+back to where that speech began (the VAD's onset after the longest pause, a
+speaker's breath after their first word not counting as the start), at most
+`LOOKBACK_S` before the click and never before the click that gave the previous
+speaker the floor. A change that
 falls in a pause (more than 0.2 s after speech) stays where it is: the new speaker
 starts after it.
 
@@ -68,8 +70,8 @@ def backdated(changes: Sequence[FloorChange], runs: Sequence[tuple[float, float 
     for change in changes:
         at = change.at
         if change.holder is not None:
-            onset = onset_at(runs, change.at)
-            if onset is not None and change.at - onset <= lookback_s:
+            onset = onset_at(runs, change.at, lookback_s)
+            if onset is not None:
                 at = max(onset, clicked + 1e-3)
             clicked = change.at
         while out and out[-1].at >= at:
@@ -78,13 +80,24 @@ def backdated(changes: Sequence[FloorChange], runs: Sequence[tuple[float, float 
     return out
 
 
-def onset_at(runs: Sequence[tuple[float, float | None]], t: float) -> float | None:
-    """The onset of the run of speech going on at `t` (or that ended at most CLICK_TOLERANCE_S
-    before it), if any."""
-    for onset, end in reversed(runs):
-        if onset <= t:
-            return onset if end is None or t <= end + CLICK_TOLERANCE_S else None
-    return None
+def onset_at(runs: Sequence[tuple[float, float | None]], t: float, lookback_s: float = LOOKBACK_S) -> float | None:
+    """Where the speech going on at `t` (or that ended at most CLICK_TOLERANCE_S before it) began,
+    if it began at most `lookback_s` before `t`. Going back through that speech's short pauses, the
+    onset after the longest pause: a speaker often stops for breath after their first word or
+    two ("Now, ... the question is"), and the pause before a new speaker is the longest around."""
+    i = len(runs) - 1
+    while i >= 0 and runs[i][0] > t:
+        i -= 1
+    if i < 0 or ((end := runs[i][1]) is not None and t > end + CLICK_TOLERANCE_S):
+        return None
+    best, longest = None, -1.0
+    while i >= 0 and t - runs[i][0] <= lookback_s:
+        before = runs[i - 1][1] if i > 0 else None
+        pause = float("inf") if before is None else runs[i][0] - before
+        if pause > longest:
+            best, longest = runs[i][0], pause
+        i -= 1
+    return best
 
 
 def said_at(word: Word, runs: Sequence[tuple[float, float | None]]) -> float:
