@@ -52,7 +52,7 @@ from stream import (
     errors,
     language_of,
     latencies,
-    matched,
+    misattributed,
     normalize,
     offline,
 )
@@ -169,19 +169,6 @@ async def replay(rec: Any, config: AsrConfig, audio: np.ndarray, shift: float, t
             return {"live": text, "words": words, "at": at, "busy": channel.busy_s, "segments": sink.segments,
                     **channel.counters()}
         done, end = end, end + step
-def misattributed(stored: list[tuple[str, str]], turns: list[Turn], language: str) -> str:
-    """Runs of matched words stored under another speaker: "words" (turn k: said by A, stored as B)."""
-    ref = [(w, t.speaker, k) for k, t in enumerate(turns) for w in normalize(t.text, language)]
-    runs: list[list[Any]] = []
-    for i, j in matched([w for w, _ in stored], [w for w, _, _ in ref]):
-        if stored[i][1] != ref[j][1]:
-            if runs and runs[-1][1] == ref[j][2] and runs[-1][3] == stored[i][1]:
-                runs[-1][0].append(stored[i][0])
-            else:
-                runs.append([[stored[i][0]], ref[j][2], ref[j][1], stored[i][1]])
-    return "; ".join(f"{' '.join(w)!r} (turn {k}: {said}, stored as {got})" for w, k, said, got in runs)
-
-
 def main(args: argparse.Namespace) -> None:
     streams = chosen_streams(args, with_eval=not args.no_eval)
     overrides = {k: v for k, v in (("beam_size", args.beam), ("step_s", args.step), ("encoder_s", args.encoder))

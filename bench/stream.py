@@ -44,6 +44,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import jiwer
@@ -293,7 +294,8 @@ async def stream(model_spec: str, audio: np.ndarray, turns: list[Turn], data_dir
             await script
             health = await (await http.get(f"{base}/api/health", headers={"Authorization": f"Bearer {ADMIN}"})).json()
             await ws.close()
-            await asyncio.sleep(3)
+            await stored_all(http, base)
+            await asyncio.sleep(0.5)  # the last events on their way to the listener
             done.set()
             await listening
             await listener.close()
@@ -353,6 +355,31 @@ def attribution(stored: list[tuple[str, str]], turns: list[Turn], timed: list[tu
             len(far), sum(stored[i][1] == ref[j][1] for i, j in far))
 
 
+async def stored_all(http: aiohttp.ClientSession, base: str, limit_s: float = 120.0) -> None:
+    """Wait until the server has stored what the stream said: a channel is listed in /api/health until
+    its last block is decoded and stored (after the stream ends: up to 30 s of speech, on the record's
+    one thread)."""
+    for _ in range(int(limit_s / 0.2)):
+        health = await (await http.get(f"{base}/api/health", headers={"Authorization": f"Bearer {ADMIN}"})).json()
+        if not health["asr"]["channels"]:
+            return
+        await asyncio.sleep(0.2)
+    raise SystemExit(f"the server was still storing the stream {limit_s:.0f} s after it ended")
+
+
+def misattributed(stored: list[tuple[str, str]], turns: list[Turn], language: str) -> str:
+    """Runs of matched words stored under another speaker: "words" (turn k: said by A, stored as B)."""
+    ref = [(w, t.speaker, k) for k, t in enumerate(turns) for w in normalize(t.text, language)]
+    runs: list[list[Any]] = []
+    for i, j in matched([w for w, _ in stored], [w for w, _, _ in ref]):
+        if stored[i][1] != ref[j][1]:
+            if runs and runs[-1][1] == ref[j][2] and runs[-1][3] == stored[i][1]:
+                runs[-1][0].append(stored[i][0])
+            else:
+                runs.append([[stored[i][0]], ref[j][2], ref[j][1], stored[i][1]])
+    return "; ".join(f"{' '.join(w)!r} (turn {k}: {said}, stored as {got})" for w, k, said, got in runs)
+
+
 def latencies(arrivals: list[float], hyp: list[str], ref_words: list[tuple[str, float]], start: float) -> list[float]:
     """Arrival of each hypothesis word minus the end of the offline word it aligns to."""
     return [arrivals[i] - (start + ref_words[j][1]) for i, j in matched(hyp, [w for w, _ in ref_words])
@@ -410,6 +437,8 @@ async def main(args: argparse.Namespace) -> None:
                     print(f"    attribution {100 * right / max(heard, 1):.1f} % of {heard} matched words "
                           f"under the right speaker; {100 * far_right / max(far, 1):.1f} % of the {far} more than "
                           f"{NEAR_CHANGE_S} s from a change of speaker")
+                    if args.errors:
+                        print(f"    misattributed: {misattributed(stored, turns, language)}")
                 print(f"    real-time factor {live['rtf']:.2f}  lag at the end {live['lag_s']:.2f} s, "
                       f"max {live['max_lag_s']:.2f} s; stored language {', '.join(sorted(live['languages']))}")  # type: ignore[arg-type]
                 print(f"    server peak RSS {live['peak_rss'] / 2**20:.0f} MiB")  # type: ignore[operator]
