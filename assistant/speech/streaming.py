@@ -67,6 +67,8 @@ def ends_sentence(word: Word) -> bool:
 READ_BACK_PROBABILITY = 0.05
 SPOKEN_S = 0.25  # less speech than this past the committed words, at the end of an utterance, is no word
 STOPPED_S = 1.0  # speech past a hypothesis's last word beyond this: Whisper stopped early, the rest is heard again
+REST_CONTEXT_S = 1.0  # ... heard again before the rest: a second or so of sound to go on (replayed: live
+# errors on eval and the sessions 66 with it, as with no rest decoded at all, 70 without it)
 REST_FROM_S = 0.5  # ... if the words reach this far into the buffer (else it would be the same decoding again)
 HEARD_PROBABILITY = 0.5  # a word this likely, heard on one pass and missing on the next, was skipped
 
@@ -266,17 +268,19 @@ class StreamingTranscriber:
         """Whisper can end a hypothesis early on a buffer with speech after its last word (it heard a
         list, "modify, merge, publish, distribute," and stopped there, pass after pass, while
         "sublicense and/or sell" went on): where the VAD heard speech for more than STOPPED_S past
-        the words, the rest of the buffer is decoded on its own, after the words as its prompt."""
+        the words, the rest of the buffer is decoded on its own, from REST_CONTEXT_S before the last
+        word's end (the words before that as its prompt); what it hears past the words is added."""
         reach = self._reach(words)
         if voiced_until is None or voiced_until - reach <= STOPPED_S:
             return []
         cut = max(reach, self.offset) - self.offset
         if cut < REST_FROM_S:  # nearly all of the buffer: heard again as it was
             return []
-        heard = join_words([w for w in words if w.end <= cut])
+        start = max(0.0, cut - REST_CONTEXT_S)
+        heard = join_words([w for w in words if w.end <= start + 0.05])
         context = f"{prompt} {heard}".strip()[-self.prompt_chars :]
-        rest = self._hear(language, context, hotwords, self.audio[int(cut * SAMPLE_RATE) :])
-        return [w.shifted(cut) for w in rest]
+        rest = self._hear(language, context, hotwords, self.audio[int(start * SAMPLE_RATE) :])
+        return [w for w in (w.shifted(start) for w in rest) if w.middle > cut]
 
     def _hear(self, language: str | None, prompt: str, hotwords: str, audio: np.ndarray | None = None) -> list[Word]:
         audio = self.audio if audio is None else audio
