@@ -69,6 +69,17 @@ def test_a_late_click_counts_from_the_pause_before_the_new_speaker_not_from_thei
     assert holder_at(floor, 39.0) == "ana" and holder_at(floor, 40.0) == "ben"
 
 
+def test_a_late_click_never_takes_the_previous_speakers_short_turn() -> None:
+    """Ana has the floor from 30.0 and speaks 30.8-32.0; Ben begins at 32.7 and is clicked at 33.2. The
+    longest pause in the look-back is the one before Ana: her turn stays hers."""
+    changes = floor_changes([Turn("ana", 30.0, 33.2), Turn("ben", 33.2)])
+    floor = backdated(changes, [(25.0, 28.0), (30.8, 32.0), (32.7, None)])
+    assert holder_at(floor, 31.0) == "ana" and holder_at(floor, 32.8) == "ben"
+    # ... and if Ben's click falls in the first run after Ana's click (Ana said nothing), it is Ben's
+    floor = backdated(changes, [(25.0, 28.0), (32.4, None)])
+    assert holder_at(floor, 32.5) == "ben"
+
+
 def test_a_floor_change_in_a_pause_stays_where_it_was_clicked() -> None:
     changes = floor_changes([Turn("ana", 0.0, 10.0), Turn("ben", 10.0)])
     floor = backdated(changes, [(1.0, 9.6), (10.4, None)])  # clicked between the two speakers

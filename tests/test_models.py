@@ -11,7 +11,15 @@ from conftest import AUDIO
 
 from assistant.audio.pcm import SAMPLE_RATE
 from assistant.config import AsrConfig
-from assistant.speech.whisper import FasterWhisperRecognizer, ModelError, assemble_base, load, resolve
+from assistant.speech.whisper import (
+    FasterWhisperRecognizer,
+    ModelError,
+    _before_loop,
+    assemble_base,
+    load,
+    resolve,
+    token_budget,
+)
 
 
 def fake_packages(tmp_path: Path, part1: bytes, part2: bytes):
@@ -71,6 +79,33 @@ def test_a_live_pass_pads_its_audio_to_the_encoder_window_not_always_to_30_s() -
     assert short._encoder_frames(1010) == short._encoder_frames(1050) == 1350  # a few shapes only (memory)
     assert short._encoder_frames(2900) == 3000  # never more than Whisper's 30 s
     assert FasterWhisperRecognizer(None, multilingual=False, encoder_s=30)._encoder_frames(650) == 3000
+
+
+def test_what_a_pass_writes_at_most_is_what_ctranslate2_allows() -> None:
+    """CTranslate2 writes at most half of max_length (prompt included), and never past the context: a
+    decoding that writes that many is taken for a loop."""
+    assert token_budget(2, 4.0) == (2 + 32 + 16, 25)
+    assert token_budget(60, 8.0) == (60 + 64 + 16, 70)
+    assert token_budget(200, 3.0) == (200 + 24 + 16, 41)  # a long prompt leaves less than half
+    assert token_budget(223, 30.0) == (448, 224)
+
+
+class Vocabulary:
+    """A tokenizer over a word list: token i is words[i]."""
+
+    def __init__(self, text: str) -> None:
+        self.words = text.split("|")
+
+    def decode(self, tokens: list[int]) -> str:
+        return "".join(self.words[t] for t in tokens)
+
+
+def test_a_loop_is_cut_after_its_first_stretch_to_the_end_of_its_sentence() -> None:
+    v = Vocabulary(" country|.| Concorde| returned| to| its| place| amidst| the| tents| //")
+    looped = [0, 1, *[2, 3, 4, 5, 6, 7, 8, 9, 1] * 3, 2, 3]  # the text before ends like the stretch
+    assert v.decode(_before_loop(v, looped)) == " country. Concorde returned to its place amidst the tents."
+    assert v.decode(_before_loop(v, [2, 3, 10, 10, 10, 10])) == " Concorde returned"  # symbols alone: dropped
+    assert _before_loop(v, [2, 3, 4]) == [2, 3, 4]
 
 
 def clip(name: str, start_s: float, end_s: float) -> np.ndarray:

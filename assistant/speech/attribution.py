@@ -64,34 +64,40 @@ def backdated(changes: Sequence[FloorChange], runs: Sequence[tuple[float, float 
               lookback_s: float = LOOKBACK_S) -> list[FloorChange]:
     """Floor changes moved back to the onset of the speech they fall in (`runs`: speech as (onset,
     end or None while it goes on), in wall time, in order): a chair's click lags the new speaker's
-    first words. Bounded by `lookback_s` and by the click that gave the previous holder the floor."""
+    first words. Bounded by `lookback_s` and by the click that gave the previous holder the floor;
+    and the previous holder's first run of speech in their turn stays theirs."""
     out: list[FloorChange] = []
     clicked = float("-inf")  # when the previous speaker was given the floor (as clicked)
+    began = float("-inf")  # ... and from when they held it (moved back as this one is)
     for change in changes:
         at = change.at
         if change.holder is not None:
-            onset = onset_at(runs, change.at, lookback_s)
+            onset = onset_at(runs, change.at, lookback_s, since=began)
             if onset is not None:
                 at = max(onset, clicked + 1e-3)
-            clicked = change.at
+            clicked, began = change.at, at
         while out and out[-1].at >= at:
             out.pop()
         out.append(FloorChange(at, change.holder))
     return out
 
 
-def onset_at(runs: Sequence[tuple[float, float | None]], t: float, lookback_s: float = LOOKBACK_S) -> float | None:
+def onset_at(runs: Sequence[tuple[float, float | None]], t: float, lookback_s: float = LOOKBACK_S,
+             since: float = float("-inf")) -> float | None:
     """Where the speech going on at `t` (or that ended at most CLICK_TOLERANCE_S before it) began,
     if it began at most `lookback_s` before `t`. Going back through that speech's short pauses, the
     onset after the longest pause: a speaker often stops for breath after their first word or
-    two ("Now, ... the question is"), and the pause before a new speaker is the longest around."""
+    two ("Now, ... the question is"), and the pause before a new speaker is the longest around.
+    Never back to the first run at or after `since` (when the previous holder got the floor): the
+    pause before it is the one before the previous speaker, often the longest too."""
     i = len(runs) - 1
     while i >= 0 and runs[i][0] > t:
         i -= 1
     if i < 0 or ((end := runs[i][1]) is not None and t > end + CLICK_TOLERANCE_S):
         return None
+    theirs = next((onset for onset, _ in runs if onset >= since), None)  # the previous holder's first run
     best, longest = None, -1.0
-    while i >= 0 and t - runs[i][0] <= lookback_s:
+    while i >= 0 and t - runs[i][0] <= lookback_s and (best is None or runs[i][0] != theirs):
         before = runs[i - 1][1] if i > 0 else None
         pause = float("inf") if before is None else runs[i][0] - before
         if pause > longest:

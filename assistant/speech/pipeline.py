@@ -466,4 +466,5 @@ class Channel:
         self.publisher.caption(state, line, step.partial, final=step.ended, lag_s=self.lag_s)
 
     def counters(self) -> dict[str, int]:
-        return {"blocks": self.blocks, "kept_live": self.kept_live, "skipped": self.skipped}
+        return {"blocks": self.blocks, "kept_live": self.kept_live, "skipped": self.skipped,
+                "rests": self.transcriber.rests}

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..audio.pcm import SAMPLE_RATE
 from ..config import AsrConfig
-from .streaming import Word, before_loop, join_words
+from .streaming import Word, join_words, loop_at
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ ENCODER_MARGIN_S = 3.0  # silence after the audio in a shortened window: without
 ENCODER_STEP_S = 0.5
 RECORD_THREADS = 1  # CPU threads of the record's model instance (its blocks run beside the live passes)
 RECORD_NICE = 10  # ... at this nice value: they take the CPU the live passes leave
-MAX_TOKENS_PER_S = 8  # fast speech is about 5: more is a decoder stuck in a loop
+MAX_TOKENS_PER_S = 8  # a live pass's max_length grows by this a second of audio (it writes half: `token_budget`)
 MAX_COMPRESSION_RATIO = 2.4  # Whisper's own threshold for repeated text
 PREPEND_PUNCTUATION = "\"'“¿([{-"
 APPEND_PUNCTUATION = "\"'.。,，!！?？:：”)]}、"
@@ -165,16 +165,15 @@ class FasterWhisperRecognizer:
             tokenizer.language_code = found[2:-2]
         prompt = m.get_prompt(tokenizer, previous, without_timestamps=True, hotwords=hotwords or None)
         seconds = len(audio) / SAMPLE_RATE
-        limit = min(m.max_length, len(prompt) + int(MAX_TOKENS_PER_S * seconds) + 16)
+        max_length, most = token_budget(len(prompt), seconds, m.max_length)
         result = m.model.generate(
             encoded, [prompt], beam_size=beam_size,
-            max_length=limit,
+            max_length=max_length,
             return_scores=True, suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
         )[0]
         tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
-        if tokens and (len(tokens) >= limit - len(prompt) - 1
-                       or get_compression_ratio(tokenizer.decode(tokens)) > MAX_COMPRESSION_RATIO):
-            tokens = _through_punctuation(tokenizer, tokens, before_loop(tokens))  # a loop: what came before stands
+        if tokens and (len(tokens) >= most or get_compression_ratio(tokenizer.decode(tokens)) > MAX_COMPRESSION_RATIO):
+            tokens = _before_loop(tokenizer, tokens)  # a loop: what was heard before it stands
         if not tokens or get_compression_ratio(tokenizer.decode(tokens)) > MAX_COMPRESSION_RATIO:
             return []  # nothing, or a repetition loop: no hypothesis this time
         segment: dict[str, Any] = {"seek": 0, "start": 0.0, "end": seconds, "tokens": tokens}
@@ -275,12 +274,38 @@ def _glibc() -> Any:
 _libc = _glibc()
 
 
-def _through_punctuation(tokenizer: Any, tokens: list[int], kept: list[int]) -> list[int]:
-    """`kept`, a prefix of `tokens`, with the punctuation that follows it ("tents" + ".")."""
-    n = len(kept)
-    while n < len(tokens) and not tokenizer.decode([tokens[n]]).strip(APPEND_PUNCTUATION + " "):
-        n += 1
-    return list(tokens[:n])
+def token_budget(prompt_tokens: int, seconds: float, model_max: int = 448) -> tuple[int, int]:
+    """`max_length` for a live pass's `generate` (prompt and text together: the prompt, then
+    MAX_TOKENS_PER_S for each second of audio and 16), and the most tokens the pass then writes:
+    CTranslate2's Whisper writes at most min(max_length // 2, max_length - prompt + 1) (Whisper's
+    own rule, half the context), about 4 a second plus half the prompt. A decoding that writes that
+    many is a loop. (A max_length twice as long, to let a pass write the full 8 a second, changed no
+    word in the replays and cost CPU on eval: the real-time factor 0.60 against 0.47-0.53.)"""
+    max_length = min(model_max, prompt_tokens + int(MAX_TOKENS_PER_S * seconds) + 16)
+    return max_length, min(max_length // 2, max_length - prompt_tokens + 1)
+
+
+def _before_loop(tokenizer: Any, tokens: list[int]) -> list[int]:
+    """A decoding that ends in a loop (`streaming.loop_at`), cut after the loop's first stretch, and
+    on to the end of its sentence ("amidst the" + " tents."): where the loop starts is ambiguous by
+    a few tokens when the text before it ends like the stretch. A stretch of symbols or punctuation
+    alone ("// // //", " ... ...") is dropped whole."""
+    found = loop_at(tokens)
+    if found is None:
+        return tokens
+    start, period = found
+    if not any(c.isalnum() for c in tokenizer.decode(tokens[start : start + period])):
+        return tokens[:start]
+    end = start + period
+    if not _ends_sentence(tokenizer, tokens[:end]):
+        for k in range(end, min(end + period, len(tokens))):
+            if _ends_sentence(tokenizer, tokens[: k + 1]):
+                return tokens[: k + 1]
+    return tokens[:end]
+
+
+def _ends_sentence(tokenizer: Any, tokens: list[int]) -> bool:
+    return tokenizer.decode(tokens[-1:]).strip()[-1:] in (".", "?", "!", "。", "？", "！")
 
 
 def _prompt_tokens(tokenizer: Any, text: str) -> list[int]:
