@@ -137,6 +137,15 @@ def loop_at(tokens: Sequence[int]) -> tuple[int, int] | None:
     return best
 
 
+def drop_heard_again(before: Sequence[Word], new: list[Word], most: int) -> None:
+    """Drop from the start of `new` the last words of `before` that it repeats (up to `most`): a
+    decoding that goes on from earlier words often begins by hearing their end again."""
+    for n in range(min(len(before), len(new), most), 0, -1):
+        if [w.key for w in before[-n:]] == [w.key for w in new[:n]]:
+            del new[:n]
+            return
+
+
 class HypothesisBuffer:
     """Commits the longest prefix on which the last two hypotheses agree."""
 
@@ -157,11 +166,7 @@ class HypothesisBuffer:
         self.new = self.past_committed(words, offset)
         # The recognizer may repeat the last committed words at the start: drop such an n-gram.
         if self.new and self.committed_in_buffer and abs(self.new[0].start - self.last_committed_time) < 1.0:
-            tail = self.committed_in_buffer
-            for n in range(min(len(tail), len(self.new), 5), 0, -1):
-                if [w.key for w in tail[-n:]] == [w.key for w in self.new[:n]]:
-                    del self.new[:n]
-                    break
+            drop_heard_again(self.committed_in_buffer, self.new, 5)
 
     def flush(self, before: float = float("inf")) -> list[Word]:
         """Commit the agreed prefix, up to words ending by `before`: a word at the very end of the
@@ -294,18 +299,12 @@ class StreamingTranscriber:
         context = f"{prompt} {heard}".strip()[-self.prompt_chars :]
         rest = self._hear(language, context, hotwords, self.audio[int(start * SAMPLE_RATE) :])
         new = [w for w in (w.shifted(start) for w in rest) if w.middle > cut]
-        before = [w.key for w in words if w.end <= cut + 0.05]
-        for n in range(min(len(before), len(new), 3), 0, -1):  # the last words heard again, timed a little later
-            if before[-n:] == [w.key for w in new[:n]]:
-                del new[:n]
-                break
+        drop_heard_again([w for w in words if w.end <= cut + 0.05], new, 3)  # timed a little later
         self.rests += 1
         return new
 
     def _hear(self, language: str | None, prompt: str, hotwords: str, audio: np.ndarray | None = None) -> list[Word]:
         audio = self.audio if audio is None else audio
-        if len(audio) < SAMPLE_RATE // 10:
-            return []
         words = self.recognizer.transcribe(audio, language=language, prompt=prompt, hotwords=hotwords)
         return without_loop(with_punctuation_attached(without_read_back(words, f"{prompt} {hotwords}".strip())))
 
