@@ -120,6 +120,20 @@ async def browser() -> AsyncIterator[Any]:
         yield b
 
 
+@contextlib.asynccontextmanager
+async def page_behind_proxy(site: Site, browser: Any, token: str) -> AsyncIterator[tuple[Proxy, Any]]:
+    """A participant's page reached through a proxy whose connection the test can cut, once live."""
+    proxy = Proxy(site.server.port or 0)
+    base = await proxy.start()
+    try:
+        page = await new_page(browser)
+        await page.goto(f"{base}/meeting/{site.id}#token={token}")
+        await page.locator("#conn.live").wait_for()
+        yield proxy, page
+    finally:
+        await proxy.close()
+
+
 async def new_page(browser: Any, **options: Any) -> Any:
     context = await browser.new_context(**options)
     page = await context.new_page()
@@ -215,12 +229,7 @@ async def test_written_intervention_reaches_the_projector_as_text(site: Site, br
 async def test_dropped_connection_catches_up_without_duplicates_or_gaps(site: Site, browser: Any) -> None:
     ana = await site.join("Ana Costa", affiliation="Brazil")
     ben = await site.join("Ben Okafor", affiliation="Nigeria")
-    proxy = Proxy(site.server.port or 0)
-    base = await proxy.start()
-    page = await new_page(browser)
-    try:
-        await page.goto(f"{base}/meeting/{site.id}#token={ana['token']}")
-        await page.locator("#conn.live").wait_for()
+    async with page_behind_proxy(site, browser, ana["token"]) as (proxy, page):
         before = await site.say((ana["participant_id"], "Good morning, colleagues."),
                                 (ben["participant_id"], "Thank you, chair."))
         await page.locator(f'#transcript [data-id="{before[-1]}"]').wait_for()
@@ -245,8 +254,6 @@ async def test_dropped_connection_catches_up_without_duplicates_or_gaps(site: Si
         assert "Ana Costa" in await page.locator("#queue li.mine").inner_text()
         assert "Point number 5 of our statement." in await page.locator("#transcript").inner_text()
         assert page.errors == []
-    finally:
-        await proxy.close()
 
 
 async def test_page_weight_of_each_view_on_first_load(site: Site, browser: Any, capsys: pytest.CaptureFixture[str]) -> None:

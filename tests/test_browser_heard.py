@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from netcut import Proxy
-from test_browser import CHROMIUM, Site, browser, new_page, site
+from test_browser import CHROMIUM, Site, browser, new_page, page_behind_proxy, site
 
 __all__ = ["browser", "site"]  # fixtures, used by name
 
@@ -164,12 +163,7 @@ async def test_a_closed_line_stays_in_view_as_heard_until_its_segments_replace_i
 async def test_a_page_that_resumes_with_since_keeps_its_heard_lines(site: Site, browser: Any) -> None:
     ana = await site.join("Ana Costa", affiliation="Brazil")
     ben = {**await site.join("Ben Okafor", affiliation="Nigeria"), "name": "Ben Okafor", "affiliation": "Nigeria"}
-    proxy = Proxy(site.server.port or 0)
-    base = await proxy.start()
-    page = await new_page(browser)
-    try:
-        await page.goto(f"{base}/meeting/{site.id}#token={ana['token']}")
-        await page.locator("#conn.live").wait_for()
+    async with page_behind_proxy(site, browser, ana["token"]) as (proxy, page):
         caption(site, ben, "u-x", "We support the draft", final=True)
         await page.locator('#transcript .heard[data-utterance="u-x"]').wait_for()
         proxy.cut()
@@ -190,5 +184,3 @@ async def test_a_page_that_resumes_with_since_keeps_its_heard_lines(site: Site, 
         await page.locator(f'#transcript [data-id="{y}"]').wait_for()
         assert await lines(page) == [[x, "We support the draft."], [y, "And thank the chair."]]
         assert page.errors == []
-    finally:
-        await proxy.close()
