@@ -11,7 +11,7 @@ how much of a difference is chance.
 
 Everything after the model runs as in the server: the VAD gate, the passes, the
 commits and trims (`Channel._work`), attribution of each word to the floor and
-the lines (`_publish`), and the blocks of closed lines decoded again before they
+the lines (`_publish`), and the record's windows of the channel's speech decoded again before the lines
 are stored (`_store_due`, `record`), into a sink that keeps the stored segments. A session's floor
 is given at each turn as `bench/stream.py` does (halfway through the gap, or with
 --late 0.5-2 s after the speaker started).
@@ -20,7 +20,7 @@ Prints per stream and pooled: word errors of the live committed words, of the
 stored segments and of the same model offline (after Whisper's normaliser);
 attribution of the stored words; committed latency on the virtual clock (compute
 time left out: real time adds each pass's own time); the model's real-time factor
-(live passes and blocks); how many blocks were decoded and lines kept as heard live.
+(live passes and the record); how many windows the record decoded and lines kept as heard live.
 
     .venv/bin/python bench/replay.py --session synth_en_4spk_a --session synth_en_4spk_b \\
         --folder read_en/ljspeech --folder read_en/hifitts_6097 --shift 0.25
@@ -63,7 +63,7 @@ from assistant.core.meeting import MeetingState
 from assistant.speech import record
 from assistant.speech.pipeline import Channel
 from assistant.speech.vad import SileroProbabilities
-from assistant.speech.whisper import load
+from assistant.speech.whisper import load, log_mel
 
 
 class ReplayState:
@@ -128,7 +128,8 @@ START = 1_800_000_000.0
 
 
 async def replay(rec: Any, config: AsrConfig, audio: np.ndarray, shift: float, turns: list[Turn],
-                 cues: list[float], language: str, use_hotwords: bool = True) -> dict[str, Any]:
+                 cues: list[float], language: str, use_hotwords: bool = True, level: float | None = None
+                 ) -> dict[str, Any]:
     """The live committed text and when each (normalised) word was committed on the audio clock, the
     stored segments, the model's seconds and the channel's second-look counters."""
     clock = Clock(START)
@@ -137,6 +138,8 @@ async def replay(rec: Any, config: AsrConfig, audio: np.ndarray, shift: float, t
     channel = Channel(meeting_id="replay", participant_id=None, recognizer=rec, probabilities=SileroProbabilities(),
                       meetings=sink, executor=ThreadPoolExecutor(1), record_executor=ThreadPoolExecutor(1),
                       config=config, is_live=lambda *_: False, clock=clock)
+    if level is not None:  # the probe: the record's features floored as offline floors the whole recording's
+        channel._level = level
     floor = sorted(zip(cues, (t.speaker for t in turns), strict=True))
     text, words, at = "", [], []
     done, step = 0, int(config.step_s * SR)
@@ -157,8 +160,8 @@ async def replay(rec: Any, config: AsrConfig, audio: np.ndarray, shift: float, t
         channel.busy_s += result.busy_s
         await channel._publish(state, result, hotwords)  # type: ignore[arg-type]
         await channel._store_due(state, everything=final)  # type: ignore[arg-type]
-        if channel._block is not None:  # at once: on the virtual clock a block takes no time either
-            await asyncio.wait({channel._block})
+        if channel._job is not None:  # at once: on the virtual clock a window takes no time either
+            await asyncio.wait({channel._job})
             await channel._store_due(state, everything=final)  # type: ignore[arg-type]
         for w in result.committed:
             text += w.text
@@ -169,21 +172,28 @@ async def replay(rec: Any, config: AsrConfig, audio: np.ndarray, shift: float, t
             return {"live": text, "words": words, "at": at, "busy": channel.busy_s, "segments": sink.segments,
                     **channel.counters()}
         done, end = end, end + step
+def recording_level(rec: Any, audio: np.ndarray) -> float:
+    """The loudest value of offline's features of the whole recording (its speech, as faster-whisper's
+    VAD keeps it): what offline floors every window's features under, and a live record cannot know."""
+    from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+
+    speech = np.concatenate(collect_chunks(audio, get_speech_timestamps(audio, VadOptions()))[0])
+    return log_mel(rec.record_model.feature_extractor, speech, -np.inf, ends=True)[1]
+
+
 def main(args: argparse.Namespace) -> None:
     streams = chosen_streams(args, with_eval=not args.no_eval)
     overrides = {k: v for k, v in (("beam_size", args.beam), ("step_s", args.step), ("encoder_s", args.encoder))
                  if v}
     config = AsrConfig(model=args.model, language="en", second_look=not args.no_second_look,
                        **overrides)  # type: ignore[arg-type]
-    if args.block is not None:
-        record.BLOCK_S = args.block
     if args.quiet is not None:
         record.QUIET_S = args.quiet
     with tempfile.TemporaryDirectory() as models:
         rec = load(config, Path(models))
     print(f"model {config.model}, beam {config.beam_size}, step {config.step_s} s, encoder {config.encoder_s} s, "
-          f"shift {args.shift} s, blocks {config.second_look} (beam {config.second_look_beam_size}, "
-          f"{record.BLOCK_S:g} s, quiet {record.QUIET_S:g} s), clicks {'late' if args.late else 'in the gap'}")
+          f"shift {args.shift} s, record {config.second_look} (beam {config.second_look_beam_size}, "
+          f"quiet {record.QUIET_S:g} s), clicks {'late' if args.late else 'in the gap'}")
     total = {"words": 0, "live": 0, "stored": 0, "offline": 0, "heard": 0, "right": 0}
     for name, audio, turns in streams:
         language = language_of(name)
@@ -193,7 +203,8 @@ def main(args: argparse.Namespace) -> None:
         ref = " ".join(w for t in turns for w in normalize(t.text, language))
         ref_words, text, _ = offline(rec, audio, language)
         out = asyncio.run(replay(rec, config, audio, args.shift, turns, clicks(turns, args.late),
-                                 "" if args.undeclared else language, not args.no_hotwords))
+                                 "" if args.undeclared else language, not args.no_hotwords,
+                                 recording_level(rec, audio) if args.level else None))
         live_hyp = " ".join(normalize(out["live"], language))  # as a whole: a word alone can normalise differently
         stored = [(w, s["speaker_id"]) for s in out["segments"] for w in normalize(s["text"], language)]
         stored_hyp = " ".join(w for w, _ in stored)
@@ -204,7 +215,7 @@ def main(args: argparse.Namespace) -> None:
         print(f"  {name}: {n} words, errors live {live} ({100 * live / n:.1f} %) stored {kept} ({100 * kept / n:.1f} %) "
               f"offline {off} ({100 * off / n:.1f} %); committed latency without compute p50 "
               f"{percentile(lat, 50):.2f} s p95 {percentile(lat, 95):.2f} s; real-time factor "
-              f"{out['busy'] / (len(audio) / SR):.2f}; blocks {out['blocks']}, lines kept live "
+              f"{out['busy'] / (len(audio) / SR):.2f}; windows {out['windows']}, lines kept live "
               f"{out['kept_live']}, not run {out['skipped']}; stored language {', '.join(langs)}")
         if len(turns) > 1:
             heard, right, far, far_right = attribution(stored, turns, ref_words)
@@ -235,8 +246,10 @@ if __name__ == "__main__":
     parser.add_argument("--model", default="embedded:tiny.en", help="embedded:tiny.en (default), embedded:base, ...")
     add_stream_options(parser)
     parser.add_argument("--shift", type=float, default=0.0, help="seconds added to the first step (default 0)")
-    parser.add_argument("--no-second-look", action="store_true", help="store lines as heard live (no blocks)")
+    parser.add_argument("--no-second-look", action="store_true", help="store lines as heard live (no record windows)")
     parser.add_argument("--no-hotwords", action="store_true", help="no names or agenda item as hotwords")
-    parser.add_argument("--block", type=float, help="a block is decoded at the first pause after this many seconds")
-    parser.add_argument("--quiet", type=float, help="... or after this many seconds of quiet")
+    parser.add_argument("--level", action="store_true",
+                        help="a probe: the record floors its features under the whole recording's loudest value, "
+                             "as offline does (a live record knows only the loudest so far)")
+    parser.add_argument("--quiet", type=float, help="the record decodes what it has after this many seconds of quiet")
     main(parser.parse_args())

@@ -357,7 +357,7 @@ def attribution(stored: list[tuple[str, str]], turns: list[Turn], timed: list[tu
 
 async def stored_all(http: aiohttp.ClientSession, base: str, limit_s: float = 120.0) -> None:
     """Wait until the server has stored what the stream said: a channel is listed in /api/health until
-    its last block is decoded and stored (after the stream ends: up to 30 s of speech, on the record's
+    its last window is decoded and stored (after the stream ends: up to 30 s of speech, on the record's
     one thread)."""
     for _ in range(int(limit_s / 0.2)):
         health = await (await http.get(f"{base}/api/health", headers={"Authorization": f"Bearer {ADMIN}"})).json()

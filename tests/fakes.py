@@ -15,10 +15,12 @@ import numpy as np
 
 from assistant.audio.pcm import SAMPLE_RATE
 from assistant.speech.gate import WINDOW
+from assistant.speech.record import Window
 from assistant.speech.streaming import Word
 
 VOCAB = ["good", "morning", "everyone.", "thank", "you", "chair.", "we", "support", "this", "proposal."]
 FRAME_S = 0.1  # the audio websocket's frames in the tests
+WINDOW_SAMPLES = 30 * SAMPLE_RATE  # a window of the record
 
 
 def tone(text: str) -> np.ndarray:
@@ -57,10 +59,15 @@ class ToneRecognizer:
             i = j
         return words
 
-    def transcribe_whole(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str,
-                         beam_size: int) -> list[Word]:
-        """A block of the record, decoded as a recording: here, as a live pass hears it."""
-        return self.transcribe(audio, language=language, prompt=prompt, hotwords=hotwords)
+    def decode_window(self, speech: np.ndarray, *, start: int, level: float, language: str | None,
+                      prompt: tuple[int, ...], hotwords: str, beam_size: int) -> Window:
+        """A window of the record, decoded as offline: here, as a live pass hears it; the next window
+        starts after its last whole word, or at its end; the prompt is the text so far, as code points."""
+        window = speech[start : start + WINDOW_SAMPLES]
+        words = self.transcribe(window, language=language, prompt="", hotwords=hotwords)
+        whole = start + WINDOW_SAMPLES >= len(speech)
+        next_s = len(window) / SAMPLE_RATE if whole or not words else words[-1].end
+        return Window(words, next_s, (*prompt, *map(ord, "".join(w.text for w in words))), language or "en", level)
 
 
 def loud_windows() -> Any:

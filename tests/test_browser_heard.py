@@ -17,7 +17,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is missing"),
 ]
-TITLE = "as heard live; the record replaces it within about half a minute"
+TITLE = "as heard live; the record replaces it within about a minute"
 # the contrast of each heard line's text and badge against what is behind it
 CONTRAST = """() => {
   const lum = (c) => { const [r, g, b] = c.match(/[\\d.]+/g).slice(0, 3).map(Number).map((v) => { v /= 255;

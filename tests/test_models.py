@@ -11,12 +11,14 @@ from conftest import AUDIO
 
 from assistant.audio.pcm import SAMPLE_RATE
 from assistant.config import AsrConfig
+from assistant.speech import record
 from assistant.speech.whisper import (
     FasterWhisperRecognizer,
     ModelError,
     _before_loop,
     assemble_base,
     load,
+    log_mel,
     resolve,
     token_budget,
 )
@@ -160,3 +162,43 @@ def test_a_pass_that_loops_keeps_what_it_heard_before_the_loop(tmp_path: Path) -
     text = "".join(w.text for w in words).lower()
     assert text.count("amidst the tents.") == 1 and text.endswith("amidst the tents."), text
     assert words[-1].end <= len(audio) / SAMPLE_RATE
+
+
+def test_the_records_features_are_faster_whispers_and_a_window_inside_a_recording_gets_offlines_frames() -> None:
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    extractor = FeatureExtractor()
+    rng = np.random.default_rng(1)
+    n = 40 * SAMPLE_RATE
+    audio = (rng.normal(0, 0.1, n) * np.sin(np.linspace(0, 300, n)) ** 2).astype(np.float32)
+    whole = extractor(audio)
+    ours, level = log_mel(extractor, audio, -np.inf, ends=True)
+    assert np.array_equal(ours, whole)
+    frame = 777  # a window from there, heard with 10 frames around it and the recording's level: offline's frames
+    piece, _ = log_mel(extractor, audio[(frame - 10) * 160 : (frame + 3010) * 160], level, ends=False)
+    assert np.array_equal(piece[:, 10:3010], whole[:, frame : frame + 3000])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (AUDIO / "mit-license-en.flac").exists(), reason="shared audio not present")
+def test_the_records_windows_are_offlines_own_windows(tmp_path: Path) -> None:
+    """41 s of speech (two windows): decoded by the record, one window at a time from where the last
+    one's words ended, with the recording's level, the words are offline faster-whisper's, time for time."""
+    from faster_whisper.vad import get_vad_model
+
+    rec = load(AsrConfig(), tmp_path, live=False)
+    audio = np.concatenate([clip("mit-license-en.flac", 0.0, 31.0), clip("jfk.flac", 0.0, 11.0)])
+    segments, _ = rec.transcribe_file(audio, language="en")
+    offline = [(w.word, round(w.start, 2)) for s in segments for w in s.words]
+    padded = np.pad(audio, (0, -len(audio) % 512))
+    probabilities = np.asarray(get_vad_model()(padded), np.float32).reshape(-1)
+    chunks = record.speech_chunks(probabilities, len(audio))
+    _, level = log_mel(rec.model.feature_extractor, record.joined(audio, chunks), -np.inf, ends=True)
+    job = record.Job(start=0.0, seek=0.0, audio=audio, probabilities=probabilities, in_speech=False, final=False,
+                     prompt=(), level=level, hotwords="", language="en", beam_size=5)
+    first = record.decode(job, rec)  # 41 s of speech: one window, not the rest
+    assert first.windows == 1 and 20 < first.until < 31
+    rest = record.decode(record.Job(start=0.0, seek=first.until, audio=audio, probabilities=probabilities,
+                                    in_speech=True, final=True, prompt=first.prompt, level=first.level, hotwords="",
+                                    language="en", beam_size=5), rec)
+    assert [(w.text, round(w.start, 2)) for w in first.words + rest.words] == offline

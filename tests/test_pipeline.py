@@ -25,6 +25,7 @@ from assistant.audio.pcm import SAMPLE_RATE
 from assistant.config import AsrConfig
 from assistant.speech.gate import SpeechGate
 from assistant.speech.pipeline import Channel
+from assistant.speech.record import Window
 from assistant.speech.streaming import Word
 from assistant.speech.transcription import Transcription
 
@@ -121,24 +122,27 @@ async def test_a_line_never_spans_a_floor_change_and_speech_older_than_the_bound
 
 
 class Recorder(ToneRecognizer):
-    """Live passes hear "this"; the record's block (a recording's decoding) hears "the", or `whole`."""
+    """Live passes hear "this"; the record's windows (offline's decoding) hear "the", or `whole`."""
 
     def __init__(self, whole: str | None = None) -> None:
         super().__init__()
         self.whole = whole
-        self.blocks: list[tuple[float, str]] = []  # (seconds of audio, prompt) of each block decoded
+        self.windows: list[tuple[float, str]] = []  # (seconds of speech, prompt) of each window decoded
 
-    def transcribe_whole(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str,
-                         beam_size: int) -> list[Word]:
-        self.blocks.append((len(audio) / SAMPLE_RATE, prompt))
-        words = self.transcribe(audio, language=language, prompt=prompt, hotwords=hotwords)
+    def decode_window(self, speech: np.ndarray, **kw: Any) -> Window:
+        self.windows.append(((len(speech) - kw["start"]) / SAMPLE_RATE, "".join(map(chr, kw["prompt"])).strip()))
+        window = super().decode_window(speech, **kw)
+        words = window.words
         if self.whole is not None:
-            return [Word(words[0].start + 0.4 * i, words[0].start + 0.4 * i + 0.3, " " + w)
-                    for i, w in enumerate(self.whole.split())]
-        return [Word(w.start, w.end, " the" if w.key == "this" else w.text, w.probability) for w in words]
+            words = [Word(words[0].start + 0.4 * i, words[0].start + 0.4 * i + 0.3, " " + w)
+                     for i, w in enumerate(self.whole.split())]
+        else:
+            words = [Word(w.start, w.end, " the" if w.key == "this" else w.text, w.probability) for w in words]
+        text = "".join(w.text for w in words)
+        return Window(words, window.next_s, (*kw["prompt"], *map(ord, text)), window.language, window.level)
 
 
-async def test_closed_lines_are_stored_as_their_block_heard_them_and_captions_carry_their_id() -> None:
+async def test_closed_lines_are_stored_as_the_records_window_heard_them_and_captions_carry_their_id() -> None:
     clock = Clock(START)
     state = FakeState([Person("ana", "Ana", language="en")], START)
     state.give_floor("ana", START)
@@ -148,13 +152,13 @@ async def test_closed_lines_are_stored_as_their_block_heard_them_and_captions_ca
                                       silence(3)]))
     await run(chan)
     assert said(sink) == [("we support the proposal.", "Ana"), ("thank you chair.", "Ana")]
-    assert len(rec.blocks) == 1 and rec.blocks[0][0] < 6  # both lines in one block, a little around them
+    assert len(rec.windows) == 1 and rec.windows[0][0] < 6  # both lines in one window, its long silence left out
     finals = [m for m in sink.live if m["final"] and m["committed"]]
     assert finals[0]["committed"].startswith("we support this proposal.")  # as the caption showed it live
     assert finals[0]["utterance_id"] == sink.segments[0]["utterance_id"] and finals[0]["language"] == "en"
 
 
-async def test_a_block_waits_for_a_quiet_channel_and_takes_the_text_stored_before_as_its_prompt() -> None:
+async def test_the_record_waits_for_a_quiet_channel_and_conditions_on_the_text_decoded_before() -> None:
     rec = Recorder()
     clock, chan, sink = ana_speaking(rec)
     await feed_live(chan, clock, np.concatenate([tone("good morning everyone."), silence(0.8),
@@ -162,7 +166,7 @@ async def test_a_block_waits_for_a_quiet_channel_and_takes_the_text_stored_befor
                                                  silence(3)]), clicks={})
     assert said(sink) == [("good morning everyone.", "Ana"), ("we support the proposal.", "Ana"),
                           ("thank you chair.", "Ana")]
-    assert [prompt for _, prompt in rec.blocks] == ["", "good morning everyone. we support the proposal."]
+    assert [prompt for _, prompt in rec.windows] == ["", "good morning everyone. we support the proposal."]
 
 
 async def test_lines_are_stored_when_the_audio_stops_coming_without_the_stream_ending() -> None:
@@ -181,23 +185,23 @@ async def test_lines_are_stored_when_the_audio_stops_coming_without_the_stream_e
 
 
 class SlowRecord(Recorder):
-    """A block that takes as long as the test likes."""
+    """A window that takes as long as the test likes."""
 
     def __init__(self) -> None:
         super().__init__()
         self.started, self.release = threading.Event(), threading.Event()
 
-    def transcribe_whole(self, audio: np.ndarray, **kw: Any) -> list[Word]:
+    def decode_window(self, speech: np.ndarray, **kw: Any) -> Window:
         self.started.set()
         assert self.release.wait(10)
-        return super().transcribe_whole(audio, **kw)
+        return super().decode_window(speech, **kw)
 
 
-async def test_live_captions_go_on_while_a_block_is_being_decoded() -> None:
+async def test_live_captions_go_on_while_a_window_is_being_decoded() -> None:
     rec = SlowRecord()
     clock, chan, sink = ana_speaking(rec)
     chan.start()
-    feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(3)]))  # a block is due
+    feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(3)]))  # a flush is due
     for _ in range(500):
         if rec.started.is_set():
             break
@@ -218,7 +222,7 @@ async def test_live_captions_go_on_while_a_block_is_being_decoded() -> None:
 
 async def test_a_remote_speakers_hall_duplicate_is_decided_when_its_line_closes_not_when_it_is_stored() -> None:
     """Pia speaks from home; the hall loudspeaker carries her voice too. Her own channel is live while
-    she speaks and gone by the time the hall's block is stored: her words are stored once (by her
+    she speaks and gone by the time the hall's record stores the line: her words are stored once (by her
     channel), never again from the hall."""
     clock = Clock(START)
     state = FakeState([Person("pia", "Pia", mode="remote"), Person("chair", "Chair", role="chair")], START)
@@ -231,24 +235,24 @@ async def test_a_remote_speakers_hall_duplicate_is_decided_when_its_line_closes_
     chan.start()
     feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(1)]))
     for _ in range(500):
-        if chan._waiting or chan._decided or chan._block:
+        if chan._waiting or chan._decided or chan._job:
             break
         await asyncio.sleep(0.01)
-    live["pia"] = False  # her channel ends before the hall's block is stored
+    live["pia"] = False  # her channel ends before the hall's line is stored
     chan.close()
     assert chan.task is not None
     await chan.task
     assert sink.segments == [] and not [m for m in sink.live if m["committed"]]
 
 
-async def test_shutdown_ends_every_channel_at_once_and_stores_what_each_heard_blocks_in_flight_included() -> None:
+async def test_shutdown_ends_every_channel_at_once_and_stores_what_each_heard_windows_in_flight_included() -> None:
     clock = Clock(START)
     state = FakeState([Person("ana", "Ana"), Person("pia", "Pia", mode="remote")], START)
     state.give_floor("ana", START)
     sink = RecordingSink(state)
     rec = SlowRecord()
     service = Transcription(AsrConfig(step_s=0.5), sink, rec, loud_windows, clock=clock)
-    speech = np.concatenate([tone("we support this proposal."), silence(3)])  # a block is due
+    speech = np.concatenate([tone("we support this proposal."), silence(3)])  # a flush is due
     for i in range(0, len(speech), int(FRAME_S * SAMPLE_RATE)):
         clock.advance(FRAME_S)
         service.feed("m", None, speech[i:i + int(FRAME_S * SAMPLE_RATE)])
@@ -260,31 +264,31 @@ async def test_shutdown_ends_every_channel_at_once_and_stores_what_each_heard_bl
         await asyncio.sleep(0.01)
     closing = asyncio.create_task(service.close())
     await asyncio.sleep(0.05)
-    rec.release.set()  # the block in flight ends while the server shuts down
+    rec.release.set()  # the window in flight ends while the server shuts down
     await asyncio.wait_for(closing, 10)
     assert sorted(said(sink)) == [("we support the proposal.", "Ana"), ("we support the proposal.", "Pia")]
 
 
 class BrokenRecord(Recorder):
-    def transcribe_whole(self, audio: np.ndarray, **kw: Any) -> list[Word]:
+    def decode_window(self, speech: np.ndarray, **kw: Any) -> Window:
         raise RuntimeError("the record's model broke")
 
 
-async def test_a_block_whose_decoding_fails_stores_its_lines_as_heard_live() -> None:
+async def test_a_window_whose_decoding_fails_stores_its_lines_as_heard_live() -> None:
     clock, chan, sink = ana_speaking(BrokenRecord())
     feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(1)]))
     await run(chan)
     assert said(sink) == [("we support this proposal.", "Ana")] and chan.failure is None
 
 
-async def test_a_line_the_block_missed_is_stored_as_heard_live() -> None:
+async def test_a_line_the_record_missed_is_stored_as_heard_live() -> None:
     clock, chan, sink = ana_speaking(Recorder("we"))
     feed(chan, clock, np.concatenate([tone("we support this proposal."), silence(1)]))
     await run(chan)
     assert said(sink) == [("we support this proposal.", "Ana")] and chan.kept_live == 1
 
 
-async def test_without_blocks_lines_are_stored_as_heard_at_each_sentence_end() -> None:
+async def test_without_the_record_lines_are_stored_as_heard_at_each_sentence_end() -> None:
     clock = Clock(START)
     state = FakeState([Person("ana", "Ana")], START)
     state.give_floor("ana", START)
@@ -293,7 +297,7 @@ async def test_without_blocks_lines_are_stored_as_heard_at_each_sentence_end() -
     feed(chan, clock, np.concatenate([tone("good morning everyone. we support this proposal."), silence(1)]))
     await run(chan)
     assert said(sink) == [("good morning everyone.", "Ana"), ("we support this proposal.", "Ana")]
-    assert not rec.blocks and len({s["utterance_id"] for s in sink.segments}) == 2
+    assert not rec.windows and len({s["utterance_id"] for s in sink.segments}) == 2
 
 
 def test_the_gate_keeps_runs_of_speech_with_their_onsets() -> None:

@@ -1,22 +1,27 @@
-"""The record's blocks: when closed lines are decoded again, on which audio, and where each word
-of the block goes. Pure: no model, no loop."""
+"""The record: which speech its windows hear (offline's VAD), when a window is decoded, and which
+line each decided word goes to. Pure: the recognizer is a fake, no loop."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from fakes import ToneRecognizer, silence, tone
 
 from assistant.audio.pcm import SAMPLE_RATE
 from assistant.speech import record
 from assistant.speech.attribution import Line
+from assistant.speech.gate import WINDOW
 from assistant.speech.record import (
     AudioHistory,
+    Job,
+    TimeMap,
     assign,
-    bounds,
+    decode,
     due,
-    heard_in,
+    hand_out,
     hotwords_heard,
     missed,
-    prompt,
+    speech_chunks,
 )
 from assistant.speech.streaming import Word, join_words
 
@@ -25,109 +30,184 @@ def words(text: str, start: float = 0.0, step: float = 0.5) -> list[Word]:
     return [Word(start + i * step, start + i * step + 0.4, " " + w) for i, w in enumerate(text.split())]
 
 
-def line(text: str, start: float, number: int = 1, language: str | None = "en") -> Line:
-    return Line(number, "ana", words(text, start), language)
+def line(text: str, start: float, number: int = 1, language: str | None = "en", speaker: str = "ana") -> Line:
+    return Line(number, speaker, words(text, start), language)
 
 
-def test_a_block_waits_for_its_length_and_a_pause() -> None:
-    lines = [line("good morning everyone", 0.0), line("we support this", 8.0, 2)]  # 0.0 to 9.4
-    assert due(lines, voiced_until=0.0, heard_until=10.0, pause=True, final=False) == 0  # short, and not quiet long enough
-    longer = [*lines, line("and we thank the chair", 19.0, 3)]  # to 21.4: past BLOCK_S
-    assert due(longer, voiced_until=0.0, heard_until=21.8, pause=False, final=False) == 0  # someone speaks: later
-    assert due(longer, voiced_until=0.0, heard_until=21.8, pause=True, final=False) == 3
-    # the VAD heard speech after the last line that the live passes have not committed yet: no pause
-    assert due(longer, voiced_until=23.0, heard_until=23.5, pause=True, final=False) == 0
-    assert due([], voiced_until=0.0, heard_until=50.0, pause=True, final=True) == 0
+def windows_of(audio: np.ndarray) -> np.ndarray:
+    """The tone language's VAD: anything loud is speech."""
+    n = len(audio) // WINDOW
+    return (np.abs(audio[: n * WINDOW].reshape(n, WINDOW)).max(axis=1) > 0.05).astype(np.float32)
 
 
-def test_a_block_of_any_length_is_decoded_after_a_quiet_or_at_the_end_and_a_long_one_at_once() -> None:
+@pytest.mark.parametrize("seed", range(6))
+def test_the_speech_is_chunked_as_faster_whispers_own_vad_chunks_it_offline(seed: int,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random probabilities (runs of speech and quiet of every length, and the grey zone between the
+    two thresholds) through faster-whisper's get_speech_timestamps and through ours: the same chunks."""
+    from faster_whisper import vad
+
+    rng = np.random.default_rng(seed)
+    runs = [rng.choice([0.1, 0.4, 0.9], p=[0.45, 0.1, 0.45]) * np.ones(rng.integers(1, 120)) for _ in range(60)]
+    probabilities = np.concatenate(runs).astype(np.float32)
+    samples = len(probabilities) * WINDOW - int(rng.integers(0, WINDOW))  # audio ends inside its last window
+    monkeypatch.setattr(vad, "get_vad_model", lambda: lambda padded: probabilities[: len(padded) // WINDOW])
+    theirs = vad.get_speech_timestamps(np.zeros(samples, np.float32), vad.VadOptions())
+    assert speech_chunks(probabilities, samples) == [(c["start"], c["end"]) for c in theirs]
+
+
+def test_silences_of_two_seconds_or_more_are_left_out_and_word_times_map_back() -> None:
+    audio = np.concatenate([tone("good morning everyone."), silence(5), tone("thank you chair."), silence(1)])
+    chunks = speech_chunks(windows_of(audio), len(audio))
+    assert len(chunks) == 2  # the 5.1 s of quiet after "everyone." is left out, less 0.4 s on each side
+    joined = record.joined(audio, chunks)
+    assert abs(len(audio) - len(joined) - (5.1 - 2 * record.VAD_PAD_S) * SAMPLE_RATE) < WINDOW
+    timeline = TimeMap(chunks)
+    heard = ToneRecognizer().transcribe(joined, language="en", prompt="", hotwords="")
+    assert [round(timeline.word(w).start, 2) for w in heard] == [0.0, 0.5, 1.0, 6.5, 7.0, 7.5]
+
+
+class Windows(ToneRecognizer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[tuple[float, tuple[int, ...]]] = []  # (seconds of speech given, prompt)
+
+    def decode_window(self, speech: np.ndarray, **kw: object) -> record.Window:
+        self.asked.append(((len(speech) - kw["start"]) / SAMPLE_RATE, kw["prompt"]))  # type: ignore[operator]
+        return super().decode_window(speech, **kw)  # type: ignore[arg-type]
+
+
+def job(audio: np.ndarray, *, final: bool, start: float = 100.0, prompt: tuple[int, ...] = ()) -> Job:
+    return Job(start=start, seek=start, audio=audio, probabilities=windows_of(audio), in_speech=False, final=final,
+               prompt=prompt, level=0.0, hotwords="", language="en", beam_size=5)
+
+
+def test_a_window_is_decoded_once_the_speech_holds_a_whole_one_and_the_next_starts_at_its_last_word() -> None:
+    sentence = np.concatenate([tone("we support this proposal."), silence(1.0)])  # 3 s, no silence left out
+    rec = Windows()
+    short = np.concatenate([sentence] * 10)  # 30 s of speech: not settled yet
+    assert decode(job(short, final=False), rec) == record.Decoded(until=100.0, language="en", level=0.0)
+    assert not rec.asked
+    audio = np.concatenate([sentence] * 12)  # 36 s
+    out = decode(job(audio, final=False, prompt=(1, 2)), rec)
+    assert out.windows == 1 and rec.asked == [(36.0, (1, 2))]
+    assert out.until == pytest.approx(100.0 + 28.9)  # the end of the last whole word in the window
+    assert join_words(out.words).count("proposal.") == 10 and out.words[0].start == pytest.approx(100.0)
+    assert "".join(map(chr, out.prompt[2:])).strip().startswith("we support")
+
+
+def test_a_flush_decodes_every_window_to_the_end_each_conditioned_on_the_one_before() -> None:
+    sentence = np.concatenate([tone("we support this proposal."), silence(1.0)])
+    rec = Windows()
+    out = decode(job(np.concatenate([sentence] * 12), final=True), rec)
+    assert out.windows == 2 and out.until == pytest.approx(136.0)
+    assert join_words(out.words).count("proposal.") == 12
+    assert rec.asked[1][1] and "".join(map(chr, rec.asked[1][1])).count("proposal.") == 10
+    assert decode(job(silence(3), final=True), rec).windows == 0  # nothing said: nothing decoded
+
+
+def test_a_window_is_due_with_a_whole_windows_speech_and_a_flush_after_a_quiet() -> None:
     lines = [line("good morning everyone", 0.0)]  # ends 1.4
-    assert due(lines, voiced_until=0.0, heard_until=1.4 + record.QUIET_S - 0.1, pause=True, final=False) == 0
-    assert due(lines, voiced_until=0.0, heard_until=1.4 + record.QUIET_S, pause=True, final=False) == 1
-    assert due(lines, voiced_until=0.0, heard_until=1.5, pause=False, final=True) == 1
-    long = [line("one two three", 0.0), line("four five six", record.MAX_BLOCK_S - 1, 2)]  # to 30.4 s
-    assert due(long, voiced_until=0.0, heard_until=record.MAX_BLOCK_S + 1.5, pause=False, final=False) == 2
+    kw = {"open_language": None, "voiced_until": 1.4, "final": False}
+    assert due(lines, speech_after_s=10.0, heard_until=1.4 + record.QUIET_S - 0.1, pause=True, **kw) is None
+    assert due(lines, speech_after_s=10.0, heard_until=1.4 + record.QUIET_S, pause=True, **kw) == (3.4, True)
+    assert due(lines, speech_after_s=10.0, heard_until=9.0, pause=False, **kw) is None  # someone speaks
+    # the VAD heard speech after the last line that the live passes have not committed yet: no pause
+    assert due(lines, speech_after_s=10.0, heard_until=9.0, pause=True, open_language=None, voiced_until=8.5,
+               final=False) is None
+    whole = record.WINDOW_S + record.SETTLED_S
+    assert due(lines, speech_after_s=whole, heard_until=40.0, pause=False, **kw) == (40.0, False)
+    assert due([], speech_after_s=whole, heard_until=40.0, pause=False, **kw) == (40.0, False)
+    assert due([], speech_after_s=0.0, heard_until=50.0, pause=True, open_language=None, voiced_until=0.0,
+               final=True) == (50.0, True)
 
 
-def test_a_block_is_never_longer_than_its_bound_however_many_lines_waited() -> None:
-    lines = [line("one two three", 10.0 * n, n + 1) for n in range(13)]  # 0 to 121 s, all waiting
-    assert due(lines, voiced_until=0.0, heard_until=135.0, pause=True, final=False) == 3  # 0, 10 and 20 s
-    assert due(lines, voiced_until=0.0, heard_until=135.0, pause=True, final=True) == 3
-
-
-def test_a_line_whose_language_is_not_known_yet_never_joins_another_speakers_block() -> None:
-    thanks = Line(1, "ana", words("thank you madam chair", 0.0), None)  # closed before its turn's language was found
-    merci = Line(2, "ben", words("merci madame la présidente", 3.0), "fr")
-    assert due([thanks, merci], voiced_until=0.0, heard_until=5.0, pause=False, final=False) == 1
-
-
-def test_a_block_never_spans_a_change_of_language() -> None:
+def test_a_window_never_spans_a_change_of_language() -> None:
     lines = [line("buenos dias", 0.0, 1, None), line("a todos", 2.0, 2, "es"), line("good morning", 4.0, 3, "en")]
-    assert due(lines, voiced_until=0.0, heard_until=5.0, pause=False, final=False) == 2  # the Spanish lines, now
-    assert due(lines[2:], voiced_until=0.0, heard_until=5.0, pause=False, final=False) == 0
+    kw = {"speech_after_s": 5.0, "heard_until": 5.0, "voiced_until": 5.0, "pause": False, "final": False}
+    assert due(lines, open_language=None, **kw) == (4.0, True)  # the Spanish lines, now
+    assert due(lines[2:], open_language="en", **kw) is None
+    assert due(lines[2:], open_language="fr", **kw) == (5.0, True)  # a French line is being said
+    # a line whose language is not known yet (closed before its turn's was found) never joins another speaker's
+    thanks = Line(1, "ana", words("thank you madam chair", 0.0), None)
+    merci = Line(2, "ben", words("merci madame la présidente", 3.0), "fr")
+    assert due([thanks, merci], open_language=None, **kw) == (3.0, True)
 
 
-def test_a_block_hears_a_little_around_its_lines_but_not_the_next_speech_or_the_previous_block() -> None:
-    lines = [line("good morning everyone", 10.0)]  # 10.0 to 11.4
-    assert bounds(lines, block_start=0.0, next_onset=None, heard_until=20.0, voiced_until=None) == (
-        10.0 - record.EARLY_S, 11.4 + record.PAD_AFTER_S)
-    assert bounds(lines, block_start=9.0, next_onset=11.6, heard_until=20.0, voiced_until=None) == (9.0, 11.6)
-    assert bounds(lines, block_start=9.0, next_onset=None, heard_until=11.5, voiced_until=None) == (9.0, 11.5)
-    # in a pause: past the end of speech as the VAD heard it (Whisper's word times end early)
-    assert bounds(lines, block_start=9.0, next_onset=None, heard_until=20.0, voiced_until=11.7) == (
-        9.0, 11.7 + record.PAD_AFTER_S)
+def test_a_line_takes_its_words_once_the_windows_decided_them_all() -> None:
+    lines = [line("we support the sub license", 0.0), line("thank you chair", 5.0, 2)]  # to 2.4 and 6.4
+    heard = [*words("we support the sublicense", 0.0), Word(3.2, 3.5, " indeed"), *words("thank you", 5.0)]
+    given, rest = hand_out(lines, heard, until=5.9)  # the window ended before "chair"
+    assert [join_words(w) for w in given] == ["we support the sublicense indeed"]
+    assert join_words(rest) == "thank you"
+    given, rest = hand_out(lines[1:], [*rest, *words("chair and", 6.0)], until=7.5)
+    assert [join_words(w) for w in given] == ["thank you chair and"] and not rest
 
 
-def test_each_word_of_the_block_goes_to_the_line_it_was_said_in_or_the_nearest() -> None:
-    lines = [line("we support the sub license", 0.0), line("thank you chair", 5.0, 2)]
-    heard = [*words("we support the sublicense", 0.0), Word(3.2, 3.5, " indeed"), *words("thank you chair", 5.0),
-             Word(6.45, 6.75, " and"), Word(8.0, 8.3, " next")]  # "indeed" missed live; "next" is the next speech
-    heard = heard_in(lines, heard)
-    first, second = assign(lines, heard)
-    assert join_words(first) == "we support the sublicense indeed"
-    assert join_words(second) == "thank you chair and"
+def test_a_line_ending_just_past_the_window_is_decided_when_the_window_heard_its_last_word() -> None:
+    lines = [line("we support this proposal", 0.0)]  # ends 1.9
+    heard = words("we support this proposal", 0.0)
+    assert hand_out(lines, heard, until=1.5)[0] == [heard]  # Whisper timed the end 0.4 s earlier
+    assert hand_out(lines, heard[:3], until=1.5) == ([], heard[:3])  # "proposal" is the next window's
 
 
-def test_words_whisper_invents_where_a_block_stops_and_the_next_speech_are_not_the_blocks() -> None:
+def test_the_next_speech_and_what_whisper_invents_where_a_flush_stops_are_not_the_lines() -> None:
     lines = [line("portions of the software.", 0.0)]  # ends 1.9
-    heard = [*words("portions of the software."), Word(1.85, 1.85, " Thank", 0.0), Word(1.85, 1.9, " you", 0.98),
-             Word(1.9, 2.0, " very", 0.9), Word(2.0, 2.1, " much.", 0.9)]
-    assert join_words(heard_in(lines, heard)) == "portions of the software."
-    assert join_words(heard_in(lines, [*words("portions of the software."), Word(1.9, 2.1, " Yes.", 0.9)])) == (
-        "portions of the software. Yes.")
+    invented = [Word(1.85, 1.85, " Thank", 0.0), Word(1.85, 1.9, " you", 0.98), Word(1.9, 2.0, " much.", 0.9)]
+    given, rest = hand_out(lines, [*words("portions of the software."), *invented], until=3.0)
+    assert [join_words(w) for w in given] == ["portions of the software."] and not rest
+    given, rest = hand_out(lines, [*words("portions of the software."), Word(1.9, 2.1, " Yes.", 0.9),
+                                   Word(2.8, 3.0, " Next")], until=3.0)
+    assert [join_words(w) for w in given] == ["portions of the software. Yes."] and join_words(rest) == "Next"
 
 
-def test_a_block_word_goes_to_the_line_of_the_live_word_it_matches_even_when_its_time_is_off() -> None:
+def test_a_word_goes_to_the_line_of_the_live_word_it_matches_even_when_its_time_is_off() -> None:
     lines = [line("thank you chair", 0.0), Line(2, "ben", words("he could wait no longer", 3.0), "en")]
     heard = [*words("thank you chair he could", 0.0), *words("wait no longer", 3.0)]  # "he could" timed a second early
     first, second = assign(lines, heard)
     assert join_words(first) == "thank you chair" and join_words(second) == "he could wait no longer"
+    assert [join_words(w) for w in hand_out(lines, heard, until=6.0)[0]] == ["thank you chair", "he could wait no longer"]
 
 
-def test_a_word_the_live_passes_heard_stays_in_the_block_however_late_whisper_timed_it() -> None:
-    lines = [line("we support this proposal", 0.0)]  # ends 1.9
-    heard = [*words("we support this", 0.0), Word(2.4, 2.8, " proposal")]  # timed 0.7 s late
-    assert join_words(heard_in(lines, heard)) == "we support this proposal"
-
-
-def test_a_line_the_block_missed_keeps_its_live_words() -> None:
+def test_a_line_the_windows_missed_keeps_its_live_words() -> None:
     live = words("we support this proposal")
     assert missed(live, words("we"))
     assert not missed(live, words("we support this"))
-    assert not missed(words("yes"), [])  # a word or two: the block may well be right
+    assert not missed(words("yes"), [])  # a word or two: the windows may well be right
 
 
-def test_the_prompt_is_the_stored_text_before_the_block_and_names_only_if_heard() -> None:
-    assert prompt(["Good morning.", "We support this."]) == "Good morning. We support this."
-    assert len(prompt(["x" * 3000])) == record.PROMPT_CHARS
+def test_names_are_hotwords_only_if_heard() -> None:
     assert hotwords_heard("Luis Romero Peru General debate", [line("thank you Peru", 0.0)]) == "Peru"
 
 
-def test_the_audio_kept_for_blocks_is_bounded_and_stays_on_the_timeline() -> None:
+def test_the_audio_kept_is_bounded_and_stays_on_the_timeline_with_its_vad() -> None:
     history = AudioHistory(keep_s=2.0)
     for n in range(10):  # ten seconds, a second at a time, each second its own value
-        history.append(np.full(SAMPLE_RATE, n, np.float32))
+        second = np.full(SAMPLE_RATE, n, np.float32)
+        history.append(second)
+        taken = (n + 1) * SAMPLE_RATE // WINDOW - n * SAMPLE_RATE // WINDOW  # the gate's whole windows
+        history.append_probabilities(np.full(taken, n))
     assert history.end == 10.0 and 7.5 <= history.start <= 8.0  # at most a quarter over the bound
-    start, audio = history.slice(8.5, 9.25)
-    assert start == 8.5 and len(audio) == int(0.75 * SAMPLE_RATE) and audio[0] == 8 and audio[-1] == 9
+    start, audio, probabilities = history.slice(8.5, 9.25)
+    assert start <= 8.5 < start + WINDOW / SAMPLE_RATE and audio[-1] == 9
+    assert len(probabilities) == len(audio) // WINDOW and len(audio) % WINDOW == 0
+    assert probabilities[0] == 8 and probabilities[-1] == 9
     assert history.slice(1.0, 9.0)[0] == history.start  # what is gone is gone
+
+
+def test_the_vad_run_as_the_audio_comes_gives_the_probabilities_offline_computes_over_the_recording() -> None:
+    from faster_whisper.vad import get_vad_model
+
+    from assistant.speech.vad import SileroStream
+
+    rng = np.random.default_rng(3)
+    audio = np.concatenate([tone("good morning everyone."), rng.normal(0, 0.05, 5 * SAMPLE_RATE).astype(np.float32),
+                            silence(2), tone("thank you chair.")])
+    audio = audio[: len(audio) // WINDOW * WINDOW]
+    offline = np.asarray(get_vad_model()(audio)).reshape(-1)
+    vad, live, at = SileroStream(), [], 0
+    for size in rng.integers(1, 40, 200) * WINDOW:  # pieces of 1 to 39 windows, as the gate takes them
+        live.append(vad(audio[at : at + size]))
+        at += size
+    assert at >= len(audio)
+    assert np.array_equal(np.concatenate(live), offline)

@@ -24,6 +24,7 @@ from nats.aio.client import Client
 from nats.js.kv import KeyValue
 
 from ..config import AsrConfig
+from ..speech.record import Window
 from ..speech.streaming import Word
 from ..speech.transcription import HALL, Channel, MeetingSink, Transcription
 from . import bus
@@ -47,8 +48,8 @@ class _Elsewhere:
     def transcribe(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str) -> list[Word]:
         raise RuntimeError("transcription runs in the workers (assistant worker)")
 
-    def transcribe_whole(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str,
-                         beam_size: int) -> list[Word]:
+    def decode_window(self, speech: np.ndarray, *, start: int, level: float, language: str | None,
+                      prompt: tuple[int, ...], hotwords: str, beam_size: int) -> Window:
         raise RuntimeError("transcription runs in the workers (assistant worker)")
 
 

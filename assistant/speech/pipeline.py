@@ -3,9 +3,9 @@
 A `Channel` takes PCM from any source (the audio websocket, a device, a file),
 gates it with the VAD and runs the streaming transcriber on the model's own
 thread. Who said each word is decided by `attribution` (pure); committed words
-make lines, shown live as captions, and closed lines are decoded once more in
-blocks, as offline (`record`, in a pause), before they are stored as segments
-through `publish` (docs/transcription.md). The event loop never waits for the model:
+make lines, shown live as captions, and the channel's speech is decoded once more
+in offline's windows (`record`), whose words replace the closed lines' before they
+are stored as segments through `publish` (docs/transcription.md). The event loop never waits for the model:
 audio that arrives while the model is busy is taken in one go next time, so
 the pipeline never falls further and further behind; it reports its lag.
 """
@@ -44,7 +44,7 @@ from .attribution import (
 from .gate import ProbabilityFn, SpeechGate
 from .publish import MeetingSink, Publisher
 from .record import AudioHistory
-from .streaming import Recognizer, StreamingTranscriber, Word, join_words
+from .streaming import Recognizer, StreamingTranscriber, Word
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +68,15 @@ class Step:
     runs: list[tuple[float, float | None]] = field(default_factory=list)  # the gate's runs of speech
 
 
-class ChannelRecognizer(Recognizer, record.WholeRecognizer, Protocol):
-    """What a channel needs of its recognizer: live passes (`streaming`) and the record's blocks."""
+class ChannelRecognizer(Recognizer, record.WindowRecognizer, Protocol):
+    """What a channel needs of its recognizer: live passes (`streaming`) and the record's windows."""
 
 
 @dataclass
-class Decided:
-    """A block's lines with the words to store, from the record's thread."""
+class Outcome(record.Decoded):
+    """A job of the record, done on its thread."""
 
-    lines: list[tuple[Line, list[Word]]] = field(default_factory=list)
-    kept_live: int = 0  # lines the block missed, stored as heard live
+    failed: bool = False  # the model failed: the lines before `until` are stored as heard live
     busy_s: float = 0.0
 
 
@@ -91,7 +90,7 @@ class Channel:
         probabilities: ProbabilityFn,
         meetings: MeetingSink,
         executor: ThreadPoolExecutor,
-        record_executor: ThreadPoolExecutor | None = None,  # the record's blocks; default: `executor`
+        record_executor: ThreadPoolExecutor | None = None,  # the record's windows; default: `executor`
         config: AsrConfig,
         is_live: Callable[[str, str], bool],
         clock: Callable[[], float] = time.time,
@@ -109,19 +108,26 @@ class Channel:
         self.recognizer = recognizer
         self.transcriber = StreamingTranscriber(recognizer)
         self.lines = Lines(at_sentence_end=not config.second_look)
-        self.history = AudioHistory()  # the recent audio, for the blocks of the record
-        self._waiting: list[Line] = []  # closed lines waiting for their block (`record.due`)
+        # the recent audio and offline's VAD of it, for the record: the Silero VAD's own (`vad.py`),
+        # or the one function given (a stateless fake)
+        self.history = AudioHistory(probabilities=getattr(probabilities, "recording", probabilities)
+                                    if config.second_look else None)
+        self._waiting: list[Line] = []  # closed lines waiting for the windows to decide their words
+        self._heard: list[Word] = []  # words the windows decided, not given to a line yet
         self._decided: deque[tuple[Line, list[Word]]] = deque()  # lines with their words, to store
-        self._block_end = 0.0  # where the last block's audio ended: the next one starts after it
-        self._block: asyncio.Future[Decided] | None = None  # the block being decoded
-        self._block_lines: list[Line] = []  # ... and its lines
+        self._seek = 0.0  # where the record's next window starts on the timeline
+        self._prompt: tuple[int, ...] = ()  # ... conditioned on this (`record.Window.prompt`)
+        self._record_language: str | None = None  # the language that prompt is in
+        self._level = -np.inf  # the loudest the record's features have been (`record.Window.level`)
+        self._seek_in_speech = False  # the last window ended in speech (not a flush)
+        self._job: asyncio.Future[Outcome] | None = None  # the record's job being decoded
         self._duplicates: set[int] = set()  # lines that were a remote speaker's hall duplicate when they closed
-        self._stored: deque[str] = deque(maxlen=32)  # text of the last stored lines: the next block's prompt
+        self._committed_until = 0.0  # the end of the last word the live passes committed
         self._runs: list[tuple[float, float | None]] = []  # the gate's runs of speech after the last pass
         self._hotwords = ""  # the names and item the last pass was biased towards
         self._turn: tuple[str | None, float] | None = None  # (speaker, turn start) the language is for
         self._detected: str | None = None  # the language detected for that turn, when none was declared
-        self.blocks = self.kept_live = self.skipped = 0  # blocks decoded; lines kept as heard live, not looked at
+        self.windows = self.kept_live = self.skipped = 0  # windows decoded; lines kept as heard live, not looked at
         self.publisher = Publisher(meeting_id=meeting_id, source=self.source, sink=meetings, wall=self.wall,
                                    default_language=decoding_language(config.language) or "",
                                    line_prefix=f"{participant_id or HALL}-{secrets.token_hex(3)}")
@@ -177,7 +183,7 @@ class Channel:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.config.step_s)
                 self._wake.clear()
                 if not self._pending and not self._closed:
-                    if self._waiting or self._decided or self._block:  # no audio: what waits is stored all the same
+                    if self._waiting or self._decided or self._job:  # no audio: what waits is stored all the same
                         await self._store_due(await self.meetings.state(self.meeting_id), everything=False)
                     continue
                 audio = np.concatenate(self._pending) if self._pending else np.zeros(0, np.float32)
@@ -204,12 +210,12 @@ class Channel:
         meeting can still be read (the restarted channel begins afresh)."""
         try:
             state = await self.meetings.state(self.meeting_id)
-            if self._block is not None and not self._block.done():
-                self._block.cancel()
-            lines = [*(line for line, _ in self._decided), *self._block_lines, *self._waiting]
+            if self._job is not None and not self._job.done():
+                self._job.cancel()
+            lines = [*(line for line, _ in self._decided), *self._waiting]
             self._decided.clear()
             self._decided.extend((line, line.words) for line in sorted(lines, key=lambda line: line.number))
-            self._block, self._block_lines, self._waiting = None, [], []
+            self._job, self._waiting, self._heard = None, [], []
             await self._store_due(state, everything=True)
         except Exception:
             log.exception("the lines waiting in meeting %s could not be stored either", self.meeting_id)
@@ -323,6 +329,8 @@ class Channel:
     async def _publish(self, state: MeetingState, step: Step, hotwords: str = "") -> None:
         self._runs = step.runs
         self._hotwords = hotwords
+        if step.committed:
+            self._committed_until = step.committed[-1].end
         closed = self.lines.add(step.committed, lambda words: self.speakers(state, list(words), step.runs),
                                 ended=step.ended, language=step.language)
         for line in closed:
@@ -339,39 +347,27 @@ class Channel:
         self._caption(state, step)
 
     async def _store_due(self, state: MeetingState, *, everything: bool) -> None:
-        """Closed lines decoded again in blocks (`record`), one block at a time, on the record's own
-        thread (and model: `FasterWhisperRecognizer.transcribe_whole`) while the live passes go on;
-        then each attributed again (split where the floor changed) and stored, once no late click
-        can move its words any more. Everything, waiting for the block, at the end of the stream."""
-        loop = asyncio.get_running_loop()
-        if self._block is not None and (self._block.done() or everything):
+        """The channel's speech decoded again in offline's windows (`record`), one job at a time, on
+        the record's own thread (and model: `FasterWhisperRecognizer.decode_window`) while the live
+        passes go on; each closed line then takes the words the windows decided for it, is
+        attributed again (split where the floor changed) and stored, once no late click can move
+        its words any more. Everything, waiting for the record, at the end of the stream."""
+        if self._job is not None and (self._job.done() or everything):
             await self._collect()
-        # no audio arriving (a muted microphone sends none) is quiet too
-        heard_until = self.history.end + max(0.0, self.clock() - self.last_audio_at)
-        while self._block is None and (n := record.due(self._waiting, heard_until=heard_until,
-                                                       voiced_until=self.gate.voiced_until, pause=self._in_pause(),
-                                                       final=everything)):
-            lines, self._waiting = self._waiting[:n], self._waiting[n:]
-            # compute is short (the live passes lag, or the record's thread has fallen behind and the
-            # lines' audio is going): stored as heard live
-            behind = self.history.end - lines[0].start > record.KEEP_S / 2
-            if (self.lag_s > REVIEW_MAX_LAG_S or behind) and not everything:
-                self.skipped += len(lines)
-                self._decided.extend((line, line.words) for line in lines)
-                self._block_end = lines[-1].end
-                continue
-            self._block_lines = lines
-            self._block = loop.run_in_executor(self.record_executor, self._decode_block, self._block_job(lines))
-            self._block.add_done_callback(lambda _: self._wake.set())
-            if everything:
+        self._hand_out(until=self._seek)
+        if self._job is None:
+            self._plan(everything)
+        if everything:
+            if self._job is not None:
                 await self._collect()
+            self._hand_out(until=float("inf"))
         while self._decided:
             line, words = self._decided[0]
             if not everything and self.clock() < self.wall(line.start) + LOOKBACK_S:
                 return  # a click for these words may still come (chairs click late)
             self._decided.popleft()
-            # who said what is decided on the live words' times (the block's can be a second off),
-            # the block's words then going to the parts by what was said (`record.assign`)
+            # who said what is decided on the live words' times (the windows' can be a second off),
+            # the windows' words then going to the parts by what was said (`record.assign`)
             parts = regroup(line, self.speakers(state, line.words, self._runs))
             duplicate = line.number in self._duplicates
             self._duplicates.discard(line.number)
@@ -381,69 +377,115 @@ class Channel:
                 if part.speaker_id == line.speaker_id or not self._is_duplicate(state, part.speaker_id):
                     await self._store(state, part, heard)
 
+    def _plan(self, everything: bool) -> None:
+        """Start the record's next job if one is due (`record.due`); lines the record cannot decode
+        in time (the live passes lag, or their audio is gone) are stored as heard live."""
+        if not self.config.second_look:
+            return
+        heard_until = self.history.voiced_end  # what the VAD has heard
+        quiet_s = max(0.0, self.clock() - self.last_audio_at)  # no audio arriving (a muted microphone) is quiet too
+        if (self.lag_s > REVIEW_MAX_LAG_S and not everything) or self._seek < self.history.start:
+            # compute is short, or the record fell behind the audio kept: the lines closed so far as heard live
+            self.skipped += len(self._waiting)
+            self._decided.extend((line, line.words) for line in self._waiting)
+            self._seek = max(self._seek, self.history.start, *(line.end for line in self._waiting))
+            self._waiting, self._heard, self._seek_in_speech = [], [], False
+        open_line = self.lines.open if self.lines.open is not None and self.lines.open.words else None
+        if not self._waiting and open_line is None and not everything:
+            if self._in_pause() and heard_until + quiet_s - self.gate.voiced_until >= record.QUIET_S:
+                self._seek = max(self._seek, heard_until - record.VAD_PAD_S)  # nobody spoke since: nothing to decode
+                self._seek_in_speech = False
+            return
+        speech_after = 0.0
+        if heard_until - self._seek >= record.WINDOW_S + record.SETTLED_S:  # cheap first
+            _, audio, probabilities = self.history.slice(self._seek, heard_until)
+            speech_after = record.speech_s(probabilities, len(audio), in_speech=self._seek_in_speech)
+        plan = record.due(self._waiting, open_language=open_line.language if open_line else None,
+                          speech_after_s=speech_after, heard_until=heard_until + quiet_s,
+                          voiced_until=self.gate.voiced_until, pause=self._in_pause(), final=everything)
+        if plan is None or (plan[1] and plan[0] <= self._seek and not self._waiting):
+            return
+        end, flush = plan
+        # in speech, the window hears the audio just before it too (offline, its features do)
+        context = record.CONTEXT_S if self._seek_in_speech else 0.0
+        start, audio, probabilities = self.history.slice(self._seek - context, min(end, heard_until))
+        lines = [*self._waiting, *([open_line] if open_line else [])]
+        language = next((line.language for line in lines if line.language), None)
+        if language != self._record_language:  # a window in another language starts afresh
+            self._prompt, self._record_language = (), language
+        hotwords = record.hotwords_heard(self._hotwords, lines) if len(audio) >= HOTWORDS_MIN_S * SAMPLE_RATE else ""
+        job = record.Job(start=start, seek=max(start, self._seek) if context else start, audio=audio,
+                         probabilities=probabilities, in_speech=self._seek_in_speech, final=flush, prompt=self._prompt,
+                         level=self._level, hotwords=hotwords, language=language,
+                         beam_size=self.config.second_look_beam_size)
+        self._job = asyncio.get_running_loop().run_in_executor(self.record_executor, self._decode, job)
+        self._job.add_done_callback(lambda _: self._wake.set())
+
     async def _collect(self) -> None:
-        """The block decoded (waiting for it if need be): its lines to store."""
-        assert self._block is not None
-        block, lines, self._block, self._block_lines = self._block, self._block_lines, None, []
+        """The record's job done (waiting for it if need be): its words wait for their lines."""
+        assert self._job is not None
+        job, self._job = self._job, None
         try:
-            decided = await block
+            decoded = await job
         except asyncio.CancelledError:  # the record's thread was shut down first: what was heard live stands
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise
-            decided = Decided([(line, line.words) for line in lines], kept_live=len(lines))
-        self._decided.extend(decided.lines)
-        self.blocks += 1
-        self.kept_live += decided.kept_live
-        self.busy_s += decided.busy_s
+            decoded = Outcome(until=self.history.end, failed=True)
+        self.windows += decoded.windows
+        self.busy_s += decoded.busy_s
+        if decoded.failed:  # the lines it was for, as heard live
+            n = next((n for n, line in enumerate(self._waiting) if line.end > decoded.until + record.READY_S),
+                     len(self._waiting))
+            self.kept_live += n
+            self._decided.extend((line, line.words) for line in self._waiting[:n])
+            del self._waiting[:n]
+            self._heard = [w for w in self._heard if w.middle > decoded.until]
+        else:
+            self._heard += decoded.words
+            self._prompt, self._record_language, self._level = decoded.prompt, decoded.language, decoded.level
+        if decoded.until > self._seek:
+            self._seek, self._seek_in_speech = decoded.until, decoded.windows > 0 and not decoded.final
+
+
+    def _hand_out(self, until: float) -> None:
+        """The waiting lines whose words the windows have all decided, with those words (or as heard
+        live, where the windows missed the line), to be stored."""
+        if self._waiting:
+            given, self._heard = record.hand_out(self._waiting, self._heard, until)
+            for line, words in zip(self._waiting, given, strict=False):
+                line.language = line.language or self._record_language
+                if record.missed(line.words, words):
+                    self.kept_live += 1
+                    words = line.words
+                self._decided.append((line, words))
+            del self._waiting[: len(given)]
+        # words no line will take (heard where the live passes committed nothing, before words they
+        # did commit): dropped; words past those committed wait for the live passes
+        starts = [line.start for line in self._waiting[:1]]
+        if self.lines.open is not None and self.lines.open.words:
+            starts.append(self.lines.open.start)
+        first = min(starts, default=self._committed_until) - record.EARLY_S
+        self._heard = [w for w in self._heard if w.middle >= first]
 
     def _in_pause(self) -> bool:
         """Nobody is speaking on the channel (no open line either: a line closes at a short pause, a
-        block only at a real one) and no live pass is due."""
+        flush only at a real one) and no live pass is due."""
         speaking = self.gate.in_speech or (self.lines.open is not None and bool(self.lines.open.words))
         return not speaking and self._pending_samples < self.config.step_s * SAMPLE_RATE
 
-    def _block_job(self, lines: list[Line]) -> record.Block:
-        """What a block's decoding needs, taken on the loop: the live passes change the rest meanwhile."""
-        onsets = [onset for onset, _ in self.gate.runs if onset > lines[-1].end]
-        if self.lines.open is not None and self.lines.open.words:
-            onsets.append(self.lines.open.start)
-        if self._waiting:  # lines left for the next block (a change of language)
-            onsets.append(self._waiting[0].start)
-        t0, t1 = record.bounds(lines, block_start=self._block_end, next_onset=min(onsets, default=None),
-                               heard_until=self.history.end,
-                               voiced_until=None if self.gate.in_speech else self.gate.voiced_until)
-        t0, audio = self.history.slice(t0, t1)  # a view: the history never writes into its arrays
-        self._block_end = t1
-        return record.Block(lines=lines, start=t0, audio=audio, prompt=record.prompt(self._stored),
-                            hotwords=record.hotwords_heard(self._hotwords, lines) if t1 - t0 >= HOTWORDS_MIN_S else "",
-                            language=next((line.language for line in lines if line.language), None))
-
-    def _decode_block(self, block: record.Block) -> Decided:
-        """On the record's thread: the block decoded as a recording, its words shared out to its lines;
-        a line the block missed keeps its live words, and so do all its lines if the decoding fails
-        (the model, not the meeting: what was heard live is stored all the same)."""
+    def _decode(self, job: record.Job) -> Outcome:
+        """On the record's thread: the job's window(s); if the decoding fails (the model, not the
+        meeting), the lines it was for are stored as heard live."""
         started = time.perf_counter()
-        language = block.language
         try:
-            if language is None:  # closed before the turn's language was found: found on the block itself
-                language = self._detect(block.audio) or decoding_language(self.config.language)
-            said = self.recognizer.transcribe_whole(block.audio, language=language, prompt=block.prompt,
-                                                    hotwords=block.hotwords, beam_size=self.config.second_look_beam_size)
+            out = Outcome(**vars(record.decode(job, self.recognizer)))
         except Exception:
-            log.exception("a block of the record failed in meeting %s; its lines are stored as heard live",
+            log.exception("a window of the record failed in meeting %s; its lines are stored as heard live",
                           self.meeting_id)
-            return Decided([(line, line.words) for line in block.lines], kept_live=len(block.lines))
-        heard = record.heard_in(block.lines, [w.shifted(block.start) for w in said])
-        decided = Decided()
-        for line, words in zip(block.lines, record.assign(block.lines, heard), strict=True):
-            line.language = line.language or language
-            if record.missed(line.words, words):
-                decided.kept_live += 1
-                words = line.words
-            decided.lines.append((line, words))
-        decided.busy_s = time.perf_counter() - started
-        return decided
+            out = Outcome(until=job.end, language=job.language, failed=True)
+        out.busy_s = time.perf_counter() - started
+        return out
 
     async def _store(self, state: MeetingState, line: Line, words: list[Word]) -> None:
         """A closed line as segments, one a sentence, each with the line's utterance id."""
@@ -452,8 +494,6 @@ class Channel:
             self.publisher.caption(state, Line(line.number, line.speaker_id, [], line.language), [], final=True,
                                    lag_s=self.lag_s, stored=True)
         await self.publisher.record(segments)
-        if words:
-            self._stored.append(join_words(words))
 
     def _caption(self, state: MeetingState, step: Step) -> None:
         line = self.lines.open
@@ -466,5 +506,5 @@ class Channel:
         self.publisher.caption(state, line, step.partial, final=step.ended, lag_s=self.lag_s)
 
     def counters(self) -> dict[str, int]:
-        return {"blocks": self.blocks, "kept_live": self.kept_live, "skipped": self.skipped,
+        return {"windows": self.windows, "kept_live": self.kept_live, "skipped": self.skipped,
                 "rests": self.transcriber.rests}

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..audio.pcm import SAMPLE_RATE
 from ..config import AsrConfig
+from .record import Window
 from .streaming import Word, join_words, loop_at
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ EMBEDDED = ("embedded:tiny.en", "embedded:base")
 _BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 WINDOW_SAMPLES = 30 * SAMPLE_RATE  # what Whisper's encoder hears at once
 FRAMES_PER_S = 100  # log-mel frames
+HOP = SAMPLE_RATE // FRAMES_PER_S  # samples a frame
+CONTEXT_FRAMES = 10  # audio around a record window for its features, as offline hears it within the recording
 ENCODER_MARGIN_S = 3.0  # silence after the audio in a shortened window: without it, the decoder runs on
 # Window sizes are rounded up to whole steps: CTranslate2's CPU kernels (oneDNN) compile and cache
 # their work for each input shape they meet, and a window sized to the frame grew that cache by
@@ -42,7 +45,7 @@ ENCODER_MARGIN_S = 3.0  # silence after the audio in a shortened window: without
 # (eval, real time: p95 1.82 s; 2 s steps, padding up to 2 s more, measured 2.8 s). `warm` meets
 # them all at start-up, so the cache is built before the meeting.
 ENCODER_STEP_S = 0.5
-RECORD_THREADS = 1  # CPU threads of the record's model instance (its blocks run beside the live passes)
+RECORD_THREADS = 1  # CPU threads of the record's model instance (its windows run beside the live passes)
 RECORD_NICE = 10  # ... at this nice value: they take the CPU the live passes leave
 MAX_TOKENS_PER_S = 8  # a live pass's max_length grows by this a second of audio (it writes half: `token_budget`)
 MAX_COMPRESSION_RATIO = 2.4  # Whisper's own threshold for repeated text
@@ -106,7 +109,7 @@ class FasterWhisperRecognizer:
     def __init__(self, model: Any, *, multilingual: bool, beam_size: int = 1, encoder_s: float = 30.0,
                  name: str = "", record_model: Any = None) -> None:
         self.model = model
-        self.record_model = record_model or model  # the record's blocks (`transcribe_whole`)
+        self.record_model = record_model or model  # the record's windows (`decode_window`)
         self.multilingual = multilingual
         self.beam_size = beam_size
         self.encoder_s = encoder_s
@@ -220,18 +223,88 @@ class FasterWhisperRecognizer:
             hotwords=hotwords or None,
         )
 
-    def transcribe_whole(self, audio: np.ndarray, *, language: str | None, prompt: str, hotwords: str,
-                         beam_size: int) -> list[Word]:
-        """A block of the meeting decoded as a recording is offline (`record`), as words. On the
-        record's own model instance: CTranslate2 runs one call at a time per instance, and a block
-        (1-3 s of compute, far more when Whisper loops and falls back to sampling) must never hold
-        up a live pass."""
-        segments, _ = self.transcribe_file(audio, language=language, beam_size=beam_size, prompt=prompt,
-                                           hotwords=hotwords, model=self.record_model)
-        words = [Word(float(w.start), float(w.end), w.word, float(w.probability))
-                 for segment in segments for w in segment.words or []]
+    def decode_window(self, speech: np.ndarray, *, start: int, level: float, language: str | None,
+                      prompt: tuple[int, ...], hotwords: str, beam_size: int) -> Window:
+        """One of offline's windows (`record`): what faster-whisper's `transcribe` does for each
+        window of a recording, with its options (beam, temperature fallback, no-speech check), on
+        the 30 s of `speech` from sample `start`, its features computed as offline computes them
+        over the whole recording (the audio around the window heard, floored 8 below the loudest
+        value of the recording so far: `level`). On the record's own model instance: CTranslate2
+        runs one call at a time per instance, and a window (1-3 s of compute, far more when Whisper
+        loops and falls back to sampling) must never hold up a live pass."""
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        m = self.record_model
+        before = min(start // HOP, CONTEXT_FRAMES) * HOP  # whole frames: the window's frames are offline's
+        piece = speech[start - before : start + WINDOW_SAMPLES + CONTEXT_FRAMES * HOP]
+        features, level = log_mel(m.feature_extractor, piece, level,
+                                  ends=start + WINDOW_SAMPLES + CONTEXT_FRAMES * HOP >= len(speech))
+        skip = before // HOP
+        frames = min(features.shape[-1] - 1 - skip, WINDOW_SAMPLES // SAMPLE_RATE * FRAMES_PER_S)
+        if frames <= 0:
+            return Window([], (len(speech) - start) / SAMPLE_RATE, prompt, language, level)
+        encoded = m.encode(pad_or_trim(features[:, skip : skip + frames]))
+        if not self.multilingual:
+            language = "en"
+        elif language is None:
+            language = m.model.detect_language(encoded)[0][0][0][2:-2]  # like "<|de|>"
+        tokenizer = Tokenizer(m.hf_tokenizer, m.model.is_multilingual, task="transcribe", language=language)
+        options = _offline_options(tokenizer, beam_size)
+        whisper_prompt = m.get_prompt(tokenizer, list(prompt), without_timestamps=False, hotwords=hotwords or None)
+        result, logprob, temperature, _ = m.generate_with_fallback(encoded, whisper_prompt, tokenizer, options)
+        if result.no_speech_prob > options.no_speech_threshold and logprob <= options.log_prob_threshold:
+            return Window([], frames / FRAMES_PER_S, prompt, language, level)  # silence: offline skips the window
+        segments, seek, single_ending = m._split_segments_by_timestamps(
+            tokenizer=tokenizer, tokens=result.sequences_ids[0], time_offset=0.0, segment_size=frames,
+            segment_duration=frames / FRAMES_PER_S, seek=0)
+        m.add_word_timestamps([segments], tokenizer, encoded, frames, PREPEND_PUNCTUATION, APPEND_PUNCTUATION,
+                              last_speech_timestamp=0.0)
+        words: list[Word] = []
+        tokens = list(prompt)
+        for segment in segments:
+            if segment["start"] == segment["end"] or not tokenizer.decode(segment["tokens"]).strip():
+                continue
+            tokens += segment["tokens"]
+            words += [Word(float(w["start"]), float(w["end"]), w["word"], float(w["probability"]))
+                      for w in segment.get("words", [])]
+        next_frames = seek
+        if not single_ending and words and words[-1].end > 0:
+            next_frames = round(words[-1].end * FRAMES_PER_S)  # as offline: the next window starts at the last word's end
+        if temperature > options.prompt_reset_on_temperature:
+            tokens = []  # as offline: text decoded by sampling is not a prompt
         release_memory()
-        return words
+        return Window(words, next_frames / FRAMES_PER_S, tuple(tokens[-(m.max_length // 2 - 1) :]), language, level)
+
+
+def log_mel(extractor: Any, audio: np.ndarray, level: float, *, ends: bool) -> tuple[np.ndarray, float]:
+    """faster-whisper's log-mel features (`FeatureExtractor.__call__`), with the floor under the
+    loudest value heard so far (`level`, raised by this audio's) where faster-whisper takes the
+    audio's own: offline, that audio is the whole recording. `ends`: the recording ends with this
+    audio (faster-whisper pads the end with 10 ms of silence). The new level comes back."""
+    samples = np.pad(audio, (0, HOP)) if ends else audio
+    window = np.hanning(extractor.n_fft + 1)[:-1].astype(np.float32)
+    stft = extractor.stft(samples.astype(np.float32, copy=False), extractor.n_fft, extractor.hop_length,
+                          window=window, return_complex=True).astype(np.complex64)
+    mel = extractor.mel_filters @ (np.abs(stft[..., :-1]) ** 2)
+    log_spec = np.log10(np.clip(mel, a_min=1e-10, a_max=None))
+    level = max(level, float(log_spec.max()))
+    return (np.maximum(log_spec, level - 8.0) + 4.0) / 4.0, level
+
+
+def _offline_options(tokenizer: Any, beam_size: int) -> Any:
+    """faster-whisper's `transcribe` options as offline decoding uses them (its defaults)."""
+    from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
+
+    return TranscriptionOptions(
+        beam_size=beam_size, best_of=5, patience=1, length_penalty=1, repetition_penalty=1, no_repeat_ngram_size=0,
+        log_prob_threshold=-1.0, no_speech_threshold=0.6, compression_ratio_threshold=MAX_COMPRESSION_RATIO,
+        condition_on_previous_text=True, prompt_reset_on_temperature=0.5,
+        temperatures=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0], initial_prompt=None, prefix=None, suppress_blank=True,
+        suppress_tokens=get_suppressed_tokens(tokenizer, [-1]), without_timestamps=False, max_initial_timestamp=1.0,
+        word_timestamps=True, prepend_punctuations=PREPEND_PUNCTUATION, append_punctuations=APPEND_PUNCTUATION,
+        multilingual=False, max_new_tokens=None, clip_timestamps="0", hallucination_silence_threshold=None,
+        hotwords=None)
 
 
 def _threads() -> set[int]:
@@ -244,7 +317,7 @@ def _threads() -> set[int]:
 
 def yield_to_live(threads: set[int] | None = None) -> None:
     """Lower the CPU priority of the record's threads (`threads`, or the calling one; Linux: a
-    thread's nice value is its own), so that a block takes the CPU the live passes leave."""
+    thread's nice value is its own), so that a window takes the CPU the live passes leave."""
     for tid in threads if threads is not None else {threading.get_native_id()}:
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, tid, RECORD_NICE)
@@ -252,10 +325,10 @@ def yield_to_live(threads: set[int] | None = None) -> None:
 
 def release_memory() -> None:
     """Hand the memory freed since the last call back to the operating system (glibc's
-    `malloc_trim`; elsewhere nothing). A block's decoding allocates and frees hundreds of MiB on its
-    own thread, and glibc kept what each block freed in that thread's arena: 60 blocks of random
+    `malloc_trim`; elsewhere nothing). A window's decoding allocates and frees hundreds of MiB on its
+    own thread, and glibc kept what each one freed in that thread's arena: 60 blocks of random
     length took RSS from 517 to 685 MiB, still creeping after 30; with a trim after each, 480 to
-    502-518 MiB, flat. A trim costs about a millisecond, once a block."""
+    502-518 MiB, flat. A trim costs about a millisecond, once a window."""
     if _libc is not None:
         _libc.malloc_trim(0)
 
@@ -329,10 +402,10 @@ def load(config: AsrConfig, cache_dir: Path, *, live: bool = True) -> FasterWhis
     try:
         model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=os.cpu_count() or 2)
         record_model = None
-        if live:  # the record's blocks, beside the live passes: one thread, background work on a CPU
+        if live:  # the record's windows, beside the live passes: one thread, background work on a CPU
             before = _threads()
             record_model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=RECORD_THREADS)
-            yield_to_live(_threads() - before)  # its worker thread (the block's own: `yield_to_live()`)
+            yield_to_live(_threads() - before)  # its worker thread (the window's own: `yield_to_live()`)
     except Exception as exc:
         raise ModelError(f"cannot load the Whisper model {config.model!r} ({path}): {exc}") from exc
     multilingual = bool(getattr(model.model, "is_multilingual", not config.model.endswith(".en")))

@@ -328,7 +328,7 @@ function transcriptLine(client, s, focusable) {
     el("span", {class: "said"}, s.text));
 }
 
-const HEARD = "as heard live; the record replaces it within about half a minute";
+const HEARD = "as heard live; the record replaces it within about a minute";
 function heardLine(client, c) {
   // a closed line not yet stored: muted, labelled, never focusable or correctable (no .line, no data-id)
   const aff = (client.participant(c.speaker_id) || {}).affiliation;
