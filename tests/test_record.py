@@ -108,30 +108,34 @@ def test_a_flush_decodes_every_window_to_the_end_each_conditioned_on_the_one_bef
 
 def test_a_window_is_due_with_a_whole_windows_speech_and_a_flush_after_a_quiet() -> None:
     lines = [line("good morning everyone", 0.0)]  # ends 1.4
-    kw = {"open_language": None, "voiced_until": 1.4, "final": False}
+    kw = {"open_line": None, "voiced_until": 1.4, "final": False, "multilingual": False}
     assert due(lines, speech_after_s=10.0, heard_until=1.4 + record.QUIET_S - 0.1, pause=True, **kw) is None
     assert due(lines, speech_after_s=10.0, heard_until=1.4 + record.QUIET_S, pause=True, **kw) == (3.4, True)
     assert due(lines, speech_after_s=10.0, heard_until=9.0, pause=False, **kw) is None  # someone speaks
     # the VAD heard speech after the last line that the live passes have not committed yet: no pause
-    assert due(lines, speech_after_s=10.0, heard_until=9.0, pause=True, open_language=None, voiced_until=8.5,
-               final=False) is None
+    assert due(lines, speech_after_s=10.0, heard_until=9.0, pause=True, open_line=None, voiced_until=8.5,
+               final=False, multilingual=False) is None
     whole = record.WINDOW_S + record.SETTLED_S
     assert due(lines, speech_after_s=whole, heard_until=40.0, pause=False, **kw) == (40.0, False)
     assert due([], speech_after_s=whole, heard_until=40.0, pause=False, **kw) == (40.0, False)
-    assert due([], speech_after_s=0.0, heard_until=50.0, pause=True, open_language=None, voiced_until=0.0,
-               final=True) == (50.0, True)
+    assert due([], speech_after_s=0.0, heard_until=50.0, pause=True, open_line=None, voiced_until=0.0,
+               final=True, multilingual=False) == (50.0, True)
 
 
 def test_a_window_never_spans_a_change_of_language() -> None:
     lines = [line("buenos dias", 0.0, 1, None), line("a todos", 2.0, 2, "es"), line("good morning", 4.0, 3, "en")]
-    kw = {"speech_after_s": 5.0, "heard_until": 5.0, "voiced_until": 5.0, "pause": False, "final": False}
-    assert due(lines, open_language=None, **kw) == (4.0, True)  # the Spanish lines, now
-    assert due(lines[2:], open_language="en", **kw) is None
-    assert due(lines[2:], open_language="fr", **kw) == (5.0, True)  # a French line is being said
+    kw = {"speech_after_s": 5.0, "heard_until": 9.0, "voiced_until": 9.0, "pause": False, "final": False,
+          "multilingual": True}
+    assert due(lines, open_line=None, **kw) == (4.0, True)  # the Spanish lines, now
+    assert due(lines[2:], open_line=line("thank you", 6.0, 4, "en"), **kw) is None
+    # a French line is being said: the English before it, up to where the French starts
+    assert due(lines[2:], open_line=line("merci", 6.0, 4, "fr"), **kw) == (6.0, True)
     # a line whose language is not known yet (closed before its turn's was found) never joins another speaker's
     thanks = Line(1, "ana", words("thank you madam chair", 0.0), None)
     merci = Line(2, "ben", words("merci madame la présidente", 3.0), "fr")
-    assert due([thanks, merci], open_language=None, **kw) == (3.0, True)
+    assert due([thanks, merci], open_line=None, **kw) == (3.0, True)
+    # an English model has one language: nothing to flush for
+    assert due([thanks, merci], open_line=line("merci", 6.0, 4, "fr"), **{**kw, "multilingual": False}) is None
 
 
 def test_a_line_takes_its_words_once_the_windows_decided_them_all() -> None:

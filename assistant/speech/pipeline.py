@@ -120,6 +120,7 @@ class Channel:
         self._record_language: str | None = None  # the language that prompt is in
         self._level = -np.inf  # the loudest the record's features have been (`record.Window.level`)
         self._seek_in_speech = False  # the last window ended in speech (not a flush)
+        self._live_until = 0.0  # lines starting before this are stored as heard live (a window failed)
         self._job: asyncio.Future[Outcome] | None = None  # the record's job being decoded
         self._duplicates: set[int] = set()  # lines that were a remote speaker's hall duplicate when they closed
         self._committed_until = 0.0  # the end of the last word the live passes committed
@@ -216,7 +217,7 @@ class Channel:
             self._decided.clear()
             self._decided.extend((line, line.words) for line in sorted(lines, key=lambda line: line.number))
             self._job, self._waiting, self._heard = None, [], []
-            await self._store_due(state, everything=True)
+            await self._store_due(state, everything=True, decode=False)
         except Exception:
             log.exception("the lines waiting in meeting %s could not be stored either", self.meeting_id)
 
@@ -346,16 +347,17 @@ class Channel:
                 self.publisher.caption(state, line, [], final=True, lag_s=self.lag_s)
         self._caption(state, step)
 
-    async def _store_due(self, state: MeetingState, *, everything: bool) -> None:
+    async def _store_due(self, state: MeetingState, *, everything: bool, decode: bool = True) -> None:
         """The channel's speech decoded again in offline's windows (`record`), one job at a time, on
         the record's own thread (and model: `FasterWhisperRecognizer.decode_window`) while the live
         passes go on; each closed line then takes the words the windows decided for it, is
         attributed again (split where the floor changed) and stored, once no late click can move
-        its words any more. Everything, waiting for the record, at the end of the stream."""
+        its words any more. Everything, waiting for the record, at the end of the stream (`decode`
+        False: what waits is stored as it is, after a failure)."""
         if self._job is not None and (self._job.done() or everything):
             await self._collect()
         self._hand_out(until=self._seek)
-        if self._job is None:
+        if self._job is None and decode:
             self._plan(everything)
         if everything:
             if self._job is not None:
@@ -390,6 +392,7 @@ class Channel:
             self._decided.extend((line, line.words) for line in self._waiting)
             self._seek = max(self._seek, self.history.start, *(line.end for line in self._waiting))
             self._waiting, self._heard, self._seek_in_speech = [], [], False
+            return
         open_line = self.lines.open if self.lines.open is not None and self.lines.open.words else None
         if not self._waiting and open_line is None and not everything:
             if self._in_pause() and heard_until + quiet_s - self.gate.voiced_until >= record.QUIET_S:
@@ -400,18 +403,21 @@ class Channel:
         if heard_until - self._seek >= record.WINDOW_S + record.SETTLED_S:  # cheap first
             _, audio, probabilities = self.history.slice(self._seek, heard_until)
             speech_after = record.speech_s(probabilities, len(audio), in_speech=self._seek_in_speech)
-        plan = record.due(self._waiting, open_language=open_line.language if open_line else None,
-                          speech_after_s=speech_after, heard_until=heard_until + quiet_s,
-                          voiced_until=self.gate.voiced_until, pause=self._in_pause(), final=everything)
+        plan = record.due(self._waiting, open_line=open_line, speech_after_s=speech_after,
+                          heard_until=heard_until + quiet_s, voiced_until=self.gate.voiced_until,
+                          pause=self._in_pause(), final=everything, multilingual=self.recognizer.multilingual)
         if plan is None or (plan[1] and plan[0] <= self._seek and not self._waiting):
             return
         end, flush = plan
-        # in speech, the window hears the audio just before it too (offline, its features do)
+        # in speech, the job starts a little before the window: offline's VAD has been counting any
+        # quiet there, and offline's features hear the audio just before the window
         context = record.CONTEXT_S if self._seek_in_speech else 0.0
         start, audio, probabilities = self.history.slice(self._seek - context, min(end, heard_until))
-        lines = [*self._waiting, *([open_line] if open_line else [])]
+        lines = [line for line in (*self._waiting, *([open_line] if open_line else [])) if line.start < end]
         language = next((line.language for line in lines if line.language), None)
-        if language != self._record_language:  # a window in another language starts afresh
+        if not self.recognizer.multilingual:
+            language = self._record_language or language
+        if language is not None and language != self._record_language:  # another language starts afresh
             self._prompt, self._record_language = (), language
         hotwords = record.hotwords_heard(self._hotwords, lines) if len(audio) >= HOTWORDS_MIN_S * SAMPLE_RATE else ""
         job = record.Job(start=start, seek=max(start, self._seek) if context else start, audio=audio,
@@ -441,6 +447,7 @@ class Channel:
             self._decided.extend((line, line.words) for line in self._waiting[:n])
             del self._waiting[:n]
             self._heard = [w for w in self._heard if w.middle > decoded.until]
+            self._live_until = max(self._live_until, decoded.until)
         else:
             self._heard += decoded.words
             self._prompt, self._record_language, self._level = decoded.prompt, decoded.language, decoded.level
@@ -451,6 +458,10 @@ class Channel:
     def _hand_out(self, until: float) -> None:
         """The waiting lines whose words the windows have all decided, with those words (or as heard
         live, where the windows missed the line), to be stored."""
+        while self._waiting and self._waiting[0].start < self._live_until:  # partly in a window that failed
+            self.kept_live += 1
+            line = self._waiting.pop(0)
+            self._decided.append((line, line.words))
         if self._waiting:
             given, self._heard = record.hand_out(self._waiting, self._heard, until)
             for line, words in zip(self._waiting, given, strict=False):

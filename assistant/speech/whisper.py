@@ -234,6 +234,7 @@ class FasterWhisperRecognizer:
         loops and falls back to sampling) must never hold up a live pass."""
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.utils import get_end
 
         m = self.record_model
         before = min(start // HOP, CONTEXT_FRAMES) * HOP  # whole frames: the window's frames are offline's
@@ -269,8 +270,9 @@ class FasterWhisperRecognizer:
             words += [Word(float(w["start"]), float(w["end"]), w["word"], float(w["probability"]))
                       for w in segment.get("words", [])]
         next_frames = seek
-        if not single_ending and words and words[-1].end > 0:
-            next_frames = round(words[-1].end * FRAMES_PER_S)  # as offline: the next window starts at the last word's end
+        last_end = get_end(segments)  # as offline: over every segment, kept or not
+        if not single_ending and last_end is not None and last_end > 0:
+            next_frames = round(last_end * FRAMES_PER_S)  # as offline: the next window starts at the last word's end
         if temperature > options.prompt_reset_on_temperature:
             tokens = []  # as offline: text decoded by sampling is not a prompt
         release_memory()
