@@ -454,7 +454,6 @@ class Channel:
         if decoded.until > self._seek:
             self._seek, self._seek_in_speech = decoded.until, decoded.windows > 0 and not decoded.final
 
-
     def _hand_out(self, until: float) -> None:
         """The waiting lines whose words the windows have all decided, with those words (or as heard
         live, where the windows missed the line), to be stored."""
