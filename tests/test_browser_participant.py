@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import make_config
-from test_browser import CHROMIUM, Site, browser, chromium, new_page, running_site, site
+from test_browser import CHROMIUM, Site, browser, chromium, new_page, page_behind_proxy, running_site, site
 
 __all__ = ["browser", "site"]  # fixtures, used by name
 
@@ -285,16 +285,9 @@ async def test_while_you_were_away_tells_who_spoke_on_what_and_links_to_the_tran
 
 
 async def test_the_digest_after_a_dropped_connection_reads_the_log_in_pages(site: Site, browser: Any) -> None:
-    from netcut import Proxy
-
     ana = await site.join("Ana Costa", mode="remote")
     ben = await site.join("Ben Okafor")
-    proxy = Proxy(site.server.port or 0)
-    base = await proxy.start()
-    try:
-        page = await new_page(browser)
-        await page.goto(f"{base}/meeting/{site.id}#token={ana['token']}")
-        await page.locator("#conn.live").wait_for()
+    async with page_behind_proxy(site, browser, ana["token"]) as (proxy, page):
         await page.evaluate("window.participantPage.awayAfterS = 0")
         fetched: list[str] = []
         page.on("request", lambda r: fetched.append(r.url) if "/events?" in r.url else None)
@@ -312,8 +305,6 @@ async def test_the_digest_after_a_dropped_connection_reads_the_log_in_pages(site
         assert "Ben Okafor (government, onsite)" in await digest.inner_text()
         assert len(fetched) == 2 and "limit=1000" in fetched[0]
         assert page.errors == []
-    finally:
-        await proxy.close()
 
 
 async def test_the_projector_is_readable_from_the_back_and_never_misattributes(
