@@ -208,19 +208,16 @@ class FasterWhisperRecognizer:
         for frames in range(self._encoder_frames(0), WINDOW_SAMPLES // SAMPLE_RATE * FRAMES_PER_S + 1, step):
             m.encode(pad_or_trim(features[:, :frames], frames))
 
-    def transcribe_file(self, audio: np.ndarray, *, language: str | None, beam_size: int = 5,
-                        prompt: str = "", hotwords: str = "", model: Any = None) -> Any:
+    def transcribe_file(self, audio: np.ndarray, *, language: str | None) -> Any:
         """Offline transcription of a whole recording, with faster-whisper's own VAD: 30 s windows
-        of speech, each conditioned on the text before it (`prompt`: the text before the recording).
-        On the main instance, every CPU thread, unless `model` says otherwise."""
-        return (model or self.model).transcribe(
+        of speech, beam 5, each conditioned on the text before it. On the main instance, every CPU
+        thread."""
+        return self.model.transcribe(
             audio,
             language=language if self.multilingual else "en",
-            beam_size=beam_size,
+            beam_size=5,
             vad_filter=True,
             word_timestamps=True,
-            initial_prompt=prompt or None,
-            hotwords=hotwords or None,
         )
 
     def decode_window(self, speech: np.ndarray, *, start: int, level: float, language: str | None,
