@@ -214,16 +214,15 @@ class TimeMap:
             self.ends.append(b - left)
             self.before.append(left / SAMPLE_RATE)
 
-    def original(self, t: float, chunk: int | None = None) -> float:
+    def original(self, t: float, at: float | None = None) -> float:
+        """`t` on the audio's timeline, counted in the chunk where `at` (default: `t`) falls."""
         if not self.ends:
             return t
-        if chunk is None:
-            chunk = min(bisect.bisect(self.ends, int(t * SAMPLE_RATE)), len(self.ends) - 1)
+        chunk = min(bisect.bisect(self.ends, int((t if at is None else at) * SAMPLE_RATE)), len(self.ends) - 1)
         return t + self.before[chunk]
 
     def word(self, w: Word) -> Word:
-        chunk = min(bisect.bisect(self.ends, int(w.middle * SAMPLE_RATE)), max(len(self.ends) - 1, 0))
-        return Word(self.original(w.start, chunk), self.original(w.end, chunk), w.text, w.probability)
+        return Word(self.original(w.start, w.middle), self.original(w.end, w.middle), w.text, w.probability)
 
 
 def joined(audio: np.ndarray, chunks: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -292,16 +291,7 @@ def hand_out(lines: Sequence[Line], heard: Sequence[Word], until: float) -> tupl
     """The first of the waiting `lines` whose words the windows have all decided (those ending
     before `until`, or a little after if the windows heard their last word), each with its words,
     and the words `heard` that are left for the lines after them."""
-    live = [(n, w.key) for n, line in enumerate(lines) for w in line.words]
-    owner: list[int | None] = [None] * len(heard)
-    last_heard: set[int] = set()  # lines whose last live word the windows heard
-    matcher = difflib.SequenceMatcher(a=[k for _, k in live], b=[w.key for w in heard], autojunk=False)
-    for block in matcher.get_matching_blocks():
-        for k in range(block.size):
-            n = live[block.a + k][0]
-            owner[block.b + k] = n
-            if block.a + k + 1 == len(live) or live[block.a + k + 1][0] != n:
-                last_heard.add(n)
+    owner, last_heard = _owners(lines, heard)
     ready = 0
     for n, line in enumerate(lines):
         if not (line.end <= until or (n in last_heard and line.end <= until + READY_S)):
@@ -331,12 +321,7 @@ def assign(lines: Sequence[Line], words: Sequence[Word]) -> list[list[Word]]:
     second off where the VAD joined two stretches of speech, while its words mostly agree with the
     live ones. Each word the live passes also heard goes to that live word's line; a word they
     missed goes with its neighbours, and between two lines to the one nearer in time."""
-    live = [(n, w.key) for n, line in enumerate(lines) for w in line.words]
-    owner: list[int | None] = [None] * len(words)
-    matcher = difflib.SequenceMatcher(a=[k for _, k in live], b=[w.key for w in words], autojunk=False)
-    for block in matcher.get_matching_blocks():
-        for k in range(block.size):
-            owner[block.b + k] = live[block.a + k][0]
+    owner, _ = _owners(lines, words)
     out: list[list[Word]] = [[] for _ in lines]
     for i, word in enumerate(words):
         n = owner[i]
@@ -347,6 +332,22 @@ def assign(lines: Sequence[Line], words: Sequence[Word]) -> list[list[Word]]:
             n = min(near, key=lambda m: max(lines[m].start - word.middle, word.middle - lines[m].end, 0.0))
         out[n].append(word)
     return out
+
+
+def _owners(lines: Sequence[Line], words: Sequence[Word]) -> tuple[list[int | None], set[int]]:
+    """For each of `words`, the line whose live word it matches (None: the live passes missed it);
+    and the lines whose last live word is matched."""
+    live = [(n, w.key) for n, line in enumerate(lines) for w in line.words]
+    owner: list[int | None] = [None] * len(words)
+    last_matched: set[int] = set()
+    matcher = difflib.SequenceMatcher(a=[k for _, k in live], b=[w.key for w in words], autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            n = live[block.a + k][0]
+            owner[block.b + k] = n
+            if block.a + k + 1 == len(live) or live[block.a + k + 1][0] != n:
+                last_matched.add(n)
+    return owner, last_matched
 
 
 def missed(live: Sequence[Word], heard: Sequence[Word]) -> bool:
