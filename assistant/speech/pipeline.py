@@ -393,7 +393,7 @@ class Channel:
             self._seek = max(self._seek, self.history.start, *(line.end for line in self._waiting))
             self._waiting, self._heard, self._seek_in_speech = [], [], False
             return
-        open_line = self.lines.open if self.lines.open is not None and self.lines.open.words else None
+        open_line = self._open_words()
         if not self._waiting and open_line is None and not everything:
             if self._in_pause() and heard_until + quiet_s - self.gate.voiced_until >= record.QUIET_S:
                 self._seek = max(self._seek, heard_until - record.VAD_PAD_S)  # nobody spoke since: nothing to decode
@@ -473,15 +473,19 @@ class Channel:
         # words no line will take (heard where the live passes committed nothing, before words they
         # did commit): dropped; words past those committed wait for the live passes
         starts = [line.start for line in self._waiting[:1]]
-        if self.lines.open is not None and self.lines.open.words:
-            starts.append(self.lines.open.start)
+        if (open_line := self._open_words()) is not None:
+            starts.append(open_line.start)
         first = min(starts, default=self._committed_until) - record.EARLY_S
         self._heard = [w for w in self._heard if w.middle >= first]
+
+    def _open_words(self) -> Line | None:
+        """The open line, if the live passes have committed words to it."""
+        return self.lines.open if self.lines.open is not None and self.lines.open.words else None
 
     def _in_pause(self) -> bool:
         """Nobody is speaking on the channel (no open line either: a line closes at a short pause, a
         flush only at a real one) and no live pass is due."""
-        speaking = self.gate.in_speech or (self.lines.open is not None and bool(self.lines.open.words))
+        speaking = self.gate.in_speech or self._open_words() is not None
         return not speaking and self._pending_samples < self.config.step_s * SAMPLE_RATE
 
     def _decode(self, job: record.Job) -> Outcome:
