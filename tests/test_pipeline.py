@@ -253,11 +253,14 @@ async def test_shutdown_ends_every_channel_at_once_and_stores_what_each_heard_wi
     rec = SlowRecord()
     service = Transcription(AsrConfig(step_s=0.5), sink, rec, loud_windows, clock=clock)
     speech = np.concatenate([tone("we support this proposal."), silence(3)])  # a flush is due
-    for i in range(0, len(speech), int(FRAME_S * SAMPLE_RATE)):
+    frame, step = int(FRAME_S * SAMPLE_RATE), int(0.5 * SAMPLE_RATE)
+    for i in range(0, len(speech), frame):
         clock.advance(FRAME_S)
-        service.feed("m", None, speech[i:i + int(FRAME_S * SAMPLE_RATE)])
-        service.feed("m", "pia", speech[i:i + int(FRAME_S * SAMPLE_RATE)])
-        await asyncio.sleep(0)
+        service.feed("m", None, speech[i:i + frame])
+        service.feed("m", "pia", speech[i:i + frame])
+        if (i + frame) % step == 0:  # each step taken before the next arrives, as at real time: no channel lags
+            while any(c._pending or c._wake.is_set() for c in service.channels.values()):
+                await asyncio.sleep(0.001)
     for _ in range(500):
         if rec.started.is_set():
             break
