@@ -176,7 +176,10 @@ def test_the_records_features_are_faster_whispers_and_a_window_inside_a_recordin
     assert np.array_equal(ours, whole)
     frame = 777  # a window from there, heard with 10 frames around it and the recording's level: offline's frames
     piece, _ = log_mel(extractor, audio[(frame - 10) * 160 : (frame + 3010) * 160], level, ends=False)
-    assert np.array_equal(piece[:, 10:3010], whole[:, frame : frame + 3000])
+    # to float rounding: numpy's FFT batches rows by the CPU's vector width, so a frame's bits can
+    # depend on where it sits in the array (equal here, 1e-7 apart on CI's CPUs)
+    np.testing.assert_allclose(piece[:, 10:3010], whole[:, frame : frame + 3000], rtol=0, atol=1e-5)
+    assert not np.allclose(piece[:, 11:3011], whole[:, frame : frame + 3000], rtol=0, atol=1e-5)  # one frame off
 
 
 @pytest.mark.slow
@@ -201,4 +204,8 @@ def test_the_records_windows_are_offlines_own_windows(tmp_path: Path) -> None:
     rest = record.decode(record.Job(start=0.0, seek=first.until, audio=audio, probabilities=probabilities,
                                     in_speech=True, final=True, prompt=first.prompt, level=first.level, hotwords="",
                                     language="en", beam_size=5), rec)
-    assert [(w.text, round(w.start, 2)) for w in first.words + rest.words] == offline
+    ours = [(w.text, round(w.start, 2)) for w in first.words + rest.words]
+    # offline's words, and its times to one 20 ms frame: features equal to float rounding only (see
+    # the test above) can move a word's alignment by a frame on another CPU (CI: 3.14 s vs 3.12 s)
+    assert [text for text, _ in ours] == [text for text, _ in offline]
+    assert max(abs(a - b) for (_, a), (_, b) in zip(ours, offline, strict=True)) <= 0.021
