@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from assistant.speech.attribution import Lines, backdated, floor_changes, holder_at, said_at
+from assistant.speech.attribution import Lines, backdated, floor_changes, holder_at, said_at, settled
 from assistant.speech.streaming import Word, join_words
 
 
@@ -84,6 +84,46 @@ def test_a_floor_change_in_a_pause_stays_where_it_was_clicked() -> None:
     changes = floor_changes([Turn("ana", 0.0, 10.0), Turn("ben", 10.0)])
     floor = backdated(changes, [(1.0, 9.6), (10.4, None)])  # clicked between the two speakers
     assert holder_at(floor, 9.5) == "ana" and holder_at(floor, 10.2) == "ben"
+    # ... right after Ana's last words (0.1 s), whose pause before them is shorter than the one clicked in
+    floor = backdated(changes, [(1.0, 8.0), (8.3, 9.9), (10.6, None)])
+    assert holder_at(floor, 9.5) == "ana" and holder_at(floor, 10.7) == "ben"
+    # ... and while nobody has spoken since: the pause goes on
+    assert holder_at(backdated(changes, [(1.0, 8.0), (8.3, 9.9)]), 9.5) == "ana"
+
+
+def test_a_click_in_a_breath_after_the_new_speakers_first_words_counts_from_before_them() -> None:
+    """Ana until 9.0; Ben says "Now," (9.8-10.2), breathes (0.4 s) and goes on; the chair clicks in the
+    breath. The pause before "Now," is the longer: Ben's turn starts there."""
+    changes = floor_changes([Turn("ana", 0.0, 10.4), Turn("ben", 10.4)])
+    floor = backdated(changes, [(1.0, 9.0), (9.8, 10.2), (10.6, None)])
+    assert holder_at(floor, 8.9) == "ana" and holder_at(floor, 10.0) == "ben"
+
+
+def test_a_turn_shorter_than_the_chairs_delay_is_its_speakers_when_the_next_speaker_is_clicked_late() -> None:
+    """Ben speaks 10.2-11.4 (after a 0.6 s pause) and stops; the chair clicks him at 12.0, after he
+    finished, then Cleo begins at 12.5 (a longer pause) and is clicked at 13.5, late. Ben said nothing
+    after his click: it was late for his words."""
+    turns = [Turn("ana", 0.0, 12.0), Turn("ben", 12.0, 13.5), Turn("cleo", 13.5)]
+    runs = [(1.0, 9.6), (10.2, 11.4), (12.5, None)]
+    floor = backdated(floor_changes(turns), runs)
+    assert [holder_at(floor, t) for t in (9.0, 10.5, 12.6)] == ["ana", "ben", "cleo"]
+    # Cleo clicked in the pause before she began (in time): Ben's click, in the pause too, is taken as
+    # in time as well (said there: nobody can tell), and his words stay Ana's
+    turns = [Turn("ana", 0.0, 12.0), Turn("ben", 12.0, 12.3), Turn("cleo", 12.3)]
+    assert [holder_at(backdated(floor_changes(turns), runs), t) for t in (10.5, 12.6)] == ["ana", "cleo"]
+    # two such turns in a row: each moves back in turn
+    turns = [Turn("ana", 0.0, 12.0), Turn("ben", 12.0, 14.2), Turn("cleo", 14.2, 16.0), Turn("dina", 16.0)]
+    runs = [(1.0, 9.6), (10.2, 11.4), (12.5, 13.6), (15.0, None)]
+    assert [holder_at(backdated(floor_changes(turns), runs), t) for t in (9.0, 10.5, 13.0, 15.1)] == [
+        "ana", "ben", "cleo", "dina"]
+
+
+def test_words_wait_for_the_clicks_that_can_still_move_them() -> None:
+    ana = floor_changes([Turn("ana", 0.0)])
+    assert settled(10.0, ana) == 12.5  # a click moves the floor back at most 2.5 s
+    ben = floor_changes([Turn("ana", 0.0, 11.0), Turn("ben", 11.0)])
+    assert settled(10.0, ben) == 16.0  # clicked in the pause after them: the next speaker's click too
+    assert settled(10.0, floor_changes([Turn("ana", 0.0, 13.0), Turn("ben", 13.0)])) == 12.5  # too late for them
 
 
 def test_a_floor_change_is_never_moved_into_the_previous_speakers_turn() -> None:

@@ -105,10 +105,24 @@ async def test_a_late_click_gives_the_new_speaker_their_first_words() -> None:
 async def test_a_click_after_the_first_words_were_committed_and_captioned_still_gives_them_to_the_speaker() -> None:
     clock, state, chan, sink = ana_first(Person("ben", "Ben"))
     audio = np.concatenate([tone("good morning everyone."), silence(1.5), tone("we support this proposal."), silence(1)])
-    await feed_live(chan, clock, audio, clicks={5.0: lambda: state.give_floor("ben", clock())})  # 2 s late
+    await feed_live(chan, clock, audio, clicks={4.6: lambda: state.give_floor("ben", clock())})  # 1.6 s late
     shown = [(m["speaker_id"], m["committed"]) for m in sink.live if m["committed"].startswith("we")]
     assert shown[0][0] == "ana"  # captioned under Ana before the click came
     assert said(sink) == [("good morning everyone.", "Ana"), ("we support this proposal.", "Ben")]
+
+
+async def test_a_turn_shorter_than_the_chairs_delay_is_stored_under_its_speaker() -> None:
+    """Ben says "thank you chair." (2.3-3.7 s) and stops; the chair clicks him 0.7 s after he finished,
+    then Cleo begins (6.0 s) and is clicked 1.5 s into her speech. Ben said nothing after his click,
+    so it was late for his words: they are stored under him. His line is decided (2 s of quiet)
+    before Cleo's click comes: it waits for it."""
+    clock, state, chan, sink = ana_first(Person("ben", "Ben"), Person("cleo", "Cleo"))
+    audio = np.concatenate([tone("good morning everyone."), silence(0.8), tone("thank you chair."), silence(2.2),
+                            tone("we support this proposal."), silence(1)])
+    await feed_live(chan, clock, audio, clicks={4.4: lambda: state.give_floor("ben", clock()),
+                                                7.5: lambda: state.give_floor("cleo", clock())})
+    assert said(sink) == [("good morning everyone.", "Ana"), ("thank you chair.", "Ben"),
+                          ("we support this proposal.", "Cleo")]
 
 
 async def test_a_line_never_spans_a_floor_change_and_speech_older_than_the_bound_stays_put() -> None:

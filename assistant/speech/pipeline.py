@@ -31,7 +31,6 @@ from ..config import AsrConfig, decoding_language
 from ..core.meeting import MeetingState
 from . import record
 from .attribution import (
-    LOOKBACK_S,
     Line,
     Lines,
     backdated,
@@ -40,6 +39,7 @@ from .attribution import (
     regroup,
     said_at,
     sentences,
+    settled,
 )
 from .gate import ProbabilityFn, SpeechGate
 from .publish import MeetingSink, Publisher
@@ -320,6 +320,13 @@ class Channel:
         chair = state.chair_id()
         return [holder_at(floor, self.wall(said_at(w, runs))) or chair for w in words]
 
+    def _settled(self, state: MeetingState, line: Line) -> float:
+        """When no late click can move the line's words any more (`attribution.settled`); on a
+        participant's own channel, at once."""
+        if self.participant_id is not None:
+            return float("-inf")
+        return settled(self.wall(line.end), floor_changes(state.turns))
+
     def _is_duplicate(self, state: MeetingState, speaker: str | None) -> bool:
         """Hall audio of a remote speaker whose own channel carries their voice."""
         if self.participant_id is not None or speaker is None:
@@ -365,7 +372,7 @@ class Channel:
             self._hand_out(until=float("inf"))
         while self._decided:
             line, words = self._decided[0]
-            if not everything and self.clock() < self.wall(line.start) + LOOKBACK_S:
+            if not everything and self.clock() < self._settled(state, line):
                 return  # a click for these words may still come (chairs click late)
             self._decided.popleft()
             # who said what is decided on the live words' times (the windows' can be a second off),
