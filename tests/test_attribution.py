@@ -87,8 +87,15 @@ def test_a_floor_change_in_a_pause_stays_where_it_was_clicked() -> None:
     # ... right after Ana's last words (0.1 s), whose pause before them is shorter than the one clicked in
     floor = backdated(changes, [(1.0, 8.0), (8.3, 9.9), (10.6, None)])
     assert holder_at(floor, 9.5) == "ana" and holder_at(floor, 10.7) == "ben"
-    # ... and while nobody has spoken since: the pause goes on
+    # ... and while nobody has spoken since, or if the next speech began more than 2.5 s after it: the
+    # pause goes on (so its meaning is settled 2.5 s after the click)
     assert holder_at(backdated(changes, [(1.0, 8.0), (8.3, 9.9)]), 9.5) == "ana"
+    late = floor_changes([Turn("ana", 0.0, 17.4), Turn("ben", 17.4)])  # Ben 15.5-16.9 after 14 s of quiet
+    assert holder_at(backdated(late, [(0.0, 1.4), (15.5, 16.9), (24.0, None)]), 16.0) == "ana"
+    assert holder_at(backdated(late, [(0.0, 1.4), (15.5, 16.9), (19.0, None)]), 16.0) == "ben"
+    # the previous holder's first run stays theirs, a click in the pause after it notwithstanding
+    floor = backdated(floor_changes([Turn("ana", 0.0, 0.6), Turn("ben", 0.6)]), [(0.0, 0.4), (1.2, 2.4)])
+    assert holder_at(floor, 0.2) == "ana" and holder_at(floor, 1.5) == "ben"
 
 
 def test_a_click_in_a_breath_after_the_new_speakers_first_words_counts_from_before_them() -> None:
@@ -111,6 +118,18 @@ def test_a_turn_shorter_than_the_chairs_delay_is_its_speakers_when_the_next_spea
     # in time as well (said there: nobody can tell), and his words stay Ana's
     turns = [Turn("ana", 0.0, 12.0), Turn("ben", 12.0, 12.3), Turn("cleo", 12.3)]
     assert [holder_at(backdated(floor_changes(turns), runs), t) for t in (10.5, 12.6)] == ["ana", "cleo"]
+    # Ben spoke after his click: his click was for that, and Ana's last words stay hers
+    turns = [Turn("ana", 0.0, 10.0), Turn("ben", 10.0, 13.5), Turn("cleo", 13.5)]
+    floor = backdated(floor_changes(turns), [(1.0, 8.0), (8.6, 9.6), (10.2, 11.4), (12.5, None)])
+    assert [holder_at(floor, t) for t in (9.0, 10.5, 12.6)] == ["ana", "ben", "cleo"]
+    # the next speech began more than 2.5 s after Ben's click: not taken as showing it late
+    turns = [Turn("ana", 0.0, 12.0), Turn("ben", 12.0, 16.0), Turn("cleo", 16.0)]
+    floor = backdated(floor_changes(turns), [(1.0, 9.6), (10.2, 11.4), (15.0, None)])
+    assert [holder_at(floor, t) for t in (10.5, 15.1)] == ["ana", "cleo"]
+    # never back before the click that gave the previous holder the floor
+    turns = [Turn("ana", 0.0, 3.1), Turn("ben", 3.1, 3.5), Turn("cleo", 3.5, 5.5), Turn("dina", 5.5)]
+    floor = backdated(floor_changes(turns), [(2.5, 3.3), (4.8, 5.6)])
+    assert [holder_at(floor, t) for t in (2.9, 3.2, 4.9)] == ["ben", "cleo", "dina"]
     # two such turns in a row: each moves back in turn
     turns = [Turn("ana", 0.0, 12.0), Turn("ben", 12.0, 14.2), Turn("cleo", 14.2, 16.0), Turn("dina", 16.0)]
     runs = [(1.0, 9.6), (10.2, 11.4), (12.5, 13.6), (15.0, None)]
@@ -124,6 +143,12 @@ def test_words_wait_for_the_clicks_that_can_still_move_them() -> None:
     ben = floor_changes([Turn("ana", 0.0, 11.0), Turn("ben", 11.0)])
     assert settled(10.0, ben) == 16.0  # clicked in the pause after them: the next speaker's click too
     assert settled(10.0, floor_changes([Turn("ana", 0.0, 13.0), Turn("ben", 13.0)])) == 12.5  # too late for them
+    # a run of short turns: each click waits for the next, and Dina's (17.1) decides Ben's words
+    turns = [Turn("ana", 0.0, 12.0), Turn("ben", 12.0, 14.3), Turn("cleo", 14.3, 17.1), Turn("dina", 17.1)]
+    runs = [(1.0, 9.6), (10.2, 11.4), (12.5, 13.6), (15.3, None)]
+    assert abs(settled(11.4, floor_changes(turns)) - 22.1) < 1e-9
+    assert holder_at(backdated(floor_changes(turns[:3]), runs), 10.5) == "ana"  # before Dina's click
+    assert holder_at(backdated(floor_changes(turns), runs), 10.5) == "ben"
 
 
 def test_a_floor_change_is_never_moved_into_the_previous_speakers_turn() -> None:

@@ -35,7 +35,7 @@ from typing import Protocol
 
 from .streaming import Word, ends_sentence
 
-LOOKBACK_S = 2.5  # a floor change inside speech moves back to its onset, at most this far
+LOOKBACK_S = 2.5  # a floor change moves back to the new speaker's onset, at most this far
 MAX_LINE_S = 20.0  # a line is closed before it spans more than this (one decoding window, with room)
 RUN_GAP_S = 0.3  # less quiet than this inside speech does not start a new run (onset)
 
@@ -123,15 +123,18 @@ def late_for_the_run_before(runs: Sequence[tuple[float, float | None]], t: float
 
 
 def settled(end: float, changes: Sequence[FloorChange], lookback_s: float = LOOKBACK_S) -> float:
-    """When no click yet to come can move words said until `end` (wall time) to another speaker:
-    `lookback_s` after them (a click moves the floor back at most that far); and where a holder was
-    clicked in the pause after them (late for them, or not), once the next speaker after that click
-    has begun (at most `lookback_s` later) and their own click, late too, is in
-    (`late_for_the_run_before`)."""
-    out = end + lookback_s
-    for change in changes:
-        if change.holder is not None and end < change.at <= end + lookback_s:
-            out = max(out, change.at + 2 * lookback_s)
+    """When no click yet to come can move words said until `end` (wall time) to another speaker.
+    A click moves the floor back at most `lookback_s`, so only one at most that long after the words
+    can move them. One in speech is decided as it comes; one in a pause by the speech after it,
+    which counts only if it begins within `lookback_s` of the click (`onset_at`) and moves the
+    click back if the next holder's click, at most `lookback_s` after that speech began, claims it
+    (`late_for_the_run_before`): so each such click waits `2 * lookback_s`, and a click within
+    that wait may be in a pause too and wait in turn (a run of short turns)."""
+    out = bound = end + lookback_s
+    for at in sorted(change.at for change in changes if change.holder is not None and change.at > end):
+        if at > bound:
+            break
+        out = bound = at + 2 * lookback_s
     return out
 
 
@@ -141,8 +144,8 @@ def onset_at(runs: Sequence[tuple[float, float | None]], t: float, lookback_s: f
     before `t`: going back through the speech before the click and its short pauses, the onset
     after the longest pause (a speaker often stops for breath after their first word or two, "Now,
     ... the question is", and the pause before a new speaker is the longest around). A click in a
-    pause: that pause competes too (its length once the next speech begins; while nobody has, it
-    goes on): if it is the longest, the speech after the click is the new holder's and nothing
+    pause: that pause competes too (its length, if the next speech began within `lookback_s` of the
+    click; if not, or while nobody has spoken, it goes on): if it is the longest, the speech after the click is the new holder's and nothing
     moves (None). Never back to the first run at or after `since` (when the previous holder got the
     floor): the pause before it is the one before the previous speaker, often the longest too; a
     click in the speech of that run alone takes it (the previous holder said nothing else)."""
@@ -154,7 +157,10 @@ def onset_at(runs: Sequence[tuple[float, float | None]], t: float, lookback_s: f
     in_pause, longest = False, -1.0
     if end is not None and t > end:
         in_pause = True
-        longest = runs[i + 1][0] - end if i + 1 < len(runs) else float("inf")
+        # the pause clicked in, to the next speech if it began within `lookback_s` of the click (if
+        # not, or not yet, the pause goes on: the click's meaning is settled by then, `settled`)
+        nxt = runs[i + 1][0] if i + 1 < len(runs) else None
+        longest = nxt - end if nxt is not None and nxt - t <= lookback_s else float("inf")
     best = None
     while i >= 0 and t - runs[i][0] <= lookback_s:
         if runs[i][0] == theirs and (best is not None or in_pause):
