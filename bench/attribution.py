@@ -48,8 +48,7 @@ def heard(audio: np.ndarray, step_s: float) -> list[tuple[float, float | None]]:
     piece = int(step_s * SR)
     for at in range(0, len(audio), piece):
         gate.push(audio[at : at + piece])
-    runs = list(gate.runs)
-    return runs
+    return list(gate.runs)
 
 
 def given(turns: list[Turn], rng: random.Random, in_the_gap: bool) -> list[float]:

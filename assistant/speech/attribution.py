@@ -112,12 +112,11 @@ def late_for_the_run_before(runs: Sequence[tuple[float, float | None]], t: float
     `following` is the first onset after `t` (nobody spoke between the click and the next speaker)
     and at most `lookback_s` after it, the onset of the speech that ended just before the click, if
     it began at most `lookback_s` before `t` (`onset_at`, with its rules)."""
-    i = _last_begun(runs, t)
-    end = runs[i][1] if i >= 0 else None
-    if end is None or end >= t or i + 1 == len(runs):
-        return None  # in speech, or no speech before or after the click
-    nxt = runs[i + 1][0]
-    if abs(nxt - following) > 1e-6 or nxt - t > lookback_s:
+    pause = _pause_at(runs, t)
+    if pause is None:
+        return None  # in speech, or no speech before the click
+    end, nxt = pause
+    if nxt is None or abs(nxt - following) > 1e-6 or nxt - t > lookback_s:
         return None
     return onset_at(runs, end, lookback_s - (t - end), since=since)
 
@@ -145,21 +144,20 @@ def onset_at(runs: Sequence[tuple[float, float | None]], t: float, lookback_s: f
     after the longest pause (a speaker often stops for breath after their first word or two, "Now,
     ... the question is", and the pause before a new speaker is the longest around). A click in a
     pause: that pause competes too (its length, if the next speech began within `lookback_s` of the
-    click; if not, or while nobody has spoken, it goes on): if it is the longest, the speech after the click is the new holder's and nothing
-    moves (None). Never back to the first run at or after `since` (when the previous holder got the
+    click; if not, or while nobody has spoken, it goes on): if it is the longest, the speech after
+    the click is the new holder's and nothing moves (None). Never back to the first run at or after `since` (when the previous holder got the
     floor): the pause before it is the one before the previous speaker, often the longest too; a
     click in the speech of that run alone takes it (the previous holder said nothing else)."""
     i = _last_begun(runs, t)
     if i < 0:
         return None
     theirs = next((onset for onset, _ in runs if onset >= since), None)  # the previous holder's first run
-    end = runs[i][1]
     in_pause, longest = False, -1.0
-    if end is not None and t > end:
+    if (clicked_in := _pause_at(runs, t)) is not None:
+        end, nxt = clicked_in
         in_pause = True
         # the pause clicked in, to the next speech if it began within `lookback_s` of the click (if
         # not, or not yet, the pause goes on: the click's meaning is settled by then, `settled`)
-        nxt = runs[i + 1][0] if i + 1 < len(runs) else None
         longest = nxt - end if nxt is not None and nxt - t <= lookback_s else float("inf")
     best = None
     while i >= 0 and t - runs[i][0] <= lookback_s:
@@ -179,6 +177,16 @@ def _last_begun(runs: Sequence[tuple[float, float | None]], t: float) -> int:
     while i >= 0 and runs[i][0] > t:
         i -= 1
     return i
+
+
+def _pause_at(runs: Sequence[tuple[float, float | None]], t: float) -> tuple[float, float | None] | None:
+    """For `t` in a pause after speech: where the speech before it ended and where the next began
+    (None: nobody has spoken since). None if `t` is in speech or before any."""
+    i = _last_begun(runs, t)
+    end = runs[i][1] if i >= 0 else None
+    if end is None or t <= end:
+        return None
+    return end, runs[i + 1][0] if i + 1 < len(runs) else None
 
 
 def said_at(word: Word, runs: Sequence[tuple[float, float | None]]) -> float:
