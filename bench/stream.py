@@ -150,7 +150,17 @@ def chosen_streams(args: argparse.Namespace, with_eval: bool = True) -> list[tup
     streams = [("eval", *eval_stream())] if with_eval else []
     streams += [(name, *session_stream(name)) for name in args.session]
     streams += [(name, *folder_stream(name)) for name in args.folder]
-    return streams + [(f"multilingual/{lang}", *multilingual_stream(lang)) for lang in args.language]
+    streams += [(f"multilingual/{lang}", *multilingual_stream(lang)) for lang in args.language]
+    if args.noise is None:
+        return streams
+    return [(name, with_noise(audio, args.noise), turns) for name, audio, turns in streams]
+
+
+def with_noise(audio: np.ndarray, db: float) -> np.ndarray:
+    """`audio` with white noise at `db` dBFS (RMS) throughout, the same every run: a hall's
+    microphones never send digital silence, and the streams' pauses between clips are zeros."""
+    noise = np.random.default_rng(0).normal(0.0, 10 ** (db / 20), len(audio))
+    return (audio + noise).astype(np.float32)
 
 
 def add_stream_options(parser: argparse.ArgumentParser) -> None:
@@ -171,6 +181,9 @@ def add_stream_options(parser: argparse.ArgumentParser) -> None:
                         help="speakers declare no language: it is detected (multilingual models)")
     parser.add_argument("--late", action="store_true",
                         help="the chair clicks 0.5-2 s after each speaker starts (default: halfway through the gap)")
+    parser.add_argument("--noise", type=float, metavar="DB",
+                        help="add white noise at DB dBFS to every stream (-60: a quiet room's microphone); the "
+                             "pauses between clips are otherwise digital silence")
 
 
 def offline(rec: FasterWhisperRecognizer, audio: np.ndarray, language: str = "en"

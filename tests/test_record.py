@@ -176,8 +176,26 @@ def test_a_word_goes_to_the_line_of_the_live_word_it_matches_even_when_its_time_
 def test_a_line_the_windows_missed_keeps_its_live_words() -> None:
     live = words("we support this proposal")
     assert missed(live, words("we"))
+    assert missed(live, words("we support"))  # 9 letters of 22
     assert not missed(live, words("we support this"))
     assert not missed(words("yes"), [])  # a word or two: the windows may well be right
+
+
+def test_a_word_heard_where_the_live_passes_heard_other_words_goes_to_their_line_and_replaces_them() -> None:
+    """hifitts: "hitherto" heard live as "in the two", its own line; the windows heard "hitherto",
+    which matches no live word. It lies on that line, not on its neighbours' lines: it is that line's
+    word, and the line is not one the windows missed (stored as heard live, next to "hitherto"
+    given to a neighbour, it was three words too many)."""
+    lines = [line("said the king", 0.0, 1), line("in the two", 2.0, 2), line("beside the bridge", 4.0, 3)]
+    heard = [*words("said the king", 0.0), Word(2.0, 2.9, " hitherto"), *words("beside the bridge", 4.0)]
+    given = assign(lines, heard)
+    assert [join_words(w) for w in given] == ["said the king", "hitherto", "beside the bridge"]
+    assert not missed(lines[1].words, given[1])
+    # one long word for three short ones counts as the same speech: letters, not words
+    assert not missed(words("in the two"), [Word(0.0, 0.9, " hitherto")])
+    # a word nearer a neighbour's line still goes with that neighbour
+    heard = [*words("said the king", 0.0), Word(1.2, 1.5, " then"), *words("beside the bridge", 4.0)]
+    assert [join_words(w) for w in assign(lines, heard)] == ["said the king then", "", "beside the bridge"]
 
 
 def test_names_are_hotwords_only_if_heard() -> None:

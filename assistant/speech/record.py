@@ -47,7 +47,7 @@ EARLY_S = 3.0  # a word heard this far before any line waiting for words is nobo
 PAST_END_S = 0.3  # a word whose middle is further past a line's end is the next speech's
 UNCOMMITTED_S = 0.8  # speech the VAD heard this far past the last line is not committed yet: no pause
 INVENTED_PROBABILITY = 0.05  # a phrase after the last line's words starting this unlikely was invented ("Thank you.")
-MISSED_SHARE = 0.5  # a line for which the windows heard under half as many words keeps its live words
+MISSED_SHARE = 0.5  # a line for which the windows heard under half as many letters keeps its live words
 MIN_WORDS = 3  # ... when it had at least this many
 # faster-whisper's VAD as offline runs it (VadOptions' defaults): speech from a probability of 0.5,
 # ending at one under 0.35 followed by 2 s without speech, padded by 0.4 s each side
@@ -320,16 +320,18 @@ def assign(lines: Sequence[Line], words: Sequence[Word]) -> list[list[Word]]:
     """Words shared out to `lines`. By what was said, not by time: a window's word times can be a
     second off where the VAD joined two stretches of speech, while its words mostly agree with the
     live ones. Each word the live passes also heard goes to that live word's line; a word they
-    missed goes with its neighbours, and between two lines to the one nearer in time."""
+    missed goes to the line nearest in time among its neighbours' lines and those between them,
+    lines none of whose words the windows heard alike ("hitherto" heard live as "in the two")."""
     owner, _ = _owners(lines, words)
     out: list[list[Word]] = [[] for _ in lines]
     for i, word in enumerate(words):
         n = owner[i]
         if n is None:
-            before = next((owner[j] for j in range(i - 1, -1, -1) if owner[j] is not None), None)
-            after = next((owner[j] for j in range(i + 1, len(words)) if owner[j] is not None), None)
-            near = sorted({x for x in (before, after) if x is not None}) or list(range(len(lines)))
-            n = min(near, key=lambda m: max(lines[m].start - word.middle, word.middle - lines[m].end, 0.0))
+            # the matched words' lines rise with the words: the nearest before is the largest
+            before = max((m for m in owner[:i] if m is not None), default=0)
+            after = min((m for m in owner[i + 1:] if m is not None), default=len(lines) - 1)
+            n = min(range(before, after + 1),
+                    key=lambda m: max(lines[m].start - word.middle, word.middle - lines[m].end, 0.0))
         out[n].append(word)
     return out
 
@@ -352,8 +354,14 @@ def _owners(lines: Sequence[Line], words: Sequence[Word]) -> tuple[list[int | No
 
 def missed(live: Sequence[Word], heard: Sequence[Word]) -> bool:
     """Whether the windows missed a line the live passes heard (the VAD dropped quiet speech, or
-    Whisper skipped a stretch): then its live words are stored."""
-    return len(live) >= MIN_WORDS and len(heard) < MISSED_SHARE * len(live)
+    Whisper skipped a stretch): then its live words are stored. Counted in letters, not words: one
+    long word heard where the live passes heard three short ones ("hitherto", "in the two") is the
+    same speech heard again."""
+    return len(live) >= MIN_WORDS and _letters(heard) < MISSED_SHARE * _letters(live)
+
+
+def _letters(words: Sequence[Word]) -> int:
+    return sum(len(w.key) for w in words)
 
 
 def hotwords_heard(hotwords: str, lines: Sequence[Line]) -> str:
