@@ -20,7 +20,7 @@ Prints per stream and pooled: word errors of the live committed words, of the
 stored segments and of the same model offline (after Whisper's normaliser);
 attribution of the stored words; committed latency on the virtual clock (compute
 time left out: real time adds each pass's own time); the model's real-time factor
-(live passes and the record); how many windows the record decoded and lines kept as heard live.
+(live passes and the record); how many windows the record decoded and lines or stretches kept as heard live.
 
     .venv/bin/python bench/replay.py --session synth_en_4spk_a --session synth_en_4spk_b \\
         --folder read_en/ljspeech --folder read_en/hifitts_6097 --shift 0.25
@@ -215,7 +215,7 @@ def main(args: argparse.Namespace) -> None:
         print(f"  {name}: {n} words, errors live {live} ({100 * live / n:.1f} %) stored {kept} ({100 * kept / n:.1f} %) "
               f"offline {off} ({100 * off / n:.1f} %); committed latency without compute p50 "
               f"{percentile(lat, 50):.2f} s p95 {percentile(lat, 95):.2f} s; real-time factor "
-              f"{out['busy'] / (len(audio) / SR):.2f}; windows {out['windows']}, lines kept live "
+              f"{out['busy'] / (len(audio) / SR):.2f}; windows {out['windows']}, lines or stretches kept live "
               f"{out['kept_live']}, not run {out['skipped']}; stored language {', '.join(langs)}")
         if len(turns) > 1:
             heard, right, far, far_right = attribution(stored, turns, ref_words)

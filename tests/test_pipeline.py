@@ -305,6 +305,15 @@ async def test_a_line_the_record_missed_is_stored_as_heard_live() -> None:
     assert said(sink) == [("we support this proposal.", "Ana")] and chan.kept_live == 1
 
 
+async def test_a_stretch_the_record_skipped_inside_a_line_keeps_its_live_words() -> None:
+    """The window heard the line's first words and jumped ahead (hifitts: "if you love me and will"
+    for "... will wed me, it is enough"): the rest is stored as the live passes heard it."""
+    clock, chan, sink = ana_speaking(Recorder("Good morning thank you we"))
+    feed(chan, clock, np.concatenate([tone("good morning thank you we support this proposal."), silence(1)]))
+    await run(chan)
+    assert said(sink) == [("Good morning thank you we support this proposal.", "Ana")] and chan.kept_live == 1
+
+
 async def test_without_the_record_lines_are_stored_as_heard_at_each_sentence_end() -> None:
     clock = Clock(START)
     state = FakeState([Person("ana", "Ana")], START)

@@ -16,6 +16,7 @@ from assistant.speech.record import (
     Job,
     TimeMap,
     assign,
+    checked,
     decode,
     due,
     hand_out,
@@ -179,6 +180,40 @@ def test_a_line_the_windows_missed_keeps_its_live_words() -> None:
     assert missed(live, words("we support"))  # 9 letters of 22
     assert not missed(live, words("we support this"))
     assert not missed(words("yes"), [])  # a word or two: the windows may well be right
+
+
+def test_a_stretch_the_windows_skipped_inside_a_line_keeps_its_live_words() -> None:
+    """hifitts, with a microphone's noise: the window heard "if you love me and will" and jumped
+    ahead; the live passes heard the rest of the line on their own."""
+    live = words("if you love me and will wed me it is enough", 0.0)
+    heard = words("if you love me and will", 0.0)
+    stored, kept = checked(live, heard)
+    assert join_words(stored) == "if you love me and will wed me it is enough" and kept == 1
+    assert stored[6:] == live[6:]  # the live words, with their times
+    # a stretch heard as something much shorter ("answer could be given and to see" -> "only")
+    live = words("and was away before an answer could be given and to see")
+    stored, kept = checked(live, words("and was away before an only"))
+    assert join_words(stored) == "and was away before an answer could be given and to see" and kept == 1
+    # words heard differently, as long or longer, are the windows' ("tense" -> "tents", a compound)
+    live = words("they put up tense for the sub license holders")
+    heard = words("they put up tents for the sublicense holders")
+    assert checked(live, heard) == (heard, 0)
+    # a word or two the windows left out: they may well be right (a repetition, a false start)
+    live = words("we we support the the proposal")
+    heard = words("we support the proposal")
+    assert checked(live, heard) == (heard, 0)
+    # words the live passes committed twice, heard once by the windows (in the line or next to it)
+    live = words("the horizon seems extremely distant horizon seems extremely distant")
+    heard = words("the horizon seems extremely distant")
+    assert checked(live, heard) == (heard, 0)
+    live = words("so we all agree on this point today horizon seems extremely distant")
+    agreed = words("so we all agree on this point today")
+    assert checked(live, agreed) == ([*agreed, *live[8:]], 1)
+    assert checked(live, agreed, around=heard) == (agreed, 0)
+    assert checked(words("horizon seems extremely distant"), [], around=heard) == ([], 0)  # a whole line
+    # a line the windows missed as a whole, as before
+    live = words("we support this proposal")
+    assert checked(live, words("we support")) == (live, 1)
 
 
 def test_a_word_heard_where_the_live_passes_heard_other_words_goes_to_their_line_and_replaces_them() -> None:

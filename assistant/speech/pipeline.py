@@ -128,7 +128,7 @@ class Channel:
         self._hotwords = ""  # the names and item the last pass was biased towards
         self._turn: tuple[str | None, float] | None = None  # (speaker, turn start) the language is for
         self._detected: str | None = None  # the language detected for that turn, when none was declared
-        self.windows = self.kept_live = self.skipped = 0  # windows decoded; lines kept as heard live, not looked at
+        self.windows = self.kept_live = self.skipped = 0  # windows decoded; lines (or stretches) kept as heard live, not looked at
         self.publisher = Publisher(meeting_id=meeting_id, source=self.source, sink=meetings, wall=self.wall,
                                    default_language=decoding_language(config.language) or "",
                                    line_prefix=f"{participant_id or HALL}-{secrets.token_hex(3)}")
@@ -463,18 +463,18 @@ class Channel:
 
     def _hand_out(self, until: float) -> None:
         """The waiting lines whose words the windows have all decided, with those words (or as heard
-        live, where the windows missed the line), to be stored."""
+        live, where the windows missed the line or a stretch of it), to be stored."""
         while self._waiting and self._waiting[0].start < self._live_until:  # partly in a window that failed
             self.kept_live += 1
             line = self._waiting.pop(0)
             self._decided.append((line, line.words))
         if self._waiting:
             given, self._heard = record.hand_out(self._waiting, self._heard, until)
-            for line, words in zip(self._waiting, given, strict=False):
+            for n, (line, words) in enumerate(zip(self._waiting, given, strict=False)):
                 line.language = line.language or self._record_language
-                if record.missed(line.words, words):
-                    self.kept_live += 1
-                    words = line.words
+                around = [w for k in (n - 1, n + 1) if 0 <= k < len(given) for w in given[k]]
+                words, kept = record.checked(line.words, words, around)
+                self.kept_live += kept
                 self._decided.append((line, words))
             del self._waiting[: len(given)]
         # words no line will take (heard where the live passes committed nothing, before words they

@@ -14,11 +14,13 @@ and at the end of the stream.
 
 Closed lines are shown as heard live until the windows have decided all their words (`hand_out`);
 each of a window's words goes to the line whose live word it matches, or to the nearest (`assign`),
-unless the window missed a line the live passes heard (`missed`).
+unless the windows missed a line the live passes heard, or a stretch of it (`checked`).
 
 Given the recording's own floor for the features, the record's words are offline's, word for word
-(tests/test_models.py); a live record knows only the loudest sound so far, and where that is lower
-than the recording's, its windows end elsewhere (docs/transcription.md, "The record", has the figures).
+where the features come out the same bits (tests/test_models.py; numpy's matmul rounds by the
+matrix's width on some CPUs, and one float step moves where a window ends); a live record knows
+only the loudest sound so far, and where that is lower than the recording's, its windows end
+elsewhere (docs/transcription.md, "The record", has the figures).
 Pure but for `decode`, which runs the recognizer it is given; no clock, no I/O.
 """
 
@@ -47,7 +49,7 @@ EARLY_S = 3.0  # a word heard this far before any line waiting for words is nobo
 PAST_END_S = 0.3  # a word whose middle is further past a line's end is the next speech's
 UNCOMMITTED_S = 0.8  # speech the VAD heard this far past the last line is not committed yet: no pause
 INVENTED_PROBABILITY = 0.05  # a phrase after the last line's words starting this unlikely was invented ("Thank you.")
-MISSED_SHARE = 0.5  # a line for which the windows heard under half as many letters keeps its live words
+MISSED_SHARE = 0.5  # a line (or a stretch of one) of which the windows heard under half the letters keeps its live words
 MIN_WORDS = 3  # ... when it had at least this many
 # faster-whisper's VAD as offline runs it (VadOptions' defaults): speech from a probability of 0.5,
 # ending at one under 0.35 followed by 2 s without speech, padded by 0.4 s each side
@@ -350,6 +352,40 @@ def _owners(lines: Sequence[Line], words: Sequence[Word]) -> tuple[list[int | No
             if block.a + k + 1 == len(live) or live[block.a + k + 1][0] != n:
                 last_matched.add(n)
     return owner, last_matched
+
+
+def checked(live: Sequence[Word], heard: Sequence[Word], around: Sequence[Word] = ()) -> tuple[list[Word], int]:
+    """The words to store for a line heard live as `live`, given the windows' `heard`, and how many
+    stretches of it keep their live words: the whole line if the windows missed it (`missed`), and
+    else each stretch they missed inside it (between words heard alike both ways, `MIN_WORDS` live
+    words or more of which the windows heard under half the letters): Whisper jumps ahead in a
+    window now and then, offline too ("if you love me and will" for "... will wed me it is
+    enough"), and the live passes, which heard those seconds on their own, are the check. Not a
+    stretch the windows heard, word for word, in this line or `around` it (the lines next to it): the
+    live passes committed it twice ("horizon seems extremely distant the horizon seems ...")."""
+    said = [w.key for w in (*heard, *around)]
+
+    def kept_live(stretch: Sequence[Word], instead: Sequence[Word]) -> bool:
+        return missed(stretch, instead) and not _within([w.key for w in stretch], said)
+
+    if kept_live(live, heard):
+        return list(live), 1
+    out: list[Word] = []
+    kept = 0
+    matcher = difflib.SequenceMatcher(a=[w.key for w in live], b=[w.key for w in heard], autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op != "equal" and kept_live(live[i1:i2], heard[j1:j2]):
+            out += live[i1:i2]
+            kept += 1
+        else:
+            out += heard[j1:j2]
+    return out, kept
+
+
+def _within(keys: Sequence[str], said: Sequence[str]) -> bool:
+    """Whether `keys` occur, one after the other, in `said`."""
+    n = len(keys)
+    return any(list(said[i:i + n]) == list(keys) for i in range(len(said) - n + 1))
 
 
 def missed(live: Sequence[Word], heard: Sequence[Word]) -> bool:

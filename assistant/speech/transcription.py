@@ -158,7 +158,7 @@ class Transcription:
 
     def stats(self) -> dict[str, dict[str, float]]:
         """Per live channel: lag, audio received and model time spent (their ratio is the RTF), the
-        windows of the record decoded, lines stored as heard live (the windows missed them) and not
+        windows of the record decoded, lines or stretches stored as heard live (the windows missed them) and not
         decoded again (compute was short), and rests of buffers decoded where Whisper stopped early."""
         return {
             f"{m}/{c}": {"lag_s": round(ch.lag_s, 2), "audio_s": round(ch.received_s, 2), "busy_s": round(ch.busy_s, 2),
