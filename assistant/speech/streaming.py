@@ -70,6 +70,7 @@ STOPPED_S = 1.0  # speech past a hypothesis's last word beyond this: Whisper sto
 REST_CONTEXT_S = 1.0  # ... heard again before the rest: a second or so of sound to go on (replayed: live
 # errors on eval and the sessions 66 with it, as with no rest decoded at all, 70 without it)
 REST_FROM_S = 0.1  # ... if that starts this far into the buffer (else it would be the same decoding again)
+LEAD_REPEAT = 3  # committed words heard again after a word the first hearing missed: at least this many
 HEARD_PROBABILITY = 0.5  # a word this likely, heard on one pass and missing on the next, was skipped
 
 
@@ -137,13 +138,19 @@ def loop_at(tokens: Sequence[int]) -> tuple[int, int] | None:
     return best
 
 
-def drop_heard_again(before: Sequence[Word], new: list[Word], most: int) -> None:
+def drop_heard_again(before: Sequence[Word], new: list[Word], most: int, lead: int = 0) -> None:
     """Drop from the start of `new` the last words of `before` that it repeats (up to `most`): a
-    decoding that goes on from earlier words often begins by hearing their end again."""
-    for n in range(min(len(before), len(new), most), 0, -1):
-        if [w.key for w in before[-n:]] == [w.key for w in new[:n]]:
-            del new[:n]
-            return
+    decoding that goes on from earlier words often begins by hearing their end again. With `lead`,
+    also after up to that many words the first hearing missed, where `LEAD_REPEAT` words or more
+    repeat ("the horizon seems extremely distant" after "horizon seems extremely distant", all
+    timed at the buffer's end: once committed twice)."""
+    keys = [w.key for w in new]
+    for skip in range(min(lead, len(new)) + 1):
+        shortest = 1 if skip == 0 else LEAD_REPEAT
+        for n in range(min(len(before), len(new) - skip, most), shortest - 1, -1):
+            if [w.key for w in before[-n:]] == keys[skip : skip + n]:
+                del new[: skip + n]
+                return
 
 
 class HypothesisBuffer:
@@ -166,7 +173,7 @@ class HypothesisBuffer:
         self.new = self.past_committed(words, offset)
         # The recognizer may repeat the last committed words at the start: drop such an n-gram.
         if self.new and self.committed_in_buffer and abs(self.new[0].start - self.last_committed_time) < 1.0:
-            drop_heard_again(self.committed_in_buffer, self.new, 5)
+            drop_heard_again(self.committed_in_buffer, self.new, 5, lead=1)
 
     def flush(self, before: float = float("inf")) -> list[Word]:
         """Commit the agreed prefix, up to words ending by `before`: a word at the very end of the
