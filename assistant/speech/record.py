@@ -365,16 +365,16 @@ def checked(live: Sequence[Word], heard: Sequence[Word], around: Sequence[Word] 
     live passes committed it twice ("horizon seems extremely distant the horizon seems ...")."""
     said = [w.key for w in (*heard, *around)]
 
-    def kept_live(stretch: Sequence[Word], instead: Sequence[Word]) -> bool:
+    def keep(stretch: Sequence[Word], instead: Sequence[Word]) -> bool:
         return missed(stretch, instead) and not _within([w.key for w in stretch], said)
 
-    if kept_live(live, heard):
+    if keep(live, heard):
         return list(live), 1
     out: list[Word] = []
     kept = 0
     matcher = difflib.SequenceMatcher(a=[w.key for w in live], b=[w.key for w in heard], autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op != "equal" and kept_live(live[i1:i2], heard[j1:j2]):
+        if op != "equal" and keep(live[i1:i2], heard[j1:j2]):
             out += live[i1:i2]
             kept += 1
         else:

@@ -171,7 +171,8 @@ class HypothesisBuffer:
 
     def insert(self, words: Sequence[Word], offset: float) -> None:
         self.new = self.past_committed(words, offset)
-        # The recognizer may repeat the last committed words at the start: drop such an n-gram.
+        # The recognizer may repeat the last committed words at the start, even after a word it
+        # missed the first time: drop such an n-gram.
         if self.new and self.committed_in_buffer and abs(self.new[0].start - self.last_committed_time) < 1.0:
             drop_heard_again(self.committed_in_buffer, self.new, 5, lead=1)
 
