@@ -95,9 +95,10 @@ class AsrConfig:
     beam_size: int = 5  # live passes: beam 5 errs less than greedy (bench/stream.py), affordable on a 10 s window
     step_s: float = 0.5  # how often a partial hypothesis is made
     encoder_s: float = 10.0  # a live pass pads its audio to this much for Whisper's encoder (30: its full window)
+    threads: int = 0  # CPU threads of the live passes' model; 0: half the CPUs, at least one (`live_threads`)
     enabled: bool = True  # load the model and transcribe audio sent to the server
-    second_look: bool = True  # decode closed lines again in blocks, as offline, before storing them (docs/transcription.md)
-    second_look_beam_size: int = 5  # the blocks' beam (offline's): they run in pauses, off the live path
+    second_look: bool = True  # decode the speech again in offline's windows before storing it (docs/transcription.md)
+    second_look_beam_size: int = 5  # the record's windows' beam (offline's), on their own thread beside the live passes
 
 
 @dataclass(frozen=True)
@@ -293,6 +294,8 @@ def _check(config: Config, source: str) -> None:
         raise bad("asr.step_s", asr.step_s, "0.2 to 5 seconds")
     if not 5 <= asr.encoder_s <= 30:
         raise bad("asr.encoder_s", asr.encoder_s, "5 to 30 seconds")
+    if not 0 <= asr.threads <= 256:
+        raise bad("asr.threads", asr.threads, "0 (half the CPUs) to 256")
     au = config.audio
     if not 0 <= au.jitter_ms <= 1000:
         raise bad("audio.jitter_ms", au.jitter_ms, "0 to 1000")

@@ -168,6 +168,7 @@ def add_stream_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--beam", type=int, help="[asr] beam_size for the live pipeline (default: the config's)")
     parser.add_argument("--step", type=float, help="[asr] step_s for the live pipeline (default: the config's)")
     parser.add_argument("--encoder", type=float, help="[asr] encoder_s for the live pipeline (default: the config's)")
+    parser.add_argument("--threads", type=int, help="[asr] threads for the live pipeline (default: the config's)")
     parser.add_argument("--errors", action="store_true", help="print each stream's word errors, live and offline")
     parser.add_argument("--session", action="append", default=[],
                         help="also stream sessions/NAME (synth_en_4spk_a, synth_en_4spk_b): speakers and floor changes")
@@ -404,7 +405,7 @@ async def main(args: argparse.Namespace) -> None:
         raise SystemExit(f"no evaluation audio in {AUDIO}")
     streams = chosen_streams(args, with_eval=not args.no_eval)
     extra = "".join(f"{k} = {v}\n" for k, v in (("beam_size", args.beam), ("step_s", args.step),
-                                                  ("encoder_s", args.encoder)) if v)
+                                                  ("encoder_s", args.encoder), ("threads", args.threads)) if v)
     extra += "second_look = false\n" if args.no_second_look else ""
     extra += f"second_look_beam_size = {args.look_beam}\n" if args.look_beam else ""
     for spec in args.model:

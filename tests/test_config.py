@@ -50,6 +50,7 @@ def test_defaults_without_a_file() -> None:
         ({"meeting": {"groups": ["a", "a"]}}, "without repeats"),
         ({"asr": {"compute_type": "int4"}}, "asr.compute_type has value 'int4'"),
         ({"asr": {"encoder_s": 60}}, "asr.encoder_s has value 60.0; allowed: 5 to 30 seconds"),
+        ({"asr": {"threads": -1}}, "asr.threads has value -1; allowed: 0 (half the CPUs) to 256"),
         ({"limits": {"client_queue": 1}}, "limits.client_queue has value 1; allowed: 10 to 1000000"),
         ({"limits": {"sockets_per_token": 0}}, "limits.sockets_per_token has value 0; allowed: 1 to 1000"),
         ({"limits": {"audio_burst_s": 0}}, "limits.audio_burst_s has value 0.0; allowed: 1 to 600 seconds"),

@@ -21,6 +21,7 @@ from assistant.speech.whisper import (
     ModelError,
     _before_loop,
     assemble_base,
+    live_threads,
     load,
     log_mel,
     resolve,
@@ -85,6 +86,12 @@ def test_a_live_pass_pads_its_audio_to_the_encoder_window_not_always_to_30_s() -
     assert short._encoder_frames(1010) == short._encoder_frames(1050) == 1350  # a few shapes only (memory)
     assert short._encoder_frames(2900) == 3000  # never more than Whisper's 30 s
     assert FasterWhisperRecognizer(None, multilingual=False, encoder_s=30)._encoder_frames(650) == 3000
+
+
+def test_live_passes_take_half_the_cpus_unless_configured() -> None:
+    """A live pass is too small to gain from a second thread on 2 cores; the other is the record's."""
+    assert [live_threads(0, cpus) for cpus in (1, 2, 3, 8)] == [1, 1, 1, 4]
+    assert live_threads(2, cpus=2) == 2  # `[asr] threads` as set
 
 
 def test_what_a_pass_writes_at_most_is_what_ctranslate2_allows() -> None:
