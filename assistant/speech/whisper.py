@@ -425,9 +425,9 @@ def load(config: AsrConfig, cache_dir: Path, *, live: bool = True) -> FasterWhis
 def live_threads(configured: int, cpus: int | None = None) -> int:
     """CPU threads of the live passes' model: `[asr] threads`, or (0) half the CPUs, at least one.
     A live pass is many small steps (a token at a time, beam 5 on a model of 39 M parameters), and a
-    second thread costs more in handing work over than it saves: on 2 cores (AMD EPYC, Zen 4) a tiny.en pass takes
-    0.25 s on one thread and 0.31-0.41 s on two (base, greedy: 0.39 against 0.40-0.45 s); the other
-    core is the record's (its windows, `RECORD_THREADS`) and the server's own."""
+    second thread costs more in handing work over than it saves: on 2 cores (AMD EPYC, Zen 4) a
+    tiny.en pass takes 0.25 s on one thread and 0.31-0.41 s on two (base, greedy: 0.39 against
+    0.40-0.45 s); the other core is the record's (its windows, `RECORD_THREADS`) and the server's."""
     if configured:
         return configured
     return max(1, (cpus if cpus is not None else os.cpu_count() or 2) // 2)
