@@ -52,6 +52,7 @@ from stream import (
     errors,
     language_of,
     latencies,
+    live_settings,
     misattributed,
     normalize,
     offline,
@@ -183,10 +184,8 @@ def recording_level(rec: Any, audio: np.ndarray) -> float:
 
 def main(args: argparse.Namespace) -> None:
     streams = chosen_streams(args, with_eval=not args.no_eval)
-    overrides = {k: v for k, v in (("beam_size", args.beam), ("step_s", args.step), ("encoder_s", args.encoder),
-                                   ("threads", args.threads)) if v}
     config = AsrConfig(model=args.model, language="en", second_look=not args.no_second_look,
-                       **overrides)  # type: ignore[arg-type]
+                       **live_settings(args))  # type: ignore[arg-type]
     if args.quiet is not None:
         record.QUIET_S = args.quiet
     with tempfile.TemporaryDirectory() as models:

@@ -187,6 +187,12 @@ def add_stream_options(parser: argparse.ArgumentParser) -> None:
                              "pauses between clips are otherwise digital silence")
 
 
+def live_settings(args: argparse.Namespace) -> dict[str, float]:
+    """The [asr] settings of the live pipeline given on the command line (`add_stream_options`)."""
+    given = {"beam_size": args.beam, "step_s": args.step, "encoder_s": args.encoder, "threads": args.threads}
+    return {k: v for k, v in given.items() if v}
+
+
 def offline(rec: FasterWhisperRecognizer, audio: np.ndarray, language: str = "en"
             ) -> tuple[list[tuple[str, float]], str, float]:
     """Words with end times, text, and seconds taken, from the same model offline."""
@@ -404,8 +410,7 @@ async def main(args: argparse.Namespace) -> None:
     if not (AUDIO / "eval.tsv").exists():
         raise SystemExit(f"no evaluation audio in {AUDIO}")
     streams = chosen_streams(args, with_eval=not args.no_eval)
-    extra = "".join(f"{k} = {v}\n" for k, v in (("beam_size", args.beam), ("step_s", args.step),
-                                                  ("encoder_s", args.encoder), ("threads", args.threads)) if v)
+    extra = "".join(f"{k} = {v}\n" for k, v in live_settings(args).items())
     extra += "second_look = false\n" if args.no_second_look else ""
     extra += f"second_look_beam_size = {args.look_beam}\n" if args.look_beam else ""
     for spec in args.model:

@@ -144,11 +144,11 @@ def drop_heard_again(before: Sequence[Word], new: list[Word], most: int, lead: i
     also after up to that many words the first hearing missed, where `LEAD_REPEAT` words or more
     repeat ("the horizon seems extremely distant" after "horizon seems extremely distant", all
     timed at the buffer's end: once committed twice)."""
-    keys = [w.key for w in new]
+    said, keys = [w.key for w in before[-most:]], [w.key for w in new]
     for skip in range(min(lead, len(new)) + 1):
         shortest = 1 if skip == 0 else LEAD_REPEAT
-        for n in range(min(len(before), len(new) - skip, most), shortest - 1, -1):
-            if [w.key for w in before[-n:]] == keys[skip : skip + n]:
+        for n in range(min(len(said), len(new) - skip), shortest - 1, -1):
+            if said[-n:] == keys[skip : skip + n]:
                 del new[: skip + n]
                 return
 
