@@ -8,8 +8,11 @@ offline), then gives the floor at `--draws` draws of late clicks and attributes 
 the product's rules, with every click known (as when a line is stored). Prints, per session and
 pooled, the share of words under the right name, all and those more than 0.5 s from a change of
 speaker (mean over draws, worst draw, draws with a far word wrong), and the turns most often lost.
+With --gaps LO HI the sessions' turns are joined as a conversation (`stream.conversation_stream`: LO
+to HI s between one voice and the next, where a chair leaves half a second or more).
 
     .venv/bin/python bench/attribution.py --session synth_en_4spk_a --session synth_en_4spk_b --draws 200
+    .venv/bin/python bench/attribution.py --draws 200 --gaps 0.1 0.4 [--in-the-gap]
 """
 
 from __future__ import annotations
@@ -23,11 +26,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from stream import AUDIO, SR, Turn, attribution, normalize, session_stream
+from stream import (
+    AUDIO,
+    SR,
+    Turn,
+    add_gaps_option,
+    attribution,
+    conversation_stream,
+    normalize,
+    session_stream,
+    with_noise,
+)
 
 from assistant.config import AsrConfig
 from assistant.speech.attribution import backdated, floor_changes, holder_at, said_at
-from assistant.speech.gate import SpeechGate
+from assistant.speech.gate import Run, SpeechGate
 from assistant.speech.streaming import Word
 from assistant.speech.vad import SileroProbabilities
 from assistant.speech.whisper import load
@@ -42,7 +55,7 @@ class Floor:
     ended_at: float | None
 
 
-def heard(audio: np.ndarray, step_s: float) -> list[tuple[float, float | None]]:
+def heard(audio: np.ndarray, step_s: float) -> list[Run]:
     """The gate's runs of speech over `audio`, fed as the channel feeds it (`step_s` at a time)."""
     gate = SpeechGate(SileroProbabilities(), runs_kept=1_000_000)
     piece = int(step_s * SR)
@@ -66,17 +79,23 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--in-the-gap", action="store_true", help="clicks in the pause before each turn, not late")
+    add_gaps_option(parser)
+    parser.add_argument("--noise", type=float, metavar="DB", help="white noise at DB dBFS throughout (-60: a quiet room)")
     args = parser.parse_args()
     if not (AUDIO / "sessions").is_dir():
         raise SystemExit(f"no sessions in {AUDIO}")
     names = args.session or ["synth_en_4spk_a", "synth_en_4spk_b"]
-    print(f"clicks {'in the pause before each turn' if args.in_the_gap else '0.5-2 s after each speaker began'}")
+    print(f"clicks {'in the pause before each turn' if args.in_the_gap else '0.5-2 s after each speaker began'}"
+          + (f"; turns {args.gaps[0]} to {args.gaps[1]} s apart" if args.gaps else "")
+          + (f"; noise at {args.noise} dBFS" if args.noise is not None else ""))
     config = AsrConfig()
     with tempfile.TemporaryDirectory() as models:
         rec = load(config, Path(models), live=False)
     pooled = np.zeros(4)
     for name in names:
-        audio, turns = session_stream(name)
+        audio, turns = conversation_stream(name, args.gaps) if args.gaps else session_stream(name)
+        if args.noise is not None:
+            audio = with_noise(audio, args.noise)
         runs = heard(audio, config.step_s)
         segments, _ = rec.transcribe_file(audio, language="en")
         words = [Word(float(w.start), float(w.end), w.word) for s in segments for w in s.words]

@@ -3,7 +3,8 @@
 Streams, from ../shared/audio: `eval` (eval.tsv, the utterances joined with one
 second of silence; one speaker holds the floor) and, with --session, the
 four-speaker sessions (sessions/*.segments.json: a scripted chair gives each
-speaker the floor at their turn's start, as a chair would) and, with --folder,
+speaker the floor at their turn's start, as a chair would; with --gaps LO HI, their
+turns joined as a conversation, LO to HI s apart) and, with --folder,
 every clip of a folder joined with short pauses (many short utterances: more
 words, so a steadier WER, pooled over all streams at the end). For each model and
 stream it starts the real server, streams the audio in 100 ms frames at real
@@ -128,6 +129,40 @@ def session_stream(name: str) -> tuple[np.ndarray, list[Turn]]:
     return decode_audio(str(folder / f"{name}.flac")), turns
 
 
+def voiced(audio: np.ndarray, floor_db: float = -35.0) -> tuple[int, int]:
+    """Where a clip's voice begins and ends (samples): the first and last 10 ms whose level is within
+    `floor_db` of the loudest 10 ms (a read clip's edges are quiet, up to a few tenths of a second)."""
+    frames = audio[: len(audio) // 160 * 160].reshape(-1, 160)
+    level = 20 * np.log10(np.sqrt((frames ** 2).mean(axis=1)) + 1e-9)
+    loud = np.flatnonzero(level >= level.max() + floor_db)
+    return int(loud[0]) * 160, (int(loud[-1]) + 1) * 160
+
+
+def conversation_stream(name: str, gaps: tuple[float, float], seed: int = 7) -> tuple[np.ndarray, list[Turn]]:
+    """A session's turns joined as in a conversation: each turn's voice (its clip's quiet edges cut
+    off) follows the last one after a gap drawn from `gaps` (seconds between one voice's end and the
+    next one's start; negative: they overlap, mixed), the same every run. Turn times are the voices'."""
+    import random
+
+    audio, turns = session_stream(name)
+    rng = random.Random(seed)
+    pieces: list[tuple[int, np.ndarray]] = []
+    out: list[Turn] = []
+    at = int(0.5 * SR)
+    for turn in turns:
+        clip = audio[int(turn.start * SR): int(turn.end * SR)]
+        lo, hi = voiced(clip)
+        clip = clip[lo:hi]
+        if out:
+            at = max(int(out[-1].end * SR + rng.uniform(*gaps) * SR), int(out[-1].start * SR) + 1)
+        pieces.append((at, clip))
+        out.append(Turn(turn.speaker, at / SR, (at + len(clip)) / SR, turn.text))
+    mixed = np.zeros(max(a + len(c) for a, c in pieces) + SR, np.float32)
+    for a, c in pieces:
+        mixed[a: a + len(c)] += c
+    return mixed, out
+
+
 MULTILINGUAL = ("multilingual/picovoice", "multilingual/picovoice_cheetah")
 
 
@@ -148,7 +183,10 @@ def multilingual_stream(language: str) -> tuple[np.ndarray, list[Turn]]:
 def chosen_streams(args: argparse.Namespace, with_eval: bool = True) -> list[tuple[str, np.ndarray, list[Turn]]]:
     """The eval stream, then those named by --session, --folder and --language."""
     streams = [("eval", *eval_stream())] if with_eval else []
-    streams += [(name, *session_stream(name)) for name in args.session]
+    if args.gaps:
+        streams += [(f"{name}+gaps", *conversation_stream(name, args.gaps)) for name in args.session]
+    else:
+        streams += [(name, *session_stream(name)) for name in args.session]
     streams += [(name, *folder_stream(name)) for name in args.folder]
     streams += [(f"multilingual/{lang}", *multilingual_stream(lang)) for lang in args.language]
     if args.noise is None:
@@ -163,6 +201,12 @@ def with_noise(audio: np.ndarray, db: float) -> np.ndarray:
     return (audio + noise).astype(np.float32)
 
 
+def add_gaps_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gaps", type=float, nargs=2, metavar=("LO", "HI"),
+                        help="the sessions' turns joined as a conversation (`conversation_stream`): LO to HI s "
+                             "between one voice's end and the next one's start (negative: overlapping)")
+
+
 def add_stream_options(parser: argparse.ArgumentParser) -> None:
     """The options bench/stream.py and bench/replay.py share: the live pipeline's settings and the streams."""
     parser.add_argument("--beam", type=int, help="[asr] beam_size for the live pipeline (default: the config's)")
@@ -172,6 +216,7 @@ def add_stream_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--errors", action="store_true", help="print each stream's word errors, live and offline")
     parser.add_argument("--session", action="append", default=[],
                         help="also stream sessions/NAME (synth_en_4spk_a, synth_en_4spk_b): speakers and floor changes")
+    add_gaps_option(parser)
     parser.add_argument("--folder", action="append", default=[],
                         help="also stream every clip in FOLDER (read_en/ljspeech, read_en/hifitts_6097) with pauses")
     parser.add_argument("--language", action="append", default=[],

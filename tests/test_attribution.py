@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from assistant.speech.attribution import Lines, backdated, floor_changes, holder_at, said_at, settled
+from assistant.speech.gate import Run
 from assistant.speech.streaming import Word, join_words
 
 
@@ -14,6 +15,11 @@ class Turn:
     participant_id: str
     started_at: float
     ended_at: float | None = None
+
+
+def speech(*runs: tuple[float, float | None]) -> list[Run]:
+    """Runs of speech as the gate gives them, with no change of voice heard at their onsets."""
+    return [Run(onset, end) for onset, end in runs]
 
 
 def words(text: str, start: float = 0.0, step: float = 0.5) -> list[Word]:
@@ -51,21 +57,21 @@ def test_a_line_closes_before_it_grows_past_its_length() -> None:
 
 def test_a_floor_change_clicked_during_speech_counts_from_its_onset_within_the_bound() -> None:
     changes = floor_changes([Turn("ana", 0.0, 10.0), Turn("ben", 10.0)])
-    runs = [(1.0, 8.0), (8.9, None)]  # Ana until 8.0; Ben from 8.9, the chair clicks at 10.0
+    runs = speech((1.0, 8.0), (8.9, None))  # Ana until 8.0; Ben from 8.9, the chair clicks at 10.0
     floor = backdated(changes, runs)
     assert holder_at(floor, 8.5) == "ana" and holder_at(floor, 9.0) == "ben"
-    assert holder_at(backdated(changes, [(1.0, 8.0), (7.0, None)], lookback_s=2.5), 7.5) == "ana"  # 3 s: too far
+    assert holder_at(backdated(changes, speech((1.0, 8.0), (7.0, None)), lookback_s=2.5), 7.5) == "ana"  # 3 s: too far
 
 
 def test_a_late_click_counts_from_the_pause_before_the_new_speaker_not_from_their_first_breath() -> None:
     """Ben says "Now," then breathes (0.4 s) and goes on; the chair clicks in his second run. His turn
     starts after the longest pause in the look-back (0.8 s, after Ana), not after his breath."""
     changes = floor_changes([Turn("ana", 0.0, 40.57), Turn("ben", 40.57)])
-    runs = [(35.9, 38.5), (39.3, 39.7), (40.1, None)]
+    runs = speech((35.9, 38.5), (39.3, 39.7), (40.1, None))
     floor = backdated(changes, runs)
     assert holder_at(floor, 38.4) == "ana" and holder_at(floor, 39.5) == "ben"
     # Ana's last words after a short pause stay hers when the pause before Ben is longer
-    floor = backdated(changes, [(35.9, 38.5), (38.8, 39.1), (39.9, None)])
+    floor = backdated(changes, speech((35.9, 38.5), (38.8, 39.1), (39.9, None)))
     assert holder_at(floor, 39.0) == "ana" and holder_at(floor, 40.0) == "ben"
 
 
@@ -73,28 +79,28 @@ def test_a_late_click_never_takes_the_previous_speakers_short_turn() -> None:
     """Ana has the floor from 30.0 and speaks 30.8-32.0; Ben begins at 32.7 and is clicked at 33.2. The
     longest pause in the look-back is the one before Ana: her turn stays hers."""
     changes = floor_changes([Turn("ana", 30.0, 33.2), Turn("ben", 33.2)])
-    floor = backdated(changes, [(25.0, 28.0), (30.8, 32.0), (32.7, None)])
+    floor = backdated(changes, speech((25.0, 28.0), (30.8, 32.0), (32.7, None)))
     assert holder_at(floor, 31.0) == "ana" and holder_at(floor, 32.8) == "ben"
     # ... and if Ben's click falls in the first run after Ana's click (Ana said nothing), it is Ben's
-    floor = backdated(changes, [(25.0, 28.0), (32.4, None)])
+    floor = backdated(changes, speech((25.0, 28.0), (32.4, None)))
     assert holder_at(floor, 32.5) == "ben"
 
 
 def test_a_floor_change_in_a_pause_stays_where_it_was_clicked() -> None:
     changes = floor_changes([Turn("ana", 0.0, 10.0), Turn("ben", 10.0)])
-    floor = backdated(changes, [(1.0, 9.6), (10.4, None)])  # clicked between the two speakers
+    floor = backdated(changes, speech((1.0, 9.6), (10.4, None)))  # clicked between the two speakers
     assert holder_at(floor, 9.5) == "ana" and holder_at(floor, 10.2) == "ben"
     # ... right after Ana's last words (0.1 s), whose pause before them is shorter than the one clicked in
-    floor = backdated(changes, [(1.0, 8.0), (8.3, 9.9), (10.6, None)])
+    floor = backdated(changes, speech((1.0, 8.0), (8.3, 9.9), (10.6, None)))
     assert holder_at(floor, 9.5) == "ana" and holder_at(floor, 10.7) == "ben"
     # ... and while nobody has spoken since, or if the next speech began more than 2.5 s after it: the
     # pause goes on (so its meaning is settled 2.5 s after the click)
-    assert holder_at(backdated(changes, [(1.0, 8.0), (8.3, 9.9)]), 9.5) == "ana"
+    assert holder_at(backdated(changes, speech((1.0, 8.0), (8.3, 9.9))), 9.5) == "ana"
     late = floor_changes([Turn("ana", 0.0, 17.4), Turn("ben", 17.4)])  # Ben 15.5-16.9 after 14 s of quiet
-    assert holder_at(backdated(late, [(0.0, 1.4), (15.5, 16.9), (24.0, None)]), 16.0) == "ana"
-    assert holder_at(backdated(late, [(0.0, 1.4), (15.5, 16.9), (19.0, None)]), 16.0) == "ben"
+    assert holder_at(backdated(late, speech((0.0, 1.4), (15.5, 16.9), (24.0, None))), 16.0) == "ana"
+    assert holder_at(backdated(late, speech((0.0, 1.4), (15.5, 16.9), (19.0, None))), 16.0) == "ben"
     # the previous holder's first run stays theirs, a click in the pause after it notwithstanding
-    floor = backdated(floor_changes([Turn("ana", 0.0, 0.6), Turn("ben", 0.6)]), [(0.0, 0.4), (1.2, 2.4)])
+    floor = backdated(floor_changes([Turn("ana", 0.0, 0.6), Turn("ben", 0.6)]), speech((0.0, 0.4), (1.2, 2.4)))
     assert holder_at(floor, 0.2) == "ana" and holder_at(floor, 1.5) == "ben"
 
 
@@ -102,7 +108,7 @@ def test_a_click_in_a_breath_after_the_new_speakers_first_words_counts_from_befo
     """Ana until 9.0; Ben says "Now," (9.8-10.2), breathes (0.4 s) and goes on; the chair clicks in the
     breath. The pause before "Now," is the longer: Ben's turn starts there."""
     changes = floor_changes([Turn("ana", 0.0, 10.4), Turn("ben", 10.4)])
-    floor = backdated(changes, [(1.0, 9.0), (9.8, 10.2), (10.6, None)])
+    floor = backdated(changes, speech((1.0, 9.0), (9.8, 10.2), (10.6, None)))
     assert holder_at(floor, 8.9) == "ana" and holder_at(floor, 10.0) == "ben"
 
 
@@ -111,7 +117,7 @@ def test_a_turn_shorter_than_the_chairs_delay_is_its_speakers_when_the_next_spea
     finished, then Cleo begins at 12.5 (a longer pause) and is clicked at 13.5, late. Ben said nothing
     after his click: it was late for his words."""
     turns = [Turn("ana", 0.0, 12.0), Turn("ben", 12.0, 13.5), Turn("cleo", 13.5)]
-    runs = [(1.0, 9.6), (10.2, 11.4), (12.5, None)]
+    runs = speech((1.0, 9.6), (10.2, 11.4), (12.5, None))
     floor = backdated(floor_changes(turns), runs)
     assert [holder_at(floor, t) for t in (9.0, 10.5, 12.6)] == ["ana", "ben", "cleo"]
     # Cleo clicked in the pause before she began (in time): Ben's click, in the pause too, is taken as
@@ -120,19 +126,19 @@ def test_a_turn_shorter_than_the_chairs_delay_is_its_speakers_when_the_next_spea
     assert [holder_at(backdated(floor_changes(turns), runs), t) for t in (10.5, 12.6)] == ["ana", "cleo"]
     # Ben spoke after his click: his click was for that, and Ana's last words stay hers
     turns = [Turn("ana", 0.0, 10.0), Turn("ben", 10.0, 13.5), Turn("cleo", 13.5)]
-    floor = backdated(floor_changes(turns), [(1.0, 8.0), (8.6, 9.6), (10.2, 11.4), (12.5, None)])
+    floor = backdated(floor_changes(turns), speech((1.0, 8.0), (8.6, 9.6), (10.2, 11.4), (12.5, None)))
     assert [holder_at(floor, t) for t in (9.0, 10.5, 12.6)] == ["ana", "ben", "cleo"]
     # the next speech began more than 2.5 s after Ben's click: not taken as showing it late
     turns = [Turn("ana", 0.0, 12.0), Turn("ben", 12.0, 16.0), Turn("cleo", 16.0)]
-    floor = backdated(floor_changes(turns), [(1.0, 9.6), (10.2, 11.4), (15.0, None)])
+    floor = backdated(floor_changes(turns), speech((1.0, 9.6), (10.2, 11.4), (15.0, None)))
     assert [holder_at(floor, t) for t in (10.5, 15.1)] == ["ana", "cleo"]
     # never back before the click that gave the previous holder the floor
     turns = [Turn("ana", 0.0, 3.1), Turn("ben", 3.1, 3.5), Turn("cleo", 3.5, 5.5), Turn("dina", 5.5)]
-    floor = backdated(floor_changes(turns), [(2.5, 3.3), (4.8, 5.6)])
+    floor = backdated(floor_changes(turns), speech((2.5, 3.3), (4.8, 5.6)))
     assert [holder_at(floor, t) for t in (2.9, 3.2, 4.9)] == ["ben", "cleo", "dina"]
     # two such turns in a row: each moves back in turn
     turns = [Turn("ana", 0.0, 12.0), Turn("ben", 12.0, 14.2), Turn("cleo", 14.2, 16.0), Turn("dina", 16.0)]
-    runs = [(1.0, 9.6), (10.2, 11.4), (12.5, 13.6), (15.0, None)]
+    runs = speech((1.0, 9.6), (10.2, 11.4), (12.5, 13.6), (15.0, None))
     assert [holder_at(backdated(floor_changes(turns), runs), t) for t in (9.0, 10.5, 13.0, 15.1)] == [
         "ana", "ben", "cleo", "dina"]
 
@@ -145,7 +151,7 @@ def test_words_wait_for_the_clicks_that_can_still_move_them() -> None:
     assert settled(10.0, floor_changes([Turn("ana", 0.0, 13.0), Turn("ben", 13.0)])) == 12.5  # too late for them
     # a run of short turns: each click waits for the next, and Dina's (17.1) decides Ben's words
     turns = [Turn("ana", 0.0, 12.0), Turn("ben", 12.0, 14.3), Turn("cleo", 14.3, 17.1), Turn("dina", 17.1)]
-    runs = [(1.0, 9.6), (10.2, 11.4), (12.5, 13.6), (15.3, None)]
+    runs = speech((1.0, 9.6), (10.2, 11.4), (12.5, 13.6), (15.3, None))
     assert abs(settled(11.4, floor_changes(turns)) - 22.1) < 1e-9
     assert holder_at(backdated(floor_changes(turns[:3]), runs), 10.5) == "ana"  # before Dina's click
     assert holder_at(backdated(floor_changes(turns), runs), 10.5) == "ben"
@@ -153,13 +159,43 @@ def test_words_wait_for_the_clicks_that_can_still_move_them() -> None:
 
 def test_a_floor_change_is_never_moved_into_the_previous_speakers_turn() -> None:
     changes = floor_changes([Turn("ana", 0.0, 5.0), Turn("ben", 5.0, 6.0), Turn("cleo", 6.0)])
-    floor = backdated(changes, [(4.0, None)])  # one run of speech across both clicks
+    floor = backdated(changes, speech((4.0, None)))  # one run of speech across both clicks
     assert holder_at(floor, 4.5) == "ben" and holder_at(floor, 5.5) == "cleo" and holder_at(floor, 3.0) == "ana"
 
 
 def test_a_word_stretched_back_into_the_pause_before_it_is_read_where_its_speech_is() -> None:
-    runs = [(0.0, 4.0), (5.0, None)]  # a pause from 4.0 to 5.0
+    runs = speech((0.0, 4.0), (5.0, None))  # a pause from 4.0 to 5.0
     assert said_at(Word(4.3, 5.4, " printing"), runs) == 5.0  # middle 4.85, in the pause: the onset
     assert said_at(Word(3.6, 4.6, " end"), runs) == 4.0  # the last word stretched into the pause
     assert said_at(Word(5.2, 5.6, " yes"), runs) == 5.4  # in speech: its middle
     assert said_at(Word(4.2, 4.6, " um"), runs) == 4.4  # no speech inside it: its middle
+
+
+def test_a_voice_change_with_hardly_a_pause_outweighs_a_longer_breath() -> None:
+    """Ben answers Ana 0.15 s after her (another voice: a change of 3), then breathes 0.4 s; the chair
+    clicks at 10.0. Ben's turn starts where his voice began, not after his breath."""
+    changes = floor_changes([Turn("ana", 0.0, 10.0), Turn("ben", 10.0)])
+    runs = [Run(1.0, 8.0), Run(8.15, 9.0, change=3.0), Run(9.4, None, change=0.3)]
+    floor = backdated(changes, runs)
+    assert holder_at(floor, 7.9) == "ana" and holder_at(floor, 8.5) == "ben"
+    # with no change of voice heard, the longer pause wins, as it always did
+    floor = backdated(changes, [Run(1.0, 8.0), Run(8.15, 9.0), Run(9.4, None)])
+    assert holder_at(floor, 8.5) == "ana" and holder_at(floor, 9.5) == "ben"
+
+
+def test_a_click_just_before_another_voice_begins_is_taken_as_in_time() -> None:
+    """The gate cut Ana's run where Ben's voice began (8.0, no pause); the chair clicked at 7.9, as Ben
+    began: Ben's turn starts there, not back at Ana's last pause."""
+    changes = floor_changes([Turn("ana", 0.0, 7.9), Turn("ben", 7.9)])
+    floor = backdated(changes, [Run(1.0, 5.0), Run(5.6, 8.0, change=0.4), Run(8.0, None, change=3.0)])
+    assert holder_at(floor, 6.0) == "ana" and holder_at(floor, 8.1) == "ben"
+
+
+def test_a_short_turn_clicked_late_keeps_its_words_when_the_next_speaker_breathes_early() -> None:
+    """Ben speaks 10.2-11.4 and is clicked after it (12.0); Cleo begins at 12.5, breathes after her first
+    words (0.15 s, her own voice) and is clicked late (14.0), in her second run. Her turn starts at her
+    first words, so Ben's click came late for his words (as when Cleo never breathed)."""
+    turns = [Turn("ana", 0.0, 12.0), Turn("ben", 12.0, 14.0), Turn("cleo", 14.0)]
+    runs = [Run(1.0, 9.6), Run(10.2, 11.4, change=2.0), Run(12.5, 13.4, change=2.0), Run(13.55, None, change=0.3)]
+    floor = backdated(floor_changes(turns), runs)
+    assert [holder_at(floor, t) for t in (9.0, 10.5, 12.6, 13.6)] == ["ana", "ben", "cleo", "cleo"]

@@ -11,14 +11,26 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from ..audio.pcm import SAMPLE_RATE
+from .voices import Change, VoiceChanges
 
 WINDOW = 512  # samples: 32 ms at 16 kHz, Silero's window
 
 ProbabilityFn = Callable[[np.ndarray], np.ndarray]  # windows (n*512 samples) -> n probabilities
+CUT_MARGIN_S = 0.3  # a voice change cuts a run only this far inside it
+
+
+class Run(NamedTuple):
+    """A run of speech on the timeline: from `onset` to `end` (None while it goes on), with how much
+    the voice changed at its onset (`voices.divergence`: 0 until a second of speech after it is heard)."""
+
+    onset: float
+    end: float | None
+    change: float = 0.0
 
 
 @dataclass
@@ -57,8 +69,8 @@ class SpeechGate:
         min_silence_s: float = 0.6,
         pad_s: float = 0.4,
         max_gap_s: float = 1.5,
-        run_gap_s: float = 0.3,
-        runs_kept: int = 64,
+        run_gap_s: float = 0.1,
+        runs_kept: int = 256,
     ) -> None:
         self.probabilities = probabilities
         self.threshold, self.neg_threshold = threshold, neg_threshold
@@ -75,10 +87,12 @@ class SpeechGate:
         self.in_speech = False
         self._silent_windows = 0
         self.voiced_until = 0.0  # timeline end of the last window heard as speech
-        # Runs of speech, (onset, end or None while it goes on), on the timeline: where a speaker began,
-        # for a floor change clicked after the first words. Quiet shorter than run_gap_s joins two runs.
+        # Runs of speech on the timeline: where a speaker may have begun, for a floor change clicked
+        # after the first words. Quiet shorter than run_gap_s joins two runs; a change of voice with
+        # no quiet between (`voices`) cuts one.
         self.run_gap_s = run_gap_s
-        self.runs: deque[tuple[float, float | None]] = deque(maxlen=runs_kept)
+        self.runs: deque[Run] = deque(maxlen=runs_kept)
+        self.voices = VoiceChanges()
 
     def push(self, samples: np.ndarray) -> Gated:
         audio = np.concatenate([self._carry, samples.astype(np.float32, copy=False)])
@@ -89,18 +103,22 @@ class SpeechGate:
             return out
         windows = audio[:whole].reshape(-1, WINDOW)
         probs = self.probabilities(audio[:whole])
-        for window, p in zip(windows, probs, strict=True):
+        voiced: list[int] = []
+        times: list[float] = []
+        for n, (window, p) in enumerate(zip(windows, probs, strict=True)):
             start = self._time
             self._time += WINDOW / SAMPLE_RATE
             part = out.parts[-1]
             if p >= self.threshold:
-                if self.runs and (self.runs[-1][1] is None or start - self.runs[-1][1] < self.run_gap_s):
-                    self.runs[-1] = (self.runs[-1][0], None)
+                if self.runs and (self.runs[-1].end is None or start - self.runs[-1].end < self.run_gap_s):
+                    self.runs[-1] = self.runs[-1]._replace(end=None)
                 else:
-                    self.runs.append((start, None))
+                    self.runs.append(Run(start, None))
                 self.voiced_until = self._time
-            elif self.runs and self.runs[-1][1] is None and self._time - self.voiced_until >= self.run_gap_s:
-                self.runs[-1] = (self.runs[-1][0], self.voiced_until)
+                voiced.append(n)
+                times.append(start)
+            elif self.runs and self.runs[-1].end is None and self._time - self.voiced_until >= self.run_gap_s:
+                self.runs[-1] = self.runs[-1]._replace(end=self.voiced_until)
             if self.in_speech:
                 part.speech.append((start, window))
                 if p < self.neg_threshold:
@@ -132,4 +150,32 @@ class SpeechGate:
                         out.parts.append(Part())
                 if self.pad_windows:
                     self._preroll.append((start, window))
+        self._heard_voices(*self.voices.push(times, windows[voiced]))
         return out
+
+    def _heard_voices(self, scored: list[Change], cuts: list[Change]) -> None:
+        """Each run's onset takes its voice change once a second of speech after it is heard; a
+        change of voice inside a run (at least CUT_MARGIN_S from its ends) cuts it in two."""
+        for change in scored:
+            i = self._run_at(change.at)
+            if i is not None and self.runs[i].onset == change.at:
+                self.runs[i] = self.runs[i]._replace(change=change.score)
+        for cut in cuts:
+            i = self._run_at(cut.at)
+            if i is None:
+                continue
+            onset, end, _ = self.runs[i]
+            if cut.at - onset >= CUT_MARGIN_S and (end is None or end - cut.at >= CUT_MARGIN_S):
+                self.runs[i] = Run(onset, cut.at, self.runs[i].change)
+                if len(self.runs) == self.runs.maxlen:  # the oldest run goes, as append would drop it
+                    self.runs.popleft()
+                    i -= 1
+                self.runs.insert(i + 1, Run(cut.at, end, cut.score))
+
+    def _run_at(self, t: float) -> int | None:
+        """The index of the run that holds timeline `t` (its onset at or before it), latest first."""
+        for i in range(len(self.runs) - 1, -1, -1):
+            if self.runs[i].onset <= t:
+                end = self.runs[i].end
+                return i if end is None or t < end else None
+        return None

@@ -41,7 +41,7 @@ from .attribution import (
     sentences,
     settled,
 )
-from .gate import ProbabilityFn, SpeechGate
+from .gate import ProbabilityFn, Run, SpeechGate
 from .publish import MeetingSink, Publisher
 from .record import AudioHistory
 from .streaming import Recognizer, StreamingTranscriber, Word
@@ -65,7 +65,7 @@ class Step:
     ended: bool = False
     busy_s: float = 0.0
     language: str | None = None  # the language the pass decoded in (declared, detected, or None)
-    runs: list[tuple[float, float | None]] = field(default_factory=list)  # the gate's runs of speech
+    runs: list[Run] = field(default_factory=list)  # the gate's runs of speech
 
 
 class ChannelRecognizer(Recognizer, record.WindowRecognizer, Protocol):
@@ -124,7 +124,7 @@ class Channel:
         self._job: asyncio.Future[Outcome] | None = None  # the record's job being decoded
         self._duplicates: set[int] = set()  # lines that were a remote speaker's hall duplicate when they closed
         self._committed_until = 0.0  # the end of the last word the live passes committed
-        self._runs: list[tuple[float, float | None]] = []  # the gate's runs of speech after the last pass
+        self._runs: list[Run] = []  # the gate's runs of speech after the last pass
         self._hotwords = ""  # the names and item the last pass was biased towards
         self._turn: tuple[str | None, float] | None = None  # (speaker, turn start) the language is for
         self._detected: str | None = None  # the language detected for that turn, when none was declared
@@ -309,14 +309,13 @@ class Channel:
         end, arrived = self._arrivals[min(i, len(self._arrivals) - 1)]
         return arrived - (end - t)
 
-    def speakers(self, state: MeetingState, words: list[Word], runs: list[tuple[float, float | None]]
-                 ) -> list[str | None]:
+    def speakers(self, state: MeetingState, words: list[Word], runs: list[Run]) -> list[str | None]:
         """Whoever held the floor when each word was said (the chair when nobody did), a floor change
         clicked during speech counting from that speech's onset (`attribution.backdated`)."""
         if self.participant_id is not None:
             return [self.participant_id] * len(words)
-        floor = backdated(floor_changes(state.turns), [(self.wall(a), None if b is None else self.wall(b))
-                                                       for a, b in runs])
+        floor = backdated(floor_changes(state.turns), [Run(self.wall(a), None if b is None else self.wall(b), c)
+                                                       for a, b, c in runs])
         chair = state.chair_id()
         return [holder_at(floor, self.wall(said_at(w, runs))) or chair for w in words]
 
