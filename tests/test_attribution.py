@@ -199,3 +199,35 @@ def test_a_short_turn_clicked_late_keeps_its_words_when_the_next_speaker_breathe
     runs = [Run(1.0, 9.6), Run(10.2, 11.4, change=2.0), Run(12.5, 13.4, change=2.0), Run(13.55, None, change=0.3)]
     floor = backdated(floor_changes(turns), runs)
     assert [holder_at(floor, t) for t in (9.0, 10.5, 12.6, 13.6)] == ["ana", "ben", "cleo", "cleo"]
+
+
+def test_the_previous_holders_first_run_is_the_one_going_on_when_they_got_the_floor() -> None:
+    """Xia spoke 7.0-8.4 and was clicked late (9.2), in Ben's first run (8.9-10.5); Ben's click (9.75)
+    cannot move back past hers, so his floor begins inside his run, at 9.2. Cleo answers at 11.3,
+    breathes (12.55) and is clicked late (12.9): her turn starts at her first words. Ben's first run
+    is the one going on when he got the floor, not Cleo's, which stays a place her turn can start."""
+    turns = [Turn("wim", 0.0, 9.2), Turn("xia", 9.2, 9.75), Turn("ben", 9.75, 12.9), Turn("cleo", 12.9)]
+    runs = [Run(3.0, 5.5), Run(7.0, 8.4, 1.0), Run(8.9, 10.5, 1.9), Run(11.3, 12.4, 1.4), Run(12.55, None, 0.4)]
+    floor = backdated(floor_changes(turns), runs)
+    assert [holder_at(floor, t) for t in (7.5, 10.0, 11.5, 12.7)] == ["xia", "ben", "cleo", "cleo"]
+
+
+def test_the_next_speaker_answering_at_once_is_not_the_previous_speakers_breath() -> None:
+    """Ben, clicked in the pause after Ana (12.0), speaks 12.3-13.0; Cleo answers 0.15 s later in another
+    voice (a change of 2) and is clicked late (14.0). Ben's first utterance ends where the voice
+    changed: Cleo's turn starts at 13.15, and Ben keeps his words."""
+    turns = [Turn("ana", 0.0, 12.0), Turn("ben", 12.0, 14.0), Turn("cleo", 14.0)]
+    runs = [Run(1.0, 9.6), Run(12.3, 13.0, change=2.0), Run(13.15, None, change=2.0)]
+    floor = backdated(floor_changes(turns), runs)
+    assert [holder_at(floor, t) for t in (9.0, 12.5, 13.5)] == ["ana", "ben", "cleo"]
+
+
+def test_the_previous_speakers_utterance_never_takes_a_click_back_past_the_bound() -> None:
+    """Ana, given the floor in a pause (1.0), speaks 1.5-3.5, breathes, goes on 3.7-6.0; Ben begins 0.2 s
+    after her in a voice much like hers (0.5) and is clicked at 6.5. Ana's first utterance would reach
+    over Ben's run, but it began 5 s before the click: Ben's floor starts at his onset, at most 2.5 s
+    back, never at Ana's first words."""
+    turns = [Turn("wim", 0.0, 1.0), Turn("ana", 1.0, 6.5), Turn("ben", 6.5)]
+    runs = [Run(0.0, 0.5), Run(1.5, 3.5, 1.5), Run(3.7, 6.0, 0.3), Run(6.2, None, 0.5)]
+    floor = backdated(floor_changes(turns), runs)
+    assert [holder_at(floor, t) for t in (2.0, 5.0, 6.3)] == ["ana", "ana", "ben"]

@@ -45,12 +45,31 @@ def test_the_gate_cuts_a_run_where_the_voice_changes_with_no_pause_between() -> 
     assert change >= 2.0  # the onset keeps how much the voice changed there
 
 
-def test_a_voice_going_on_is_never_cut() -> None:
+def heard(*pieces: np.ndarray) -> list[tuple[float, float | None, float | None]]:
     gate = SpeechGate(loud_windows())
-    audio = np.concatenate([coloured(6.0, 0.9, 1), np.zeros(SAMPLE_RATE, np.float32)])
+    audio = np.concatenate([*pieces, np.zeros(SAMPLE_RATE, np.float32)])
     for at in range(0, len(audio), 1600):
         gate.push(audio[at : at + 1600])
-    assert len(gate.runs) == 1
+    return [(round(a, 1), None if b is None else round(b, 1), c) for a, b, c in gate.runs]
+
+
+def test_a_voice_going_on_is_never_cut() -> None:
+    assert len(heard(coloured(6.0, 0.9, 1))) == 1
+
+
+def test_only_a_change_from_two_up_cuts_a_run() -> None:
+    """Two sounds scoring about 2.5 apart cut; two scoring about 1 (`test_the_same_sound...`) do not."""
+    assert [(a, b) for a, b, _ in heard(coloured(3.0, 0.9, 1), coloured(3.0, 0.7, 2))] == [(0.0, 3.0), (3.0, 6.0)]
+    assert len(heard(coloured(3.0, 0.9, 1), coloured(3.0, 0.8, 2))) == 1
+
+
+def test_a_change_of_voice_too_near_a_runs_onset_scores_it_and_does_not_cut() -> None:
+    """A pause, 0.2 s of the same voice, then another: no cut 0.2 s into the run (CUT_MARGIN_S); the
+    run's onset keeps a score (the voice after it is mostly the new one)."""
+    quiet = np.zeros(SAMPLE_RATE // 2, np.float32)
+    runs = heard(coloured(3.0, 0.9, 1), quiet, coloured(0.2, 0.9, 2), coloured(3.0, -0.6, 3))
+    assert [(a, b) for a, b, _ in runs] == [(0.0, 3.0), (3.5, 6.7)]
+    assert runs[1][2] is not None and runs[1][2] > 2.0
 
 
 def test_a_score_needs_a_second_of_speech_after_its_point() -> None:
@@ -79,9 +98,10 @@ def test_real_speakers_turns_begin_with_a_voice_change_their_breaths_do_not() ->
     gate = SpeechGate(SileroProbabilities(), runs_kept=10_000)
     for at in range(0, len(audio), 1600):
         gate.push(audio[at : at + 1600])
-    near = [min(abs(run.onset - s) for s in starts) < 0.25 for run in gate.runs]
-    turns = np.array([run.change for run, n in zip(gate.runs, near, strict=True) if n])
-    others = np.array([run.change for run, n in list(zip(gate.runs, near, strict=True))[1:] if not n])
+    runs = [run for run in list(gate.runs)[1:] if run.change is not None]  # the last second: not scored
+    near = [min(abs(run.onset - s) for s in starts) < 0.25 for run in runs]
+    turns = np.array([run.change for run, n in zip(runs, near, strict=True) if n])
+    others = np.array([run.change for run, n in zip(runs, near, strict=True) if not n])
     assert len(turns) >= 0.8 * len(starts) and len(others) > 0
     assert np.median(turns) > 3 * np.median(others)
     assert (turns > BREATH_VOICE).mean() > 0.75 and (others > BREATH_VOICE).mean() < 0.3

@@ -72,8 +72,8 @@ def floor_changes(turns: Iterable[TurnLike]) -> list[FloorChange]:
 
 def backdated(changes: Sequence[FloorChange], runs: Sequence[Run],
               lookback_s: float = LOOKBACK_S) -> list[FloorChange]:
-    """Floor changes moved back to the onset of the speech they fall in (`runs`: speech as (onset,
-    end or None while it goes on), in wall time, in order): a chair's click lags the new speaker's
+    """Floor changes moved back to the onset of the speech they fall in (`runs`: the gate's runs of
+    speech, `gate.Run`, in wall time, in order): a chair's click lags the new speaker's
     first words (`onset_at`, which also moves a click in a pause after the new speaker's first
     words). Bounded by `lookback_s` and by the click that gave the previous holder the floor; and
     the previous holder's first run of speech in their turn stays theirs. A click in a pause is also
@@ -167,7 +167,7 @@ def onset_at(runs: Sequence[Run], t: float, lookback_s: float = LOOKBACK_S,
     # began at a click in a pause: what they said, unless the click came late for a short turn
     first = next((k for k, run in enumerate(runs) if run.end is None or run.end > since), len(runs))
     last = first
-    while utterance and last + 1 < len(runs) and _breath(runs, last + 1):
+    while utterance and last + 1 < len(runs) and t - runs[first].onset <= lookback_s and _breath(runs, last + 1):
         last += 1
     in_pause, longest = False, -1.0
     if i + 1 < len(runs) and runs[i + 1].onset - t < BREATH_S and not first <= i < last:
@@ -194,14 +194,14 @@ def onset_at(runs: Sequence[Run], t: float, lookback_s: float = LOOKBACK_S,
 
 def _breath(runs: Sequence[Run], i: int) -> bool:
     """Whether run `i` goes on from the one before after a mere breath: a pause shorter than
-    BREATH_S and hardly a change of voice (less than BREATH_VOICE)."""
-    before = runs[i - 1].end
-    return before is not None and runs[i].onset - before < BREATH_S and runs[i].change < BREATH_VOICE
+    BREATH_S and hardly a change of voice (less than BREATH_VOICE; not yet scored: not known)."""
+    before, change = runs[i - 1].end, runs[i].change
+    return before is not None and runs[i].onset - before < BREATH_S and change is not None and change < BREATH_VOICE
 
 
 def _new_voice(runs: Sequence[Run], i: int) -> float:
     """How much run `i`'s onset looks like a new speaker, in seconds of pause: the pause before it
-    (endless for the first) and its voice change (`voices`), each unit worth VOICE_S. Over 100 draws
+    (endless for the first) and its voice change (`voices`; none yet: 0), each unit worth VOICE_S. Over 100 draws
     of clicks (`bench/attribution.py --gaps 0.1 0.4`: the sessions joined as a conversation, too
     little pause between speakers to tell a breath from a turn), late / in the pause: 97.0 / 97.7 %
     of words under the right name; the pause alone over the same runs 95.8 / 96.3 %, 0.5 s a unit
@@ -210,7 +210,7 @@ def _new_voice(runs: Sequence[Run], i: int) -> float:
         return float("inf")
     before = runs[i - 1].end
     pause = float("inf") if before is None else runs[i].onset - before
-    return pause + VOICE_S * runs[i].change
+    return pause + VOICE_S * (runs[i].change or 0.0)
 
 
 def _last_begun(runs: Sequence[Run], t: float) -> int:

@@ -26,11 +26,12 @@ CUT_MARGIN_S = 0.3  # a voice change cuts a run only this far inside it
 
 class Run(NamedTuple):
     """A run of speech on the timeline: from `onset` to `end` (None while it goes on), with how much
-    the voice changed at its onset (`voices.divergence`: 0 until a second of speech after it is heard)."""
+    the voice changed at its onset (`voices.divergence`; None until a second of speech after it is
+    heard)."""
 
     onset: float
     end: float | None
-    change: float = 0.0
+    change: float | None = None
 
 
 @dataclass

@@ -5,7 +5,7 @@ mel-frequency cepstral coefficients: the shape of the voice's spectrum, not its 
 and a point in the speech is scored by how far the second of speech before it lies from
 the second after it (the symmetric divergence of two diagonal Gaussians, per
 coefficient). On the four-speaker sessions, the gate's runs of speech that begin a turn
-score a median 1.8-2.0, the others (a speaker's breaths) 0.5 (`tests/test_voices.py`).
+score a median 1.76 and 2.04, the others (a speaker's breaths) 0.50 (`tests/test_voices.py`).
 
 Attribution reads it twice (`attribution.onset_at`): a late click moves back to the onset
 that looks most like a new speaker, by its pause and its voice change together; and the
@@ -74,9 +74,10 @@ class Change:
 
 
 class VoiceChanges:
-    """Scores each window of speech as the start of a new voice, SPAN_S of speech after it
-    (`push` returns the scores that became known); `cuts` yields the points that score at least
-    CUT_AT and highest within PEAK_S of speech either side. Holds a few seconds of cepstra."""
+    """Scores each window of speech as the start of a new voice, SPAN_S of speech after it, and
+    finds the cuts: the points that score at least CUT_AT and highest within PEAK_S of speech
+    either side (`push` returns both as they become known). Holds a few seconds of cepstra. The
+    last second of speech before a long quiet is scored only when speech comes again."""
 
     def __init__(self, span_s: float = SPAN_S, peak_s: float = PEAK_S, cut_at: float = CUT_AT) -> None:
         self.n = max(3, round(span_s * SAMPLE_RATE / WINDOW))
