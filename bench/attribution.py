@@ -7,7 +7,8 @@ server does (the gate's runs of speech, fed `[asr] step_s` at a time; the same m
 offline), then gives the floor at `--draws` draws of late clicks and attributes every word with
 the product's rules, with every click known (as when a line is stored). Prints, per session and
 pooled, the share of words under the right name, all and those more than 0.5 s from a change of
-speaker (mean over draws, worst draw, draws with a far word wrong), and the turns most often lost.
+speaker (mean over draws, worst draw, draws with a far word wrong), the turns most often lost, and
+how long attributing every word of the session took (the floor moved back, each word's speaker).
 With --gaps LO HI the sessions' turns are joined as a conversation (`stream.conversation_stream`: LO
 to HI s between one voice and the next, where a chair leaves half a second or more).
 
@@ -22,6 +23,7 @@ import collections
 import itertools
 import random
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,12 +103,14 @@ def main() -> None:
         words = [Word(float(w.start), float(w.end), w.word) for s in segments for w in s.words]
         timed = [(token, w.end) for w in words for token in normalize(w.text)]
         rng = random.Random(args.seed)
-        totals, worst, missed, lost = np.zeros(4), 100.0, 0, collections.Counter[int]()
+        totals, worst, missed, lost, spent = np.zeros(4), 100.0, 0, collections.Counter[int](), 0.0
         for _ in range(args.draws):
             at = given(turns, rng, args.in_the_gap)
+            started = time.perf_counter()
             floor = backdated(floor_changes(
                 [Floor(t.speaker, a, b) for t, a, b in zip(turns, at, [*at[1:], None], strict=True)]), runs)
             who = [holder_at(floor, said_at(w, runs)) or "" for w in words]
+            spent += time.perf_counter() - started
             stored = [(token, speaker) for w, speaker in zip(words, who, strict=True) for token in normalize(w.text)]
             n, right, far, far_right = attribution(stored, turns, timed)
             totals += (n, right, far, far_right)
@@ -120,7 +124,8 @@ def main() -> None:
                           for i, k in lost.most_common(4) if k)
         print(f"{name}: {int(totals[0] / args.draws)} words, {len(turns)} turns, {args.draws} draws: "
               f"right name {100 * totals[1] / totals[0]:.2f} %, far words {100 * totals[3] / totals[2]:.2f} % "
-              f"(worst draw {worst:.1f} %, draws with a far word wrong {missed}); turns lost: {often or 'none'}")
+              f"(worst draw {worst:.1f} %, draws with a far word wrong {missed}); turns lost: {often or 'none'}; "
+              f"every word attributed in {1000 * spent / args.draws:.1f} ms ({len(runs)} runs of speech)")
     if len(names) > 1:
         print(f"pooled: right name {100 * pooled[1] / pooled[0]:.2f} %, far words {100 * pooled[3] / pooled[2]:.2f} %")
 

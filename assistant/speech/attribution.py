@@ -31,6 +31,7 @@ segments.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -165,7 +166,7 @@ def onset_at(runs: Sequence[Run], t: float, lookback_s: float = LOOKBACK_S,
         return None
     # the previous holder's first run, or utterance (runs after it within a breath) if their floor
     # began at a click in a pause: what they said, unless the click came late for a short turn
-    first = next((k for k, run in enumerate(runs) if run.end is None or run.end > since), len(runs))
+    first = _first_going_on(runs, since)
     last = first
     while utterance and last + 1 < len(runs) and t - runs[first].onset <= lookback_s and _breath(runs, last + 1):
         last += 1
@@ -215,10 +216,17 @@ def _new_voice(runs: Sequence[Run], i: int) -> float:
 
 def _last_begun(runs: Sequence[Run], t: float) -> int:
     """The index of the last run of speech that began at or before `t` (-1: none)."""
-    i = len(runs) - 1
-    while i >= 0 and runs[i].onset > t:
-        i -= 1
-    return i
+    return bisect.bisect_right(runs, t, key=lambda run: run.onset) - 1
+
+
+def _first_going_on(runs: Sequence[Run], t: float) -> int:
+    """The index of the first run of speech still going on after `t` (len(runs): none)."""
+    return bisect.bisect_right(runs, t, key=_end)
+
+
+def _end(run: Run) -> float:
+    """Where a run ends, one going on never (runs are in order and never overlap: so are their ends)."""
+    return float("inf") if run.end is None else run.end
 
 
 def _pause_at(runs: Sequence[Run], t: float) -> tuple[float, float | None] | None:
@@ -238,7 +246,10 @@ def said_at(word: Word, runs: Sequence[Run]) -> float:
     new speaker's onset, where the floor is still the previous speaker's."""
     t = word.middle
     best: float | None = None
-    for onset, end, _ in runs:
+    for k in range(bisect.bisect_left(runs, word.start, key=_end), len(runs)):  # none before ends before it
+        onset, end, _ = runs[k]
+        if onset > word.end:
+            break
         stop = word.end if end is None else end
         if onset <= t <= stop:
             return t
