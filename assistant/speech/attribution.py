@@ -262,12 +262,10 @@ def said_at(word: Word, runs: Sequence[Run]) -> float:
 
 
 def holder_at(changes: Sequence[FloorChange], t: float) -> str | None:
-    held: str | None = None
-    for change in changes:
-        if change.at > t:
-            break
-        held = change.holder
-    return held
+    """Who held the floor at `t`: the last change at or before it (`changes` in order of time, as
+    `floor_changes` and `backdated` give them)."""
+    i = bisect.bisect_right(changes, t, key=lambda change: change.at)
+    return changes[i - 1].holder if i else None
 
 
 @dataclass
