@@ -32,7 +32,7 @@ from stream import (
     AUDIO,
     SR,
     Turn,
-    add_gaps_option,
+    add_mixing_options,
     attribution,
     conversation_stream,
     normalize,
@@ -81,8 +81,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--in-the-gap", action="store_true", help="clicks in the pause before each turn, not late")
-    add_gaps_option(parser)
-    parser.add_argument("--noise", type=float, metavar="DB", help="white noise at DB dBFS throughout (-60: a quiet room)")
+    add_mixing_options(parser)
     args = parser.parse_args()
     if not (AUDIO / "sessions").is_dir():
         raise SystemExit(f"no sessions in {AUDIO}")

@@ -201,10 +201,14 @@ def with_noise(audio: np.ndarray, db: float) -> np.ndarray:
     return (audio + noise).astype(np.float32)
 
 
-def add_gaps_option(parser: argparse.ArgumentParser) -> None:
+def add_mixing_options(parser: argparse.ArgumentParser) -> None:
+    """How the streams' audio is put together, for bench/stream.py, replay.py and attribution.py."""
     parser.add_argument("--gaps", type=float, nargs=2, metavar=("LO", "HI"),
                         help="the sessions' turns joined as a conversation (`conversation_stream`): LO to HI s "
                              "between one voice's end and the next one's start (negative: overlapping)")
+    parser.add_argument("--noise", type=float, metavar="DB",
+                        help="add white noise at DB dBFS to every stream (-60: a quiet room's microphone); the "
+                             "pauses between clips are otherwise digital silence")
 
 
 def add_stream_options(parser: argparse.ArgumentParser) -> None:
@@ -216,7 +220,7 @@ def add_stream_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--errors", action="store_true", help="print each stream's word errors, live and offline")
     parser.add_argument("--session", action="append", default=[],
                         help="also stream sessions/NAME (synth_en_4spk_a, synth_en_4spk_b): speakers and floor changes")
-    add_gaps_option(parser)
+    add_mixing_options(parser)
     parser.add_argument("--folder", action="append", default=[],
                         help="also stream every clip in FOLDER (read_en/ljspeech, read_en/hifitts_6097) with pauses")
     parser.add_argument("--language", action="append", default=[],
@@ -227,9 +231,6 @@ def add_stream_options(parser: argparse.ArgumentParser) -> None:
                         help="speakers declare no language: it is detected (multilingual models)")
     parser.add_argument("--late", action="store_true",
                         help="the chair clicks 0.5-2 s after each speaker starts (default: halfway through the gap)")
-    parser.add_argument("--noise", type=float, metavar="DB",
-                        help="add white noise at DB dBFS to every stream (-60: a quiet room's microphone); the "
-                             "pauses between clips are otherwise digital silence")
 
 
 def live_settings(args: argparse.Namespace) -> dict[str, float]:

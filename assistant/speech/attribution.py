@@ -170,14 +170,14 @@ def onset_at(runs: Sequence[Run], t: float, lookback_s: float = LOOKBACK_S,
     last = first
     while utterance and last + 1 < len(runs) and t - runs[first].onset <= lookback_s and _breath(runs, last + 1):
         last += 1
-    in_pause, longest = False, -1.0
-    if i + 1 < len(runs) and runs[i + 1].onset - t < BREATH_S and not first <= i < last:
-        # just before the next run: as good as in the pause before it (a voice change cut there
-        # has no pause, and the VAD places onsets to a tenth of a second)
-        in_pause, longest = True, _new_voice(runs, i + 1)
-    elif not first <= i < last and (clicked_in := _pause_at(runs, t)) is not None:
-        _, nxt = clicked_in
-        in_pause = True
+    nxt = runs[i + 1].onset if i + 1 < len(runs) else None
+    # in a pause, or just before the next run: as good as in the pause before it (a voice change
+    # cut there has no pause, and the VAD places onsets to a tenth of a second); inside the
+    # previous holder's first utterance, a breath in it is as its speech
+    in_pause = not first <= i < last and (
+        (nxt is not None and nxt - t < BREATH_S) or _pause_at(runs, t) is not None)
+    longest = -1.0
+    if in_pause:
         # the pause clicked in, to the next speech if it began within `lookback_s` of the click (if
         # not, or not yet, the pause goes on: the click's meaning is settled by then, `settled`)
         longest = _new_voice(runs, i + 1) if nxt is not None and nxt - t <= lookback_s else float("inf")
