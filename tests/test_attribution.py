@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from assistant.speech.attribution import Lines, backdated, floor_changes, holder_at, said_at, settled
+import numpy as np
+
+from assistant.speech.attribution import KNOWN_S, Lines, backdated, floor_changes, holder_at, said_at, settled
 from assistant.speech.gate import Run
 from assistant.speech.streaming import Word, join_words
+from assistant.speech.voices import Voice
 
 
 @dataclass
@@ -231,3 +234,90 @@ def test_the_previous_speakers_utterance_never_takes_a_click_back_past_the_bound
     runs = [Run(0.0, 0.5), Run(1.5, 3.5, 1.5), Run(3.7, 6.0, 0.3), Run(6.2, None, 0.5)]
     floor = backdated(floor_changes(turns), runs)
     assert [holder_at(floor, t) for t in (2.0, 5.0, 6.3)] == ["ana", "ana", "ben"]
+
+
+def test_a_click_just_before_a_speakers_onset_keeps_their_first_run_theirs() -> None:
+    """Ben answers Ana with no pause heard (the gate cut her run where his voice began, 29.57) and is
+    clicked 0.09 s before it, inside her run: read as in the pause before his run. Cleo is clicked
+    in the pause after him (31.5); Ben's run, a stronger voice change than Cleo's onset, is still his
+    first run, never her turn's start."""
+    turns = [Turn("ana", 0.0, 29.48), Turn("ben", 29.48, 31.5), Turn("cleo", 31.5)]
+    runs = [Run(19.94, 27.5, 0.4), Run(27.65, 29.57, 0.5), Run(29.57, 31.39, 3.3), Run(31.68, None, 1.5)]
+    floor = backdated(floor_changes(turns), runs)
+    assert [holder_at(floor, t) for t in (29.0, 30.0, 31.0, 32.0)] == ["ana", "ben", "ben", "cleo"]
+
+
+def sounding(seconds: float, shade: float) -> Voice:
+    """A voice as the gate sums one up (`voices.Voice`): `seconds` of 32 ms windows whose cepstra are
+    `shade` give or take 1 (two voices whose shades lie d apart are d squared apart by
+    `voices.distance`, near enough)."""
+    n = round(seconds / 0.032)
+    return Voice.of(shade + np.where(np.arange(n) % 2, 1.0, -1.0)[:, None] * np.ones((n, 13)))
+
+
+def test_a_short_turn_clicked_after_it_ended_is_moved_back_when_it_sounds_like_the_new_speaker() -> None:
+    """Ben spoke before (0.5-4.5), then Ana (5.5-12.0); Ben answers 13.0-14.2 and the chair clicks at
+    14.6, after he stopped; nobody speaks after. His answer sounds like Ben, not Ana: it is his."""
+    turns = [Turn("ben", 0.0, 5.2), Turn("ana", 5.2, 14.6), Turn("ben", 14.6)]
+    ben, ana = 1.0, -1.0
+    runs = [Run(0.5, 4.5, None, sounding(4.0, ben)), Run(5.5, 12.0, 2.0, sounding(6.5, ana)),
+            Run(13.0, 14.2, 2.0, sounding(1.2, ben))]
+    floor = backdated(floor_changes(turns), runs)
+    assert [holder_at(floor, t) for t in (3.0, 11.0, 13.5)] == ["ben", "ana", "ben"]
+    # the same words in Ana's voice (her last sentence; Ben slow to unmute): hers
+    runs[2] = runs[2]._replace(voice=sounding(1.2, ana))
+    assert holder_at(backdated(floor_changes(turns), runs), 13.5) == "ana"
+    # halfway between theirs (the chair, say): the click stands; a little nearer Ben's (by over
+    # NEARER) is Ben's
+    runs[2] = runs[2]._replace(voice=sounding(1.2, 0.0))
+    assert holder_at(backdated(floor_changes(turns), runs), 13.5) == "ana"
+    runs[2] = runs[2]._replace(voice=sounding(1.2, 0.1))
+    assert holder_at(backdated(floor_changes(turns), runs), 13.5) == "ben"
+
+
+def test_a_voice_not_yet_known_moves_nothing() -> None:
+    """Ben has not spoken before (or under KNOWN_S of him is kept): his voice is not known, and a click
+    after his short answer stays where it was, as before voices were heard."""
+    turns = [Turn("ana", 0.0, 14.6), Turn("ben", 14.6)]
+    runs = [Run(5.5, 12.0, None, sounding(6.5, -1.0)), Run(13.0, 14.2, 2.0, sounding(1.2, 1.0))]
+    assert holder_at(backdated(floor_changes(turns), runs), 13.5) == "ana"
+    runs.insert(0, Run(0.5, 1.5, None, sounding(KNOWN_S - 1.0, 1.0)))  # a second of Ben, earlier
+    turns = [Turn("ben", 0.0, 5.2), Turn("ana", 5.2, 14.6), Turn("ben", 14.6)]
+    assert holder_at(backdated(floor_changes(turns), runs), 13.5) == "ana"
+
+
+def test_the_chairs_voice_is_known_from_when_nobody_held_the_floor() -> None:
+    """Nobody held the floor 5.2-14.6 and the chair spoke (5.5-12.0); Ben, heard before, answers
+    13.0-14.2 and is clicked at 14.6: his voice, not the chair's, so the answer is his."""
+    turns = [Turn("ben", 0.0, 5.2), Turn("ben", 14.6)]
+    runs = [Run(0.5, 4.5, None, sounding(4.0, 1.0)), Run(5.5, 12.0, 2.0, sounding(6.5, -1.0)),
+            Run(13.0, 14.2, 2.0, sounding(1.2, 1.0))]
+    floor = backdated(floor_changes(turns), runs)
+    assert [holder_at(floor, t) for t in (3.0, 11.0, 13.5)] == ["ben", None, "ben"]
+
+
+def test_a_click_is_not_moved_back_over_speech_in_the_previous_speakers_voice() -> None:
+    """Ben, given the floor in a pause (18.55), speaks 18.82-21.26; Cleo answers with no pause heard
+    and no cut, so one run (18.82-22.5) holds both, mostly Ben; the chair clicks Cleo at 21.28, as she
+    begins. The pauses alone move her click back to the run's onset (Ben's turn, all of it, hers);
+    the run sounds like Ben, not Cleo, both heard before: the click stays."""
+    ben, cleo = 1.0, -1.0
+    turns = [Turn("ben", 0.0, 5.0), Turn("cleo", 5.0, 18.55), Turn("ben", 18.55, 21.28), Turn("cleo", 21.28)]
+    runs = [Run(0.5, 4.5, None, sounding(4.0, ben)), Run(5.5, 12.0, 2.0, sounding(6.5, cleo)),
+            Run(12.5, 16.5, 0.3, sounding(4.0, cleo)), Run(18.82, 22.5, 2.0, sounding(3.7, 0.6))]
+    floor = backdated(floor_changes(turns), runs)
+    assert [holder_at(floor, t) for t in (17.0, 20.0, 21.5)] == ["cleo", "ben", "cleo"]
+    unheard = [run._replace(voice=None) for run in runs]
+    assert holder_at(backdated(floor_changes(turns), unheard), 20.0) == "cleo"
+
+
+def test_a_late_click_in_the_next_speakers_words_is_read_by_the_speech_before_them() -> None:
+    """Ana's short turn (17.3-18.5) after Ben's, clicked late (19.14), after Ben began answering
+    (18.9-20.5). The speech the click moves back over is Ana's run, not Ben's, most of which came
+    after the click: it sounds like Ana, and her turn starts at her onset."""
+    ana, ben = 1.0, -1.0
+    turns = [Turn("ana", 0.0, 6.0), Turn("ben", 6.0, 19.14), Turn("ana", 19.14)]
+    runs = [Run(0.5, 5.0, None, sounding(4.5, ana)), Run(7.5, 15.9, 2.0, sounding(8.4, ben)),
+            Run(17.3, 18.5, 2.0, sounding(1.2, ana)), Run(18.9, 20.5, 2.0, sounding(1.6, ben))]
+    floor = backdated(floor_changes(turns), runs)
+    assert [holder_at(floor, t) for t in (15.0, 17.5, 18.0)] == ["ben", "ana", "ana"]

@@ -329,7 +329,7 @@ async def test_without_the_record_lines_are_stored_as_heard_at_each_sentence_end
 def test_the_gate_keeps_runs_of_speech_with_their_onsets() -> None:
     gate = SpeechGate(loud_windows())
     gate.push(np.concatenate([silence(0.5), tone("good morning"), silence(1.0), tone("we")]))
-    (a, b), (c, d) = [(round(x, 1), None if y is None else round(y, 1)) for x, y, _ in gate.runs]
+    (a, b), (c, d) = [(round(x, 1), None if y is None else round(y, 1)) for x, y, *_ in gate.runs]
     assert (a, c) == (0.5, 2.5) and b == 1.4 and d is None  # the 0.1 s inside "good morning" is no gap
 
 

@@ -3,14 +3,19 @@ to another with no pause between."""
 
 from __future__ import annotations
 
+import functools
+import json
+import operator
+from typing import Any
+
 import numpy as np
 import pytest
 from conftest import AUDIO
 from fakes import loud_windows
 
 from assistant.audio.pcm import SAMPLE_RATE
-from assistant.speech.gate import SpeechGate
-from assistant.speech.voices import WINDOW, VoiceChanges, cepstra, divergence
+from assistant.speech.gate import Run, SpeechGate
+from assistant.speech.voices import WINDOW, Voice, VoiceChanges, cepstra, distance, divergence
 
 
 def coloured(seconds: float, pole: float, seed: int) -> np.ndarray:
@@ -40,7 +45,7 @@ def test_the_gate_cuts_a_run_where_the_voice_changes_with_no_pause_between() -> 
     audio = np.concatenate([coloured(3.0, 0.9, 1), coloured(3.0, -0.6, 2), np.zeros(SAMPLE_RATE, np.float32)])
     for at in range(0, len(audio), 1600):
         gate.push(audio[at : at + 1600])
-    (a, b, _), (c, d, change) = gate.runs
+    (a, b, *_), (c, d, change, _) = gate.runs
     assert a == 0.0 and b == c and abs(c - 3.0) < 0.1 and d is not None and abs(d - 6.0) < 0.1
     assert change >= 2.0  # the onset keeps how much the voice changed there
 
@@ -50,7 +55,7 @@ def heard(*pieces: np.ndarray) -> list[tuple[float, float | None, float | None]]
     audio = np.concatenate([*pieces, np.zeros(SAMPLE_RATE, np.float32)])
     for at in range(0, len(audio), 1600):
         gate.push(audio[at : at + 1600])
-    return [(round(a, 1), None if b is None else round(b, 1), c) for a, b, c in gate.runs]
+    return [(round(a, 1), None if b is None else round(b, 1), c) for a, b, c, _ in gate.runs]
 
 
 def test_a_voice_going_on_is_never_cut() -> None:
@@ -74,34 +79,98 @@ def test_a_change_of_voice_too_near_a_runs_onset_scores_it_and_does_not_cut() ->
 
 def test_a_score_needs_a_second_of_speech_after_its_point() -> None:
     voices = VoiceChanges()
-    scored, cuts = voices.push([k * WINDOW / SAMPLE_RATE for k in range(60)], windows(coloured(60 * 0.032, 0.9, 1)))
+    scored, cuts = voices.push([k * WINDOW / SAMPLE_RATE for k in range(60)], cepstra(windows(coloured(60 * 0.032, 0.9, 1))))
     assert len(scored) == 60 - voices.n - voices.n // 2 + 1 and not cuts  # half a second before, a second after
 
 
 SESSION = AUDIO / "sessions" / "synth_en_4spk_a"
+needs_session = pytest.mark.skipif(not SESSION.with_suffix(".flac").exists(), reason="shared audio not present")
 
 
-@pytest.mark.skipif(not SESSION.with_suffix(".flac").exists(), reason="shared audio not present")
-def test_real_speakers_turns_begin_with_a_voice_change_their_breaths_do_not() -> None:
-    """A four-speaker session of real read speech (0.3-1.5 s between speakers): the runs that begin a
-    turn carry a voice change over three times the other runs' (median 1.76 against 0.50), and most of
-    them more than a breath's (`attribution.BREATH_VOICE`) where few of the others do."""
-    import json
-
+@functools.cache
+def session() -> tuple[list[dict[str, Any]], list[Run]]:
+    """A four-speaker session of real read speech (0.3-1.5 s between speakers): its turns, and the
+    gate's runs of speech over it (Silero, fed a tenth of a second at a time, as a channel feeds it)."""
     from faster_whisper.audio import decode_audio
 
-    from assistant.speech.attribution import BREATH_VOICE
     from assistant.speech.vad import SileroProbabilities
 
     audio = decode_audio(str(SESSION.with_suffix(".flac")))
-    starts = [t["start"] for t in json.loads(SESSION.with_suffix(".segments.json").read_text())[1:]]
     gate = SpeechGate(SileroProbabilities(), runs_kept=10_000)
     for at in range(0, len(audio), 1600):
         gate.push(audio[at : at + 1600])
-    runs = [run for run in list(gate.runs)[1:] if run.change is not None]  # the last second: not scored
+    return json.loads(SESSION.with_suffix(".segments.json").read_text()), list(gate.runs)
+
+
+@needs_session
+def test_real_speakers_turns_begin_with_a_voice_change_their_breaths_do_not() -> None:
+    """The runs that begin a turn carry a voice change over three times the other runs' (median 1.76
+    against 0.50), and most of them more than a breath's (`attribution.BREATH_VOICE`) where few of the
+    others do."""
+    from assistant.speech.attribution import BREATH_VOICE
+
+    turns, heard = session()
+    starts = [t["start"] for t in turns[1:]]
+    runs = [run for run in heard[1:] if run.change is not None]  # the last second: not scored
     near = [min(abs(run.onset - s) for s in starts) < 0.25 for run in runs]
-    turns = np.array([run.change for run, n in zip(runs, near, strict=True) if n])
+    begin = np.array([run.change for run, n in zip(runs, near, strict=True) if n])
     others = np.array([run.change for run, n in zip(runs, near, strict=True) if not n])
-    assert len(turns) >= 0.8 * len(starts) and len(others) > 0
-    assert np.median(turns) > 3 * np.median(others)
-    assert (turns > BREATH_VOICE).mean() > 0.75 and (others > BREATH_VOICE).mean() < 0.3
+    assert len(begin) >= 0.8 * len(starts) and len(others) > 0
+    assert np.median(begin) > 3 * np.median(others)
+    assert (begin > BREATH_VOICE).mean() > 0.75 and (others > BREATH_VOICE).mean() < 0.3
+
+
+@needs_session
+def test_real_speakers_sound_like_themselves_and_not_like_the_speaker_before() -> None:
+    """At each change of speaker (both heard before, `attribution.KNOWN_S` at least), the new
+    speaker's first run of speech lies nearer their own voice, summed from their earlier turns, than
+    the previous speaker's, and the previous speaker's last run nearer theirs than the new one's
+    (`voices.distance`, `attribution.HEARD_S` of speech at least), nearly always by
+    `attribution.NEARER` or more."""
+    from assistant.speech.attribution import HEARD_S, KNOWN_S, NEARER
+
+    turns, heard = session()
+    runs = [run for run in heard if run.voice is not None and run.end is not None]
+
+    def voice(of: list[Run]) -> Voice:
+        return functools.reduce(operator.add, [run.voice for run in of if run.voice is not None], Voice.of(np.zeros((0, 13))))
+
+    def turn(t: dict[str, Any]) -> list[Run]:
+        return [run for run in runs if t["start"] - 0.1 <= run.onset and run.end is not None and run.end <= t["end"] + 0.1]
+
+    def enough(of: list[Run]) -> list[Run]:
+        """The first of these runs that hold HEARD_S of speech."""
+        k = 1
+        while k < len(of) and voice(of[:k]).seconds < HEARD_S:
+            k += 1
+        return of[:k]
+
+    margins = []
+    for k in range(1, len(turns)):
+        before, now = turns[k - 1], turns[k]
+        last, first = enough(turn(before)[::-1]), enough(turn(now))
+        known = {who: voice([run for t in turns[:k] if t["spk"] == who for run in turn(t) if all(run is not x for x in last)])
+                 for who in (before["spk"], now["spk"])}
+        if before["spk"] == now["spk"] or not first or not last or min(v.seconds for v in known.values()) < KNOWN_S:
+            continue
+        for said, own, other in ((voice(first), now["spk"], before["spk"]), (voice(last), before["spk"], now["spk"])):
+            margins.append(distance(said, known[other]) - distance(said, known[own]))
+    m = np.array(margins)
+    assert len(m) >= 30
+    assert (m > 0).all() and (m >= NEARER).mean() > 0.9  # 44 of 44, all but one (0.15) by NEARER
+
+
+def test_a_runs_voice_is_what_was_heard_in_it_and_a_cut_shares_it_out() -> None:
+    """The gate sums each run's cepstra as it grows (`voices.Voice`); where a change of voice cuts a
+    run, each part keeps the voice of its own windows."""
+    gate = SpeechGate(loud_windows())
+    dark, bright = coloured(3.0, 0.9, 1), coloured(3.0, -0.6, 2)
+    audio = np.concatenate([dark, bright, np.zeros(SAMPLE_RATE, np.float32)])
+    for at in range(0, len(audio), 1600):
+        gate.push(audio[at : at + 1600])
+    first, second = (run.voice for run in gate.runs)
+    assert first is not None and second is not None
+    assert abs(first.count + second.count - 2 * len(dark) / WINDOW) <= 1  # every window of both sounds
+    assert distance(first, Voice.of(cepstra(windows(dark)))) < 0.1
+    assert distance(second, Voice.of(cepstra(windows(bright)))) < 0.1
+    assert distance(first, second) > 2.0

@@ -14,14 +14,18 @@ most like a new speaker, by the pause before it and the change of voice at it
 A click in a pause, or just before a run, moves back only where the speech before
 it is the new speaker's: a pause before it was longer than the one the click fell
 in (they breathed after "Now,"), or the speech after the click is the next
-speaker's (the turn was shorter than the chair's delay). Otherwise the new
-speaker starts after it.
+speaker's (the turn was shorter than the chair's delay), or the speech before it
+sounds like the new speaker, heard earlier in the meeting, and not like the one
+before (`late_by_voice`: a short turn clicked after it ended, nobody or the chair
+speaking next). Otherwise the new speaker starts after it.
 
 Measured over many draws of clicks (`bench/attribution.py`, the two four-speaker
 sessions, every word, clicks 0.5-2 s late / anywhere in the pause before each
-turn): 99.40 / 99.73 % of words under the right name; the same sessions joined
-as a conversation (0.1-0.4 s between speakers), 97.0 / 97.6 %, where the pauses
-alone (runs joined over 0.3 s of quiet, no voice) gave 84.3 / 96.2 %.
+turn): 99.82 / 99.73 % of words under the right name, and every word more than
+0.5 s from a change of speaker with late clicks (99.63 % before `late_by_voice`);
+the same sessions joined as a conversation (0.1-0.4 s between speakers), 97.4 /
+97.6 %, where the pauses alone (runs joined over 0.3 s of quiet, no voice) gave
+84.3 / 96.2 %.
 
 Committed words are grouped into lines: one speaker's words up to a pause, a
 floor change or `MAX_LINE_S`. A line never spans a floor change; it is what a
@@ -36,14 +40,20 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
+
 from .gate import Run
 from .streaming import Word, ends_sentence
+from .voices import COEFFICIENTS, Voice, distance
 
 LOOKBACK_S = 2.5  # a floor change moves back to the new speaker's onset, at most this far
 MAX_LINE_S = 20.0  # a line is closed before it spans more than this (one decoding window, with room)
 BREATH_S = 0.3  # a pause shorter than this, with the same voice after it, goes on the same utterance
 BREATH_VOICE = 1.0  # ... the same voice: a change (`voices.divergence`) under this
 VOICE_S = 0.25  # a voice change of 1 (`voices.divergence`) counts as a pause this long, for an onset
+KNOWN_S = 2.0  # a speaker's voice is known from this much of their speech (`Voices`)
+HEARD_S = 0.5  # ... and speech is told theirs from this much of it
+NEARER = 0.2  # ... when it lies this much nearer their voice than the other's (`voices.distance`)
 
 
 class TurnLike(Protocol):
@@ -81,21 +91,15 @@ def backdated(changes: Sequence[FloorChange], runs: Sequence[Run],
     moved back to the speech before it when the speech after it is the next holder's (their click,
     late too, moved back to it): the new holder said nothing after the click, so it came late for a
     turn shorter than the chair's delay (`late_for_the_run_before`; decided last to first, so that
-    a run of such turns moves back one after the other)."""
+    a run of such turns moves back one after the other). And by voice (`Voices`, each holder's
+    voice over the floor as the pauses set it): a click in a pause moves back over speech in the new
+    holder's voice (`late_by_voice`), and a click moved back over speech in the previous holder's
+    voice stays where it was (`nearer`); decided first to last, with the pauses' rules again."""
     clicks = [change.at for change in changes]
-    moved = list(clicks)
-    since: list[float] = [float("-inf")] * len(changes)  # when the previous holder held the floor (moved back)
-    after: list[float] = [float("-inf")] * len(changes)  # ... and when they were clicked
-    clicked = began = float("-inf")
-    for i, change in enumerate(changes):
-        if change.holder is None:
-            continue
-        onset = onset_at(runs, change.at, lookback_s, since=began,
-                         utterance=began == clicked and _pause_at(runs, clicked) is not None)
-        if onset is not None:
-            moved[i] = max(onset, clicked + 1e-3)
-        since[i], after[i] = began, clicked
-        clicked, began = change.at, moved[i]
+    moved, since, after, asked = _forward(changes, runs, lookback_s)
+    if asked:  # clicks the voices may move: heard again by voice too, and the clicks after them
+        moved, since, after, _ = _forward(changes, runs, lookback_s, Voices(runs, _floor(changes, moved)),
+                                          (asked, moved))
     following: float | None = None  # where the next holder's floor begins, moved back from a late click
     for i in reversed(range(len(changes))):
         if changes[i].holder is None:
@@ -105,12 +109,148 @@ def backdated(changes: Sequence[FloorChange], runs: Sequence[Run],
             if onset is not None:
                 moved[i] = max(onset, after[i] + 1e-3)
         following = moved[i] if moved[i] < clicks[i] else None
+    return _floor(changes, moved)
+
+
+def _forward(changes: Sequence[FloorChange], runs: Sequence[Run], lookback_s: float, voices: Voices | None = None,
+             before: tuple[set[int], list[float]] | None = None
+             ) -> tuple[list[float], list[float], list[float], set[int]]:
+    """The clicks moved back first to last (`onset_at`; with `voices`, `late_by_voice` for a click in
+    a pause after speech that stayed, `nearer` for one moved back): where each holder's floor
+    begins, when the previous holder's began and when they were clicked; and the clicks the voices
+    would hear (those two kinds). With `before` (those clicks and where each floor began without
+    voices), a click is decided again only if it is one of them or a floor before it began
+    elsewhere."""
+    moved = [change.at for change in changes]
+    since: list[float] = [float("-inf")] * len(changes)  # when the previous holder held the floor (moved back)
+    after: list[float] = [float("-inf")] * len(changes)  # ... and when they were clicked
+    heard_from = runs[0].onset if runs else float("inf")  # before it, nothing moves
+    clicked = began = float("-inf")
+    asked: set[int] = set()
+    same = True  # every floor so far began where it did without voices
+    for i, change in enumerate(changes):
+        if change.holder is None:
+            continue
+        onset = None
+        if before is not None and same and i not in before[0]:
+            moved[i] = before[1][i]
+        elif change.at > heard_from:
+            onset = onset_at(runs, change.at, lookback_s, since=began,
+                             utterance=began == clicked and _pause_at(runs, clicked) is not None)
+            if onset is None and _pause_at(runs, change.at) is not None:
+                asked.add(i)
+                if voices is not None:
+                    onset = late_by_voice(runs, change.at, change.holder, voices, lookback_s, since=began)
+            elif onset is not None:
+                asked.add(i)
+                if voices is not None:  # back to speech that sounds like the holder before: theirs
+                    margin = nearer(runs, voices, onset, change.at, change.holder, holder_at(voices.floor, onset - 1e-6))
+                    onset = None if margin is not None and margin <= -NEARER else onset
+        if onset is not None:
+            moved[i] = max(onset, clicked + 1e-3)
+        same = same and (before is None or moved[i] == before[1][i])
+        since[i], after[i] = began, clicked
+        clicked, began = change.at, moved[i]
+    return moved, since, after, asked
+
+
+def _floor(changes: Sequence[FloorChange], moved: Sequence[float]) -> list[FloorChange]:
+    """The floor changes at their moved times, in order: a change moved back before an earlier one
+    overrides it."""
     out: list[FloorChange] = []
     for change, at in zip(changes, moved, strict=True):
         while out and out[-1].at >= at:
             out.pop()
-        out.append(FloorChange(at, change.holder))
+        out.append(change if at == change.at else FloorChange(at, change.holder))
     return out
+
+
+class Voices:
+    """Who sounds like whom: each holder's voice, the sum of the runs of speech that lie wholly
+    inside their floor (`floor`; None: nobody held it, the chair speaking), from the runs kept
+    (`gate.SpeechGate.runs`: the last few minutes of speech). Built on first use."""
+
+    def __init__(self, runs: Sequence[Run], floor: Sequence[FloorChange]) -> None:
+        self.runs, self.floor = runs, floor
+        self._names: dict[str | None, int] = {}
+        self._codes: np.ndarray | None = None  # per run: its holder's number; -1: it spans a change
+        self._sums: np.ndarray = np.zeros((0, 1 + 2 * COEFFICIENTS))  # per run: its `voices.Voice.sums`
+        self._summed: dict[int, np.ndarray] = {}
+
+    def _build(self) -> np.ndarray:
+        at = np.array([change.at for change in self.floor])
+        lo = np.searchsorted(at, [run.onset for run in self.runs], side="right")
+        hi = np.searchsorted(at, [_end(run) for run in self.runs], side="right")
+        holders = [None, *(change.holder for change in self.floor)]  # before the first change: nobody
+        codes = np.array([self._names.setdefault(holders[k], len(self._names)) for k in lo], dtype=int)
+        voiced = np.array([run.voice is not None for run in self.runs], dtype=bool)
+        codes[(lo != hi) | ~voiced] = -1
+        width = 1 + 2 * COEFFICIENTS
+        self._sums = np.array([np.zeros(width) if run.voice is None else run.voice.sums
+                               for run in self.runs]).reshape(-1, width)
+        return codes
+
+    def of(self, holder: str | None, until: float) -> Voice | None:
+        """`holder`'s voice from their runs that ended by `until`; None: under KNOWN_S of it."""
+        if self._codes is None:
+            self._codes = self._build()
+        code = self._names.get(holder)
+        k = bisect.bisect_right(self.runs, until, key=_end)
+        if code is None or k == 0:
+            return None
+        if (summed := self._summed.get(code)) is None:  # their runs' voices added up, run by run
+            summed = self._summed[code] = np.cumsum(np.where((self._codes == code)[:, None], self._sums, 0.0), axis=0)
+        voice = Voice(summed[k - 1])
+        return voice if voice.seconds >= KNOWN_S else None
+
+
+def heard_between(runs: Sequence[Run], onset: float, end: float) -> Voice | None:
+    """The voice of the speech from `onset` to `end`: the runs that begin at `onset` or after and
+    end by `end`, and the one `end` falls in if most of it came before (a run's voice is summed
+    whole); None: no voice heard in them."""
+    out: Voice | None = None
+    for k in range(_last_begun(runs, onset - 1e-9) + 1, len(runs)):
+        run = runs[k]
+        if run.onset > end:
+            break
+        if run.voice is None:
+            continue
+        heard = run.end if run.end is not None else run.onset + run.voice.seconds
+        if heard <= end or end - run.onset >= (heard - run.onset) / 2:
+            out = run.voice if out is None else out + run.voice
+    return out
+
+
+def late_by_voice(runs: Sequence[Run], t: float, holder: str, voices: Voices,
+                  lookback_s: float = LOOKBACK_S, since: float = float("-inf")) -> float | None:
+    """For a click at `t` in a pause, giving `holder` the floor and moved nowhere: the onset of the
+    speech before it (`onset_at`, with its rules) if that speech is `holder`'s by its voice (it lies
+    NEARER their voice than the voice of whoever held the floor as it began, `nearer`). Their turn
+    was shorter than the chair's delay, and nobody clicked after it (nobody spoke, or the chair did,
+    who needs no click)."""
+    pause = _pause_at(runs, t)
+    if pause is None:
+        return None
+    end = pause[0]
+    onset = onset_at(runs, end, lookback_s - (t - end), since=since)
+    if onset is None:
+        return None
+    margin = nearer(runs, voices, onset, end, holder, holder_at(voices.floor, onset))
+    return onset if margin is not None and margin >= NEARER else None
+
+
+def nearer(runs: Sequence[Run], voices: Voices, onset: float, end: float, holder: str | None,
+           other: str | None) -> float | None:
+    """How much nearer the speech from `onset` to `end` (the runs that begin in it, whole) lies to
+    `holder`'s voice than to `other`'s (`voices.distance`), both known from their speech before
+    `onset` (KNOWN_S); None: either not known, or under HEARD_S of speech, or one speaker."""
+    said = heard_between(runs, onset, end)
+    if holder == other or said is None or said.seconds < HEARD_S:
+        return None
+    theirs, others = voices.of(holder, onset), voices.of(other, onset)
+    if theirs is None or others is None:
+        return None
+    return distance(said, others) - distance(said, theirs)
 
 
 def late_for_the_run_before(runs: Sequence[Run], t: float, following: float,
@@ -167,6 +307,8 @@ def onset_at(runs: Sequence[Run], t: float, lookback_s: float = LOOKBACK_S,
     # the previous holder's first run, or utterance (runs after it within a breath) if their floor
     # began at a click in a pause: what they said, unless the click came late for a short turn
     first = _first_going_on(runs, since)
+    if first + 1 < len(runs) and runs[first].onset < since and runs[first + 1].onset - since < BREATH_S:
+        first += 1  # they were clicked just before it: as in the pause before it (below)
     last = first
     while utterance and last + 1 < len(runs) and t - runs[first].onset <= lookback_s and _breath(runs, last + 1):
         last += 1
@@ -247,7 +389,7 @@ def said_at(word: Word, runs: Sequence[Run]) -> float:
     t = word.middle
     best: float | None = None
     for k in range(bisect.bisect_left(runs, word.start, key=_end), len(runs)):  # none before ends before it
-        onset, end, _ = runs[k]
+        onset, end = runs[k].onset, runs[k].end
         if onset > word.end:
             break
         stop = word.end if end is None else end

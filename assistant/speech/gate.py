@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..audio.pcm import SAMPLE_RATE
-from .voices import Change, VoiceChanges
+from .voices import Change, Voice, VoiceChanges, cepstra
 
 WINDOW = 512  # samples: 32 ms at 16 kHz, Silero's window
 
@@ -27,11 +27,12 @@ CUT_MARGIN_S = 0.3  # a voice change cuts a run only this far inside it
 class Run(NamedTuple):
     """A run of speech on the timeline: from `onset` to `end` (None while it goes on), with how much
     the voice changed at its onset (`voices.divergence`; None until a second of speech after it is
-    heard)."""
+    heard) and the voice heard in it so far (`voices.Voice`: who it sounds like)."""
 
     onset: float
     end: float | None
     change: float | None = None
+    voice: Voice | None = None
 
 
 @dataclass
@@ -151,8 +152,22 @@ class SpeechGate:
                         out.parts.append(Part())
                 if self.pad_windows:
                     self._preroll.append((start, window))
-        self._heard_voices(*self.voices.push(times, windows[voiced]))
+        if voiced:
+            heard = cepstra(windows[voiced])
+            self._voiced(times, heard)
+            self._heard_voices(*self.voices.push(times, heard))
         return out
+
+    def _voiced(self, times: list[float], heard: np.ndarray) -> None:
+        """Each voiced window's cepstrum added to the voice of the run it is in."""
+        runs: dict[int, list[int]] = {}
+        for k, t in enumerate(times):
+            i = self._run_at(t)
+            if i is not None:
+                runs.setdefault(i, []).append(k)
+        for i, ks in runs.items():
+            part, voice = Voice.of(heard[ks]), self.runs[i].voice
+            self.runs[i] = self.runs[i]._replace(voice=part if voice is None else voice + part)
 
     def _heard_voices(self, scored: list[Change], cuts: list[Change]) -> None:
         """Each run's onset takes its voice change once a second of speech after it is heard; a
@@ -165,13 +180,14 @@ class SpeechGate:
             i = self._run_at(cut.at)
             if i is None:
                 continue
-            onset, end, _ = self.runs[i]
+            onset, end, score, voice = self.runs[i]
             if cut.at - onset >= CUT_MARGIN_S and (end is None or end - cut.at >= CUT_MARGIN_S):
-                self.runs[i] = Run(onset, cut.at, self.runs[i].change)
+                after = self.voices.since(cut.at, end)
+                self.runs[i] = Run(onset, cut.at, score, None if voice is None else voice - after)
                 if len(self.runs) == self.runs.maxlen:  # the oldest run goes, as append would drop it
                     self.runs.popleft()
                     i -= 1
-                self.runs.insert(i + 1, Run(cut.at, end, cut.score))
+                self.runs.insert(i + 1, Run(cut.at, end, cut.score, after))
 
     def _run_at(self, t: float) -> int | None:
         """The index of the run that holds timeline `t` (its onset at or before it), latest first."""

@@ -314,8 +314,9 @@ class Channel:
         clicked during speech counting from that speech's onset (`attribution.backdated`)."""
         if self.participant_id is not None:
             return [self.participant_id] * len(words)
-        floor = backdated(floor_changes(state.turns), [Run(self.wall(a), None if b is None else self.wall(b), c)
-                                                       for a, b, c in runs])
+        floor = backdated(floor_changes(state.turns), [
+            run._replace(onset=self.wall(run.onset), end=None if run.end is None else self.wall(run.end))
+            for run in runs])
         chair = state.chair_id()
         return [holder_at(floor, self.wall(said_at(w, runs))) or chair for w in words]
 
