@@ -6,8 +6,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 
-from assistant.speech.attribution import KNOWN_S, Lines, backdated, floor_changes, holder_at, said_at, settled
+from assistant.speech.attribution import (
+    KNOWN_S,
+    FloorChange,
+    Lines,
+    Voices,
+    backdated,
+    floor_changes,
+    holder_at,
+    said_at,
+    settled,
+)
 from assistant.speech.gate import Run
 from assistant.speech.streaming import Word, join_words
 from assistant.speech.voices import Voice
@@ -255,48 +266,66 @@ def sounding(seconds: float, shade: float) -> Voice:
     return Voice.of(shade + np.where(np.arange(n) % 2, 1.0, -1.0)[:, None] * np.ones((n, 13)))
 
 
-def test_a_short_turn_clicked_after_it_ended_is_moved_back_when_it_sounds_like_the_new_speaker() -> None:
+WALL = 1_800_000_000.0  # wall time, as the channel gives it: a float step there is 0.24 microseconds
+
+
+def heard(turns: list[Turn], runs: list[Run], at: float) -> Callable[[float], str | None]:
+    """Who held the floor at each time, the turns and runs `at` seconds on (0, or in wall time)."""
+    floor = backdated(floor_changes([Turn(t.participant_id, t.started_at + at, None if t.ended_at is None
+                                          else t.ended_at + at) for t in turns]),
+                      [run._replace(onset=run.onset + at, end=None if run.end is None else run.end + at) for run in runs])
+    return lambda t: holder_at(floor, t + at)
+
+
+on_the_wall = pytest.mark.parametrize("at", [0.0, WALL])
+
+
+@on_the_wall
+def test_a_short_turn_clicked_after_it_ended_is_moved_back_when_it_sounds_like_the_new_speaker(at: float) -> None:
     """Ben spoke before (0.5-4.5), then Ana (5.5-12.0); Ben answers 13.0-14.2 and the chair clicks at
     14.6, after he stopped; nobody speaks after. His answer sounds like Ben, not Ana: it is his."""
     turns = [Turn("ben", 0.0, 5.2), Turn("ana", 5.2, 14.6), Turn("ben", 14.6)]
     ben, ana = 1.0, -1.0
     runs = [Run(0.5, 4.5, None, sounding(4.0, ben)), Run(5.5, 12.0, 2.0, sounding(6.5, ana)),
             Run(13.0, 14.2, 2.0, sounding(1.2, ben))]
-    floor = backdated(floor_changes(turns), runs)
-    assert [holder_at(floor, t) for t in (3.0, 11.0, 13.5)] == ["ben", "ana", "ben"]
+    who = heard(turns, runs, at)
+    assert [who(t) for t in (3.0, 11.0, 13.5)] == ["ben", "ana", "ben"]
     # the same words in Ana's voice (her last sentence; Ben slow to unmute): hers
     runs[2] = runs[2]._replace(voice=sounding(1.2, ana))
-    assert holder_at(backdated(floor_changes(turns), runs), 13.5) == "ana"
+    assert heard(turns, runs, at)(13.5) == "ana"
     # halfway between theirs (the chair, say): the click stands; a little nearer Ben's (by over
     # NEARER) is Ben's
     runs[2] = runs[2]._replace(voice=sounding(1.2, 0.0))
-    assert holder_at(backdated(floor_changes(turns), runs), 13.5) == "ana"
+    assert heard(turns, runs, at)(13.5) == "ana"
     runs[2] = runs[2]._replace(voice=sounding(1.2, 0.1))
-    assert holder_at(backdated(floor_changes(turns), runs), 13.5) == "ben"
+    assert heard(turns, runs, at)(13.5) == "ben"
 
 
-def test_a_voice_not_yet_known_moves_nothing() -> None:
+@on_the_wall
+def test_a_voice_not_yet_known_moves_nothing(at: float) -> None:
     """Ben has not spoken before (or under KNOWN_S of him is kept): his voice is not known, and a click
     after his short answer stays where it was, as before voices were heard."""
     turns = [Turn("ana", 0.0, 14.6), Turn("ben", 14.6)]
     runs = [Run(5.5, 12.0, None, sounding(6.5, -1.0)), Run(13.0, 14.2, 2.0, sounding(1.2, 1.0))]
-    assert holder_at(backdated(floor_changes(turns), runs), 13.5) == "ana"
+    assert heard(turns, runs, at)(13.5) == "ana"
     runs.insert(0, Run(0.5, 1.5, None, sounding(KNOWN_S - 1.0, 1.0)))  # a second of Ben, earlier
     turns = [Turn("ben", 0.0, 5.2), Turn("ana", 5.2, 14.6), Turn("ben", 14.6)]
-    assert holder_at(backdated(floor_changes(turns), runs), 13.5) == "ana"
+    assert heard(turns, runs, at)(13.5) == "ana"
 
 
-def test_the_chairs_voice_is_known_from_when_nobody_held_the_floor() -> None:
+@on_the_wall
+def test_the_chairs_voice_is_known_from_when_nobody_held_the_floor(at: float) -> None:
     """Nobody held the floor 5.2-14.6 and the chair spoke (5.5-12.0); Ben, heard before, answers
     13.0-14.2 and is clicked at 14.6: his voice, not the chair's, so the answer is his."""
     turns = [Turn("ben", 0.0, 5.2), Turn("ben", 14.6)]
     runs = [Run(0.5, 4.5, None, sounding(4.0, 1.0)), Run(5.5, 12.0, 2.0, sounding(6.5, -1.0)),
             Run(13.0, 14.2, 2.0, sounding(1.2, 1.0))]
-    floor = backdated(floor_changes(turns), runs)
-    assert [holder_at(floor, t) for t in (3.0, 11.0, 13.5)] == ["ben", None, "ben"]
+    who = heard(turns, runs, at)
+    assert [who(t) for t in (3.0, 11.0, 13.5)] == ["ben", None, "ben"]
 
 
-def test_a_click_is_not_moved_back_over_speech_in_the_previous_speakers_voice() -> None:
+@on_the_wall
+def test_a_click_is_not_moved_back_over_speech_in_the_previous_speakers_voice(at: float) -> None:
     """Ben, given the floor in a pause (18.55), speaks 18.82-21.26; Cleo answers with no pause heard
     and no cut, so one run (18.82-22.5) holds both, mostly Ben; the chair clicks Cleo at 21.28, as she
     begins. The pauses alone move her click back to the run's onset (Ben's turn, all of it, hers);
@@ -305,13 +334,16 @@ def test_a_click_is_not_moved_back_over_speech_in_the_previous_speakers_voice() 
     turns = [Turn("ben", 0.0, 5.0), Turn("cleo", 5.0, 18.55), Turn("ben", 18.55, 21.28), Turn("cleo", 21.28)]
     runs = [Run(0.5, 4.5, None, sounding(4.0, ben)), Run(5.5, 12.0, 2.0, sounding(6.5, cleo)),
             Run(12.5, 16.5, 0.3, sounding(4.0, cleo)), Run(18.82, 22.5, 2.0, sounding(3.7, 0.6))]
-    floor = backdated(floor_changes(turns), runs)
-    assert [holder_at(floor, t) for t in (17.0, 20.0, 21.5)] == ["cleo", "ben", "cleo"]
-    unheard = [run._replace(voice=None) for run in runs]
-    assert holder_at(backdated(floor_changes(turns), unheard), 20.0) == "cleo"
+    who = heard(turns, runs, at)
+    assert [who(t) for t in (17.0, 20.0, 21.5)] == ["cleo", "ben", "cleo"]
+    assert heard(turns, [run._replace(voice=None) for run in runs], at)(20.0) == "cleo"  # voices unknown
+    # halfway between their voices: not told apart, moved back as by the pauses
+    runs[3] = runs[3]._replace(voice=sounding(3.7, 0.0))
+    assert heard(turns, runs, at)(20.0) == "cleo"
 
 
-def test_a_late_click_in_the_next_speakers_words_is_read_by_the_speech_before_them() -> None:
+@on_the_wall
+def test_a_late_click_in_the_next_speakers_words_is_read_by_the_speech_before_them(at: float) -> None:
     """Ana's short turn (17.3-18.5) after Ben's, clicked late (19.14), after Ben began answering
     (18.9-20.5). The speech the click moves back over is Ana's run, not Ben's, most of which came
     after the click: it sounds like Ana, and her turn starts at her onset."""
@@ -319,5 +351,52 @@ def test_a_late_click_in_the_next_speakers_words_is_read_by_the_speech_before_th
     turns = [Turn("ana", 0.0, 6.0), Turn("ben", 6.0, 19.14), Turn("ana", 19.14)]
     runs = [Run(0.5, 5.0, None, sounding(4.5, ana)), Run(7.5, 15.9, 2.0, sounding(8.4, ben)),
             Run(17.3, 18.5, 2.0, sounding(1.2, ana)), Run(18.9, 20.5, 2.0, sounding(1.6, ben))]
-    floor = backdated(floor_changes(turns), runs)
-    assert [holder_at(floor, t) for t in (15.0, 17.5, 18.0)] == ["ben", "ana", "ana"]
+    who = heard(turns, runs, at)
+    assert [who(t) for t in (15.0, 17.5, 18.0)] == ["ben", "ana", "ana"]
+
+
+@on_the_wall
+def test_a_short_turn_before_the_next_speaker_is_not_moved_back_over_the_previous_speakers_voice(at: float) -> None:
+    """Cleo is clicked in the pause after Ben's words (13.3) and says nothing; Dan begins at 13.6 and
+    is clicked late (14.5), so his floor starts at 13.6. By the pauses, Cleo's click came late for a
+    short turn before Dan's (`late_for_the_run_before`) and moves back over 12.0-13.0; those words
+    sound like Ben, who held the floor: they stay his (decided last to first, by voice too)."""
+    ben, cleo, dan = 1.0, -1.0, 3.0
+    turns = [Turn("cleo", 0.0, 4.5), Turn("ben", 4.5, 13.3), Turn("cleo", 13.3, 14.5), Turn("dan", 14.5)]
+    runs = [Run(0.5, 4.0, None, sounding(3.5, cleo)), Run(5.0, 9.0, 2.0, sounding(4.0, ben)),
+            Run(10.0, 11.8, 0.4, sounding(1.8, ben)), Run(12.0, 13.0, 0.4, sounding(1.0, ben)),
+            Run(13.6, None, 2.0, sounding(2.0, dan))]
+    who = heard(turns, runs, at)
+    assert [who(t) for t in (12.5, 13.4, 14.0)] == ["ben", "cleo", "dan"]
+    assert heard(turns, [run._replace(voice=None) for run in runs], at)(12.5) == "cleo"  # the pauses alone
+
+
+@on_the_wall
+def test_a_short_turn_moved_back_by_voice_leaves_the_next_speakers_first_words_theirs(at: float) -> None:
+    """Cleo's short answer (13.0-14.2), clicked after it (14.5), is moved back by her voice. Ana then
+    speaks 15.5-16.3, breathes, 16.45-17.0, and is clicked in her next pause (17.2). Cleo's floor began
+    at her words, not at a click in a pause, so Ana's first words are not Cleo's first utterance: Ana's
+    turn starts at 15.5 (read first to last, with the floor the voices moved)."""
+    ana, cleo = 1.0, -1.0
+    turns = [Turn("cleo", 0.0, 5.0), Turn("ana", 5.0, 14.5), Turn("cleo", 14.5, 17.2), Turn("ana", 17.2)]
+    runs = [Run(0.5, 4.5, None, sounding(4.0, cleo)), Run(5.5, 12.0, 2.0, sounding(6.5, ana)),
+            Run(13.0, 14.2, 2.0, sounding(1.2, cleo)), Run(15.5, 16.3, 2.0, sounding(0.8, ana)),
+            Run(16.45, 17.0, 0.3, sounding(0.55, ana)), Run(17.35, None, 0.24, sounding(2.0, ana))]
+    who = heard(turns, runs, at)
+    assert [who(t) for t in (13.5, 15.8, 16.7)] == ["cleo", "ana", "ana"]
+
+
+def test_a_holders_voice_is_summed_from_the_runs_wholly_inside_their_floor() -> None:
+    """A run that spans a change of floor (two speakers, or one clicked late) is nobody's voice; one
+    that ends as the next floor begins is the earlier holder's, one that begins with it the next's."""
+    floor = [FloorChange(0.0, "ben"), FloorChange(5.0, "cleo")]
+    runs = [Run(0.5, 3.0, None, sounding(2.5, 1.0)), Run(3.2, 5.0, None, sounding(1.8, 1.0)),
+            Run(5.0, 5.8, None, sounding(0.8, 0.0)), Run(5.9, 9.0, None, sounding(3.1, -1.0))]
+    voices = Voices(runs, floor)
+    ben, cleo = voices.of("ben", 10.0), voices.of("cleo", 10.0)
+    assert ben is not None and ben.count == runs[0].voice.count + runs[1].voice.count  # type: ignore[union-attr]
+    assert cleo is not None and cleo.count == runs[2].voice.count + runs[3].voice.count  # type: ignore[union-attr]
+    floor = [FloorChange(0.0, "ben"), FloorChange(4.0, "cleo")]  # now the second run spans the change
+    assert Voices(runs, floor).of("ben", 10.0) is not None
+    assert Voices(runs, floor).of("ben", 10.0).count == runs[0].voice.count  # type: ignore[union-attr]
+    assert Voices(runs, floor).of("ben", 2.9) is None  # only runs that ended by then

@@ -160,17 +160,21 @@ def test_real_speakers_sound_like_themselves_and_not_like_the_speaker_before() -
     assert (m > 0).all() and (m >= NEARER).mean() > 0.9  # 44 of 44, all but one (0.15) by NEARER
 
 
-def test_a_runs_voice_is_what_was_heard_in_it_and_a_cut_shares_it_out() -> None:
+@pytest.mark.parametrize("piece_s", [0.1, 0.5, 1.0, 2.0, 5.0])
+def test_a_runs_voice_is_what_was_heard_in_it_and_a_cut_shares_it_out(piece_s: float) -> None:
     """The gate sums each run's cepstra as it grows (`voices.Voice`); where a change of voice cuts a
-    run, each part keeps the voice of its own windows."""
+    run, each part keeps the voice of its own windows, however much audio each push brings (a
+    channel catching up pushes 2 s at once)."""
     gate = SpeechGate(loud_windows())
     dark, bright = coloured(3.0, 0.9, 1), coloured(3.0, -0.6, 2)
     audio = np.concatenate([dark, bright, np.zeros(SAMPLE_RATE, np.float32)])
-    for at in range(0, len(audio), 1600):
-        gate.push(audio[at : at + 1600])
+    piece = int(piece_s * SAMPLE_RATE)
+    for at in range(0, len(audio), piece):
+        gate.push(audio[at : at + piece])
     first, second = (run.voice for run in gate.runs)
     assert first is not None and second is not None
     assert abs(first.count + second.count - 2 * len(dark) / WINDOW) <= 1  # every window of both sounds
+    assert abs(first.count - len(dark) / WINDOW) <= 1
     assert distance(first, Voice.of(cepstra(windows(dark)))) < 0.1
     assert distance(second, Voice.of(cepstra(windows(bright)))) < 0.1
     assert distance(first, second) > 2.0

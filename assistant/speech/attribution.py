@@ -21,11 +21,11 @@ speaking next). Otherwise the new speaker starts after it.
 
 Measured over many draws of clicks (`bench/attribution.py`, the two four-speaker
 sessions, every word, clicks 0.5-2 s late / anywhere in the pause before each
-turn): 99.82 / 99.73 % of words under the right name, and every word more than
-0.5 s from a change of speaker with late clicks (99.63 % before `late_by_voice`);
+turn): 99.82 / 99.78 % of words under the right name, and every word more than
+0.5 s from a change of speaker (99.63 / 99.97 % before whose voice was heard);
 the same sessions joined as a conversation (0.1-0.4 s between speakers), 97.4 /
-97.6 %, where the pauses alone (runs joined over 0.3 s of quiet, no voice) gave
-84.3 / 96.2 %.
+99.8 %, where the pauses alone (runs joined over 0.3 s of quiet, no voice) gave
+84.3 / 96.2 % and voice changes without whose voice 97.0 / 97.6 %.
 
 Committed words are grouped into lines: one speaker's words up to a pause, a
 floor change or `MAX_LINE_S`. A line never spans a floor change; it is what a
@@ -36,6 +36,7 @@ segments.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -97,17 +98,21 @@ def backdated(changes: Sequence[FloorChange], runs: Sequence[Run],
     voice stays where it was (`nearer`); decided first to last, with the pauses' rules again."""
     clicks = [change.at for change in changes]
     moved, since, after, asked = _forward(changes, runs, lookback_s)
-    if asked:  # clicks the voices may move: heard again by voice too, and the clicks after them
-        moved, since, after, _ = _forward(changes, runs, lookback_s, Voices(runs, _floor(changes, moved)),
-                                          (asked, moved))
+    voices = None
+    if asked:  # the clicks the voices may move, heard again with them
+        voices = Voices(runs, _floor(changes, moved))
+        moved, since, after, _ = _forward(changes, runs, lookback_s, voices, (asked, moved))
     following: float | None = None  # where the next holder's floor begins, moved back from a late click
     for i in reversed(range(len(changes))):
-        if changes[i].holder is None:
+        holder = changes[i].holder
+        if holder is None:
             continue
         if moved[i] == clicks[i] and following is not None:
             onset = late_for_the_run_before(runs, clicks[i], following, lookback_s, since=since[i])
             if onset is not None:
-                moved[i] = max(onset, after[i] + 1e-3)
+                start = max(onset, after[i] + 1e-3)
+                if voices is None or not _theirs(runs, voices, start, clicks[i], holder, _held(changes, moved, i, start)):
+                    moved[i] = start
         following = moved[i] if moved[i] < clicks[i] else None
     return _floor(changes, moved)
 
@@ -116,42 +121,59 @@ def _forward(changes: Sequence[FloorChange], runs: Sequence[Run], lookback_s: fl
              before: tuple[set[int], list[float]] | None = None
              ) -> tuple[list[float], list[float], list[float], set[int]]:
     """The clicks moved back first to last (`onset_at`; with `voices`, `late_by_voice` for a click in
-    a pause after speech that stayed, `nearer` for one moved back): where each holder's floor
-    begins, when the previous holder's began and when they were clicked; and the clicks the voices
-    would hear (those two kinds). With `before` (those clicks and where each floor began without
-    voices), a click is decided again only if it is one of them or a floor before it began
-    elsewhere."""
+    a pause after speech that stayed, and a click moved back over speech in the previous holder's
+    voice stays, `_theirs`): where each holder's floor begins, when the previous holder's began and
+    when they were clicked; and the clicks the voices would hear (those two kinds). With `before`
+    (those clicks, and where each floor began without voices), only those are decided again: any
+    other click is in speech with no onset within `lookback_s` before it, or before all speech,
+    and stays where it is whatever came before it."""
     moved = [change.at for change in changes]
     since: list[float] = [float("-inf")] * len(changes)  # when the previous holder held the floor (moved back)
     after: list[float] = [float("-inf")] * len(changes)  # ... and when they were clicked
     heard_from = runs[0].onset if runs else float("inf")  # before it, nothing moves
     clicked = began = float("-inf")
     asked: set[int] = set()
-    same = True  # every floor so far began where it did without voices
     for i, change in enumerate(changes):
-        if change.holder is None:
+        holder = change.holder
+        if holder is None:
             continue
         onset = None
-        if before is not None and same and i not in before[0]:
+        if before is not None and i not in before[0]:
             moved[i] = before[1][i]
         elif change.at > heard_from:
-            onset = onset_at(runs, change.at, lookback_s, since=began,
-                             utterance=began == clicked and _pause_at(runs, clicked) is not None)
+            utterance = began == clicked and _pause_at(runs, clicked) is not None
+            onset = onset_at(runs, change.at, lookback_s, since=began, utterance=utterance)
             if onset is None and _pause_at(runs, change.at) is not None:
                 asked.add(i)
                 if voices is not None:
-                    onset = late_by_voice(runs, change.at, change.holder, voices, lookback_s, since=began)
+                    onset = late_by_voice(runs, change.at, holder, voices, functools.partial(_held, changes, moved, i),
+                                          lookback_s, since=began, utterance=utterance, after=clicked + 1e-3)
             elif onset is not None:
                 asked.add(i)
-                if voices is not None:  # back to speech that sounds like the holder before: theirs
-                    margin = nearer(runs, voices, onset, change.at, change.holder, holder_at(voices.floor, onset - 1e-6))
-                    onset = None if margin is not None and margin <= -NEARER else onset
+                start = max(onset, clicked + 1e-3)
+                if voices is not None and _theirs(runs, voices, start, change.at, holder, _held(changes, moved, i, start)):
+                    onset = None  # back over speech in the previous holder's voice: theirs
         if onset is not None:
             moved[i] = max(onset, clicked + 1e-3)
-        same = same and (before is None or moved[i] == before[1][i])
         since[i], after[i] = began, clicked
         clicked, began = change.at, moved[i]
     return moved, since, after, asked
+
+
+def _held(changes: Sequence[FloorChange], moved: Sequence[float], i: int, at: float) -> str | None:
+    """Who held the floor just before `at`, by the changes before the `i`-th where they stand now
+    (`moved`; None: nobody)."""
+    for j in range(i - 1, -1, -1):
+        if moved[j] < at:
+            return changes[j].holder
+    return None
+
+
+def _theirs(runs: Sequence[Run], voices: Voices, start: float, t: float, holder: str, other: str | None) -> bool:
+    """Whether the speech from `start` to a click at `t` giving `holder` the floor is `other`'s, who
+    held it before, by its voice (`nearer`, NEARER the wrong way)."""
+    margin = nearer(runs, voices, start, t, holder, other)
+    return margin is not None and margin <= -NEARER
 
 
 def _floor(changes: Sequence[FloorChange], moved: Sequence[float]) -> list[FloorChange]:
@@ -167,8 +189,9 @@ def _floor(changes: Sequence[FloorChange], moved: Sequence[float]) -> list[Floor
 
 class Voices:
     """Who sounds like whom: each holder's voice, the sum of the runs of speech that lie wholly
-    inside their floor (`floor`; None: nobody held it, the chair speaking), from the runs kept
-    (`gate.SpeechGate.runs`: the last few minutes of speech). Built on first use."""
+    inside their floor (`floor`: as the pauses' rules set it first to last, `_forward`; None: nobody
+    held it, the chair speaking), from the runs kept (`gate.SpeechGate.runs`: the last few minutes
+    of speech). Built on first use."""
 
     def __init__(self, runs: Sequence[Run], floor: Sequence[FloorChange]) -> None:
         self.runs, self.floor = runs, floor
@@ -180,7 +203,7 @@ class Voices:
     def _build(self) -> np.ndarray:
         at = np.array([change.at for change in self.floor])
         lo = np.searchsorted(at, [run.onset for run in self.runs], side="right")
-        hi = np.searchsorted(at, [_end(run) for run in self.runs], side="right")
+        hi = np.searchsorted(at, [_end(run) for run in self.runs], side="left")  # one ending at a change: before it
         holders = [None, *(change.holder for change in self.floor)]  # before the first change: nobody
         codes = np.array([self._names.setdefault(holders[k], len(self._names)) for k in lo], dtype=int)
         voiced = np.array([run.voice is not None for run in self.runs], dtype=bool)
@@ -209,7 +232,7 @@ def heard_between(runs: Sequence[Run], onset: float, end: float) -> Voice | None
     end by `end`, and the one `end` falls in if most of it came before (a run's voice is summed
     whole); None: no voice heard in them."""
     out: Voice | None = None
-    for k in range(_last_begun(runs, onset - 1e-9) + 1, len(runs)):
+    for k in range(bisect.bisect_left(runs, onset, key=lambda run: run.onset), len(runs)):
         run = runs[k]
         if run.onset > end:
             break
@@ -221,29 +244,31 @@ def heard_between(runs: Sequence[Run], onset: float, end: float) -> Voice | None
     return out
 
 
-def late_by_voice(runs: Sequence[Run], t: float, holder: str, voices: Voices,
-                  lookback_s: float = LOOKBACK_S, since: float = float("-inf")) -> float | None:
+def late_by_voice(runs: Sequence[Run], t: float, holder: str, voices: Voices, held: Callable[[float], str | None],
+                  lookback_s: float = LOOKBACK_S, *, since: float = float("-inf"), utterance: bool = False,
+                  after: float = float("-inf")) -> float | None:
     """For a click at `t` in a pause, giving `holder` the floor and moved nowhere: the onset of the
-    speech before it (`onset_at`, with its rules) if that speech is `holder`'s by its voice (it lies
-    NEARER their voice than the voice of whoever held the floor as it began, `nearer`). Their turn
-    was shorter than the chair's delay, and nobody clicked after it (nobody spoke, or the chair did,
-    who needs no click)."""
+    speech before it (`onset_at`, with its rules; not before `after`) if that speech is `holder`'s
+    by its voice (it lies NEARER their voice than the voice of whoever held the floor as it began,
+    `held`, by `nearer`). Their turn was shorter than the chair's delay, and nobody clicked after
+    it (nobody spoke, or the chair did, who needs no click)."""
     pause = _pause_at(runs, t)
     if pause is None:
         return None
     end = pause[0]
-    onset = onset_at(runs, end, lookback_s - (t - end), since=since)
+    onset = onset_at(runs, end, lookback_s - (t - end), since=since, utterance=utterance)
     if onset is None:
         return None
-    margin = nearer(runs, voices, onset, end, holder, holder_at(voices.floor, onset))
-    return onset if margin is not None and margin >= NEARER else None
+    start = max(onset, after)
+    margin = nearer(runs, voices, start, end, holder, held(start))
+    return start if margin is not None and margin >= NEARER else None
 
 
 def nearer(runs: Sequence[Run], voices: Voices, onset: float, end: float, holder: str | None,
            other: str | None) -> float | None:
-    """How much nearer the speech from `onset` to `end` (the runs that begin in it, whole) lies to
-    `holder`'s voice than to `other`'s (`voices.distance`), both known from their speech before
-    `onset` (KNOWN_S); None: either not known, or under HEARD_S of speech, or one speaker."""
+    """How much nearer the speech from `onset` to `end` (`heard_between`) lies to `holder`'s voice
+    than to `other`'s (`voices.distance`), both known from their speech before `onset` (KNOWN_S);
+    None: either not known, or under HEARD_S of speech, or one speaker."""
     said = heard_between(runs, onset, end)
     if holder == other or said is None or said.seconds < HEARD_S:
         return None

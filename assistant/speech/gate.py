@@ -154,8 +154,10 @@ class SpeechGate:
                     self._preroll.append((start, window))
         if voiced:
             heard = cepstra(windows[voiced])
-            self._voiced(times, heard)
-            self._heard_voices(*self.voices.push(times, heard))
+            most = self.voices.most  # a cut's windows are all still held when it is found
+            for k in range(0, len(voiced), most):
+                self._voiced(times[k : k + most], heard[k : k + most])
+                self._heard_voices(*self.voices.push(times[k : k + most], heard[k : k + most]))
         return out
 
     def _voiced(self, times: list[float], heard: np.ndarray) -> None:
@@ -182,8 +184,12 @@ class SpeechGate:
                 continue
             onset, end, score, voice = self.runs[i]
             if cut.at - onset >= CUT_MARGIN_S and (end is None or end - cut.at >= CUT_MARGIN_S):
-                after = self.voices.since(cut.at, end)
-                self.runs[i] = Run(onset, cut.at, score, None if voice is None else voice - after)
+                after: Voice | None = self.voices.since(cut.at, end)
+                if voice is not None and after is not None and after.count:
+                    voice -= after
+                else:
+                    after = None
+                self.runs[i] = Run(onset, cut.at, score, voice)
                 if len(self.runs) == self.runs.maxlen:  # the oldest run goes, as append would drop it
                     self.runs.popleft()
                     i -= 1

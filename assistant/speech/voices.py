@@ -98,7 +98,9 @@ class Voice:
 
 
 def distance(a: Voice, b: Voice) -> float:
-    """`divergence` of the Gaussians two voices sum up (both need a few windows: see `divergence`)."""
+    """`divergence` of the Gaussians two voices sum up (0 when either holds fewer than three windows)."""
+    if a.count < 3 or b.count < 3:
+        return 0.0
     ea, eb = a.sums[1:] / a.sums[0], b.sums[1:] / b.sums[0]  # the means of c and of c squared
     ma, mb = ea[:COEFFICIENTS], eb[:COEFFICIENTS]
     va = np.maximum(ea[COEFFICIENTS:] - ma**2, 0.0) + 1e-2
@@ -122,14 +124,17 @@ class VoiceChanges:
     def __init__(self, span_s: float = SPAN_S, peak_s: float = PEAK_S, cut_at: float = CUT_AT) -> None:
         self.n = max(3, round(span_s * SAMPLE_RATE / WINDOW))
         self.half = max(1, round(peak_s * SAMPLE_RATE / WINDOW))
+        # a cut is found n + half windows before the newest; windows held: 2n. So `since` sees every
+        # window after a cut only if a push hands over at most n - half windows after it
+        self.most = max(1, self.n - self.half)
         self.cut_at = cut_at
         self._times: deque[float] = deque(maxlen=2 * self.n)
         self._cepstra: deque[np.ndarray] = deque(maxlen=2 * self.n)
         self._scores: deque[Change] = deque(maxlen=2 * self.half + 1)
 
     def push(self, times: list[float], heard: np.ndarray) -> tuple[list[Change], list[Change]]:
-        """Windows of speech (timeline starts, their `cepstra`): the points scored now, and the cuts
-        found."""
+        """Windows of speech (timeline starts, their `cepstra`; at most `most` of them, for `since`):
+        the points scored now, and the cuts found."""
         scored: list[Change] = []
         cuts: list[Change] = []
         for t, c in zip(times, heard, strict=True):
@@ -150,6 +155,6 @@ class VoiceChanges:
 
     def since(self, start: float, end: float | None) -> Voice:
         """The voice of the windows held (the last 2 * SPAN_S of speech) from timeline `start` to
-        `end` (None: on): the part of a run after a cut, which is never further back than that."""
+        `end` (None: on): the part of a run after a cut found in the last `push`, all of it held."""
         held = [c for t, c in zip(self._times, self._cepstra, strict=True) if start <= t and (end is None or t < end)]
         return Voice.of(np.array(held).reshape(-1, COEFFICIENTS))
