@@ -196,7 +196,7 @@ class Voices:
     def __init__(self, runs: Sequence[Run], floor: Sequence[FloorChange]) -> None:
         self.runs, self.floor = runs, floor
         self._names: dict[str | None, int] = {}
-        self._codes: np.ndarray | None = None  # per run: its holder's number; -1: it spans a change
+        self._codes: np.ndarray | None = None  # per run: its holder's number; -1: it spans a change, or is unheard
         self._sums: np.ndarray = np.zeros((0, 1 + 2 * COEFFICIENTS))  # per run: its `voices.Voice.sums`
         self._summed: dict[int, np.ndarray] = {}
 
