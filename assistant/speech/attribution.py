@@ -95,7 +95,8 @@ def backdated(changes: Sequence[FloorChange], runs: Sequence[Run],
     a run of such turns moves back one after the other). And by voice (`Voices`, each holder's
     voice over the floor as the pauses set it): a click in a pause moves back over speech in the new
     holder's voice (`late_by_voice`), and a click moved back over speech in the previous holder's
-    voice stays where it was (`nearer`); decided first to last, with the pauses' rules again."""
+    voice stays where it was (`_theirs`, here and last to first); decided first to last, with the
+    pauses' rules again."""
     clicks = [change.at for change in changes]
     moved, since, after, asked = _forward(changes, runs, lookback_s)
     voices = None
@@ -232,7 +233,7 @@ def heard_between(runs: Sequence[Run], onset: float, end: float) -> Voice | None
     end by `end`, and the one `end` falls in if most of it came before (a run's voice is summed
     whole); None: no voice heard in them."""
     out: Voice | None = None
-    for k in range(bisect.bisect_left(runs, onset, key=lambda run: run.onset), len(runs)):
+    for k in range(bisect.bisect_left(runs, onset, key=_onset), len(runs)):
         run = runs[k]
         if run.onset > end:
             break
@@ -383,12 +384,16 @@ def _new_voice(runs: Sequence[Run], i: int) -> float:
 
 def _last_begun(runs: Sequence[Run], t: float) -> int:
     """The index of the last run of speech that began at or before `t` (-1: none)."""
-    return bisect.bisect_right(runs, t, key=lambda run: run.onset) - 1
+    return bisect.bisect_right(runs, t, key=_onset) - 1
 
 
 def _first_going_on(runs: Sequence[Run], t: float) -> int:
     """The index of the first run of speech still going on after `t` (len(runs): none)."""
     return bisect.bisect_right(runs, t, key=_end)
+
+
+def _onset(run: Run) -> float:
+    return run.onset
 
 
 def _end(run: Run) -> float:
